@@ -1,0 +1,133 @@
+// Package seal encrypts secrets at rest with AES-256-GCM under a 32-byte
+// key-encryption key (KEK).
+//
+// A sealed value is: version byte 0x01, a 12-byte random nonce, then the GCM
+// ciphertext and tag. The caller's additional data (the record's kind and ID)
+// is authenticated, so a sealed value moved onto another record fails to open.
+// The KEK seals each value directly: values are small (keys, passwords), the
+// random 96-bit nonces stay far below GCM's collision bound at any realistic
+// count, and one key keeps `dbtrust store copy` a byte-for-byte move.
+package seal
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+const version = 1
+
+// KeySize is the size of a KEK in bytes.
+const KeySize = 32
+
+// ErrOpen is returned for a value that does not open: tampered, truncated, or
+// sealed under another key or for another record.
+var ErrOpen = errors.New("seal: value does not open under this key")
+
+// AESGCM seals and opens values under one KEK. It is safe for concurrent use.
+type AESGCM struct{ aead cipher.AEAD }
+
+// New returns an AESGCM for a 32-byte key.
+func New(kek []byte) (*AESGCM, error) {
+	if len(kek) != KeySize {
+		return nil, fmt.Errorf("seal: key-encryption key must be %d bytes, got %d", KeySize, len(kek))
+	}
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &AESGCM{aead: aead}, nil
+}
+
+// Seal encrypts plaintext, binding it to aad.
+func (s *AESGCM) Seal(plaintext, aad []byte) ([]byte, error) {
+	out := make([]byte, 1+s.aead.NonceSize(), 1+s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
+	out[0] = version
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, err
+	}
+	return s.aead.Seal(out, out[1:], plaintext, aad), nil
+}
+
+// Open decrypts a value made by Seal with the same aad.
+func (s *AESGCM) Open(sealed, aad []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != version {
+		return nil, ErrOpen
+	}
+	pt, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], aad)
+	if err != nil {
+		return nil, ErrOpen
+	}
+	return pt, nil
+}
+
+// NewKey returns a fresh random KEK.
+func NewKey() ([]byte, error) {
+	k := make([]byte, KeySize)
+	_, err := rand.Read(k)
+	return k, err
+}
+
+// EncodeKey returns the text form of a KEK: standard base64 and a newline.
+func EncodeKey(k []byte) []byte {
+	return []byte(base64.StdEncoding.EncodeToString(k) + "\n")
+}
+
+// DecodeKey parses the text form of a KEK.
+func DecodeKey(text string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+	if err != nil || len(k) != KeySize {
+		return nil, fmt.Errorf("seal: key-encryption key must be base64 of %d bytes", KeySize)
+	}
+	return k, nil
+}
+
+// LoadOrCreateKeyFile reads the KEK at path, creating it (mode 0600, exclusive
+// create so that two processes never write two keys) when it does not exist.
+// created reports whether this call made it. A key file readable by group or
+// others is refused.
+func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
+	k, err := NewKey()
+	if err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_, werr := f.Write(EncodeKey(k))
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			os.Remove(path)
+			return nil, false, werr
+		}
+		return k, true, nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, false, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, false, fmt.Errorf("seal: key file %s is accessible by group or others (mode %o); chmod 600 it", path, st.Mode().Perm())
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false, err
+	}
+	k, err = DecodeKey(string(text))
+	return k, false, err
+}

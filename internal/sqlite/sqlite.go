@@ -1,0 +1,78 @@
+// Package sqlite is dbtrust's embedded store: one SQLite file in WAL mode,
+// through the pure-Go modernc.org/sqlite driver, with the migrations below
+// embedded and applied by goose.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/sqlstore"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Backend describes SQLite to the shared SQL store.
+func Backend() sqlstore.Backend {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sqlstore.Backend{Name: "sqlite", Dialect: goose.DialectSQLite3, Migrations: sub, MapError: mapError}
+}
+
+// Open opens (creating if needed) the SQLite database at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate") // writers queue on busy_timeout instead of failing on upgrade
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	s := sqlstore.New(db, Backend())
+	if _, err := s.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite %s: migrate: %w", path, err)
+	}
+	return s, nil
+}
+
+// mapError turns SQLite result codes into dbtrust Codes; it never looks at
+// message text.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return dbtrust.Wrap(dbtrust.NotFound, err, "not found")
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return dbtrust.Wrap(dbtrust.Conflict, err, "already exists")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return dbtrust.Wrap(dbtrust.NotFound, err, "a referenced record does not exist")
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR:
+			return dbtrust.Wrap(dbtrust.Unavailable, err, "the database is unavailable")
+		case sqlite3.SQLITE_CONSTRAINT:
+			return dbtrust.Wrap(dbtrust.Invalid, err, "the record breaks a constraint")
+		}
+	}
+	return dbtrust.Wrap(dbtrust.Internal, err, "database error")
+}

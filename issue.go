@@ -1,0 +1,168 @@
+package dbtrust
+
+import (
+	"context"
+	"crypto"
+	"net"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dbtrust/dbtrust/internal/pki"
+)
+
+type signerKey = crypto.Signer
+
+// IssueRequest asks for a server certificate from an instance's current CA.
+// Either CSRPEM is set (the node keeps its key) or a key of KeyType is
+// generated for the caller and returned once.
+type IssueRequest struct {
+	CommonName string
+	DNSNames   []string
+	IPs        []string
+	CSRPEM     []byte
+	KeyType    string
+	TTL        time.Duration // default Options.LeafTTL; capped at the CA's expiry
+	Client     bool          // allow client authentication as well
+}
+
+// IssuedCertificate is a freshly issued certificate.
+type IssuedCertificate struct {
+	Serial      string // lower-case hex
+	Fingerprint string // SHA-256 of the DER, lower-case hex
+	CommonName  string
+	DNSNames    []string
+	IPs         []string
+	NotBefore   time.Time
+	NotAfter    time.Time
+	CertPEM     []byte
+	KeyPEM      []byte // only when the key was generated here; never stored
+	CAPEM       []byte // the issuing CA
+	CAID        string
+	InstanceID  string
+}
+
+var dnsNameRE = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// IssueCertificate issues a server certificate for one of p's instances from
+// its current CA (members and up).
+func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID string, req IssueRequest) (IssuedCertificate, error) {
+	if err := require(p, RoleMember); err != nil {
+		return IssuedCertificate{}, err
+	}
+	if err := validID(instanceID); err != nil {
+		return IssuedCertificate{}, err
+	}
+	inst, err := s.store.GetInstance(ctx, p.AccountID, instanceID)
+	if err != nil {
+		return IssuedCertificate{}, err
+	}
+	leaf, key, err := s.leafRequest(inst, req)
+	if err != nil {
+		return IssuedCertificate{}, err
+	}
+	ca, caCert, caKey, err := s.currentCA(ctx, p.AccountID, instanceID)
+	if err != nil {
+		return IssuedCertificate{}, err
+	}
+	der, err := pki.IssueLeaf(caCert, caKey, leaf)
+	if err != nil {
+		return IssuedCertificate{}, Wrap(Internal, err, "certificate signing failed")
+	}
+	certs, err := pki.ParseCertsPEM(pki.CertPEM(der))
+	if err != nil {
+		return IssuedCertificate{}, Wrap(Internal, err, "issued certificate does not parse")
+	}
+	c := certs[0]
+	out := IssuedCertificate{
+		Serial: c.SerialNumber.Text(16), Fingerprint: pki.Fingerprint(der), CommonName: leaf.CommonName,
+		DNSNames: leaf.DNSNames, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
+		CertPEM: pki.CertPEM(der), CAPEM: ca.CertPEM, CAID: ca.ID, InstanceID: instanceID,
+	}
+	for _, ip := range leaf.IPs {
+		out.IPs = append(out.IPs, ip.String())
+	}
+	if key != nil {
+		if out.KeyPEM, err = pki.KeyPEM(key); err != nil {
+			return IssuedCertificate{}, Wrap(Internal, err, "key encoding failed")
+		}
+	}
+	s.audit(ctx, p, "certificate.issue", "instance/"+instanceID+"/certificate/"+out.Serial, nil)
+	return out, nil
+}
+
+// leafRequest validates req into a pki.LeafRequest, generating a key when no
+// CSR is given.
+func (s *Service) leafRequest(inst Instance, req IssueRequest) (pki.LeafRequest, crypto.Signer, error) {
+	now := s.now()
+	ttl := req.TTL
+	if ttl == 0 {
+		ttl = s.opt.LeafTTL
+	} else if ttl < time.Minute {
+		return pki.LeafRequest{}, nil, FieldError("ttl", "ttl must be at least one minute")
+	}
+	out := pki.LeafRequest{CommonName: req.CommonName, Now: now, NotAfter: now.Add(ttl), Client: req.Client}
+	var key crypto.Signer
+	if len(req.CSRPEM) > 0 {
+		if req.KeyType != "" {
+			return pki.LeafRequest{}, nil, FieldError("key_type", "key_type goes with a generated key, not with a CSR")
+		}
+		csr, err := pki.ParseCSRPEM(req.CSRPEM)
+		if err != nil {
+			return pki.LeafRequest{}, nil, FieldError("csr", "%s", err.Error())
+		}
+		if _, err := pki.KeyTypeOf(csr.PublicKey); err != nil {
+			return pki.LeafRequest{}, nil, FieldError("csr", "%s", err.Error())
+		}
+		out.PublicKey = csr.PublicKey
+		if out.CommonName == "" {
+			out.CommonName = csr.Subject.CommonName
+		}
+		if len(req.DNSNames) == 0 && len(req.IPs) == 0 {
+			req.DNSNames = csr.DNSNames
+			for _, ip := range csr.IPAddresses {
+				req.IPs = append(req.IPs, ip.String())
+			}
+		}
+	} else {
+		kt, err := pki.ParseKeyType(req.KeyType)
+		if err != nil {
+			return pki.LeafRequest{}, nil, FieldError("key_type", "%s", err.Error())
+		}
+		if key, err = pki.GenerateKey(kt); err != nil {
+			return pki.LeafRequest{}, nil, Wrap(Internal, err, "key generation failed")
+		}
+		out.PublicKey = key.Public()
+	}
+	if len(req.DNSNames)+len(req.IPs) > 100 {
+		return pki.LeafRequest{}, nil, FieldError("dns_names", "at most 100 subject alternative names")
+	}
+	for _, n := range req.DNSNames {
+		n = strings.ToLower(strings.TrimSuffix(n, "."))
+		if len(n) > 253 || !dnsNameRE.MatchString(n) {
+			return pki.LeafRequest{}, nil, FieldError("dns_names", "%q is not a DNS name", n)
+		}
+		out.DNSNames = append(out.DNSNames, n)
+	}
+	for _, s := range req.IPs {
+		ip := net.ParseIP(s)
+		if ip == nil {
+			return pki.LeafRequest{}, nil, FieldError("ips", "%q is not an IP address", s)
+		}
+		out.IPs = append(out.IPs, ip)
+	}
+	if len(out.DNSNames) == 0 && len(out.IPs) == 0 {
+		out.DNSNames = []string{s.InstanceHost(inst)}
+	}
+	if out.CommonName == "" {
+		if len(out.DNSNames) > 0 {
+			out.CommonName = out.DNSNames[0]
+		} else {
+			out.CommonName = out.IPs[0].String()
+		}
+	}
+	if len(out.CommonName) > 64 {
+		return pki.LeafRequest{}, nil, FieldError("common_name", "common name must be at most 64 characters")
+	}
+	return out, key, nil
+}

@@ -1,0 +1,573 @@
+package dbtrust
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dbtrust/dbtrust/internal/pki"
+	"github.com/google/uuid"
+)
+
+// Options tune a Service. The zero value of each field means its default.
+type Options struct {
+	CAValidity  time.Duration // lifetime of a new CA; default 10 years
+	CAKeyType   string        // default key type of a new CA; default ecdsa-p256
+	LeafTTL     time.Duration // default lifetime of an issued certificate; default 90 days
+	DBDomain    string        // DNS suffix of instance hosts; default "db.internal"
+	Clock       Clock         // default time.Now
+	Logger      *slog.Logger  // default discards
+}
+
+// Service holds every rule of dbtrust. It is safe for concurrent use.
+type Service struct {
+	store  Store
+	sealer Sealer
+	opt    Options
+	log    *slog.Logger
+}
+
+// NewService returns a Service over store, sealing secrets with sealer.
+func NewService(store Store, sealer Sealer, opt Options) *Service {
+	if opt.CAValidity <= 0 {
+		opt.CAValidity = 10 * 365 * 24 * time.Hour
+	}
+	if opt.CAKeyType == "" {
+		opt.CAKeyType = string(pki.DefaultKeyType)
+	}
+	if opt.LeafTTL <= 0 {
+		opt.LeafTTL = 90 * 24 * time.Hour
+	}
+	if opt.DBDomain == "" {
+		opt.DBDomain = "db.internal"
+	}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, sealer: sealer, opt: opt, log: log}
+}
+
+// Store returns the service's store, for health checks.
+func (s *Service) Store() Store { return s.store }
+
+func (s *Service) now() time.Time { return s.opt.Clock().UTC() }
+
+// require returns Forbidden unless p holds at least role min.
+func require(p Principal, min Role) error {
+	if p.AccountID == "" || !p.Role.AtLeast(min) {
+		return Errorf(Forbidden, "this action needs the %s role", min)
+	}
+	return nil
+}
+
+// audit records what p did. A failure to record is logged, not returned: the
+// change it describes has already happened.
+func (s *Service) audit(ctx context.Context, p Principal, action, resource string, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = string(ErrorCode(err))
+	}
+	e := AuditEvent{Time: s.now(), AccountID: p.AccountID, Actor: p.Subject, Action: action, Resource: resource, Outcome: outcome}
+	if aerr := s.store.AppendAudit(context.WithoutCancel(ctx), e); aerr != nil {
+		s.log.Error("audit append failed", "action", action, "resource", resource, "err", aerr)
+	}
+}
+
+// ---- accounts and tokens ----
+
+var accountNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// TokenPrefix starts every dbtrust bearer token.
+const TokenPrefix = "dbt_"
+
+func newTokenSecret() (id, secret, full string, hash []byte, err error) {
+	b := make([]byte, 8+32)
+	if _, err = rand.Read(b); err != nil {
+		return
+	}
+	id = hex.EncodeToString(b[:8])
+	secret = base64.RawURLEncoding.EncodeToString(b[8:])
+	sum := sha256.Sum256([]byte(secret))
+	return id, secret, TokenPrefix + id + "_" + secret, sum[:], nil
+}
+
+// NewProjectID returns a fresh Huawei-style project ID: 32 lower-case hex.
+func NewProjectID() string {
+	u := uuid.New()
+	return hex.EncodeToString(u[:])
+}
+
+// CreateAccount makes an account with a first owner token, whose full string is
+// returned once and never again. Only the operator (CLI) calls it.
+func (s *Service) CreateAccount(ctx context.Context, name string) (Account, string, error) {
+	if !accountNameRE.MatchString(name) {
+		return Account{}, "", FieldError("name", "account name must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit")
+	}
+	a := Account{ID: uuid.NewString(), Name: name, ProjectID: NewProjectID(), CreatedAt: s.now()}
+	tok, full, err := s.newToken(a.ID, "owner", RoleOwner)
+	if err != nil {
+		return Account{}, "", err
+	}
+	err = s.store.CreateAccount(ctx, a, tok)
+	s.audit(ctx, Operator(a.ID), "account.create", "account/"+a.ID, err)
+	if err != nil {
+		return Account{}, "", err
+	}
+	return a, full, nil
+}
+
+// Bootstrap makes the first account, named "default", when the store has none.
+// created is false (and the token empty) when an account already existed.
+func (s *Service) Bootstrap(ctx context.Context) (a Account, token string, created bool, err error) {
+	accts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return Account{}, "", false, err
+	}
+	if len(accts) > 0 {
+		return accts[0], "", false, nil
+	}
+	a, token, err = s.CreateAccount(ctx, "default")
+	if ErrorCode(err) == Conflict { // another replica bootstrapped first
+		accts, err = s.store.ListAccounts(ctx)
+		if err != nil || len(accts) == 0 {
+			return Account{}, "", false, err
+		}
+		return accts[0], "", false, nil
+	}
+	return a, token, err == nil, err
+}
+
+// ListAccounts returns every account. Only the operator calls it.
+func (s *Service) ListAccounts(ctx context.Context) ([]Account, error) {
+	return s.store.ListAccounts(ctx)
+}
+
+// FindAccount returns the account with the given ID or name.
+func (s *Service) FindAccount(ctx context.Context, idOrName string) (Account, error) {
+	accts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	for _, a := range accts {
+		if a.ID == idOrName || a.Name == idOrName {
+			return a, nil
+		}
+	}
+	return Account{}, Errorf(NotFound, "no account %q", idOrName)
+}
+
+func (s *Service) newToken(accountID, name string, role Role) (Token, string, error) {
+	id, _, full, hash, err := newTokenSecret()
+	if err != nil {
+		return Token{}, "", err
+	}
+	return Token{ID: id, AccountID: accountID, Name: name, Role: role, SecretHash: hash, CreatedAt: s.now()}, full, nil
+}
+
+var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@:-]{0,99}$`)
+
+// CreateToken makes a token in p's account. p must be an admin, and may not
+// hand out a role above its own. The full token string is returned once.
+func (s *Service) CreateToken(ctx context.Context, p Principal, name string, role Role) (Token, string, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return Token{}, "", err
+	}
+	if !role.Valid() {
+		return Token{}, "", FieldError("role", "role must be one of viewer, member, admin, owner")
+	}
+	if !p.Role.AtLeast(role) {
+		return Token{}, "", Errorf(Forbidden, "a %s cannot create a token with the %s role", p.Role, role)
+	}
+	if !tokenNameRE.MatchString(name) {
+		return Token{}, "", FieldError("name", "token name must be 1-100 printable characters")
+	}
+	t, full, err := s.newToken(p.AccountID, name, role)
+	if err != nil {
+		return Token{}, "", err
+	}
+	err = s.store.CreateToken(ctx, t)
+	s.audit(ctx, p, "token.create", "token/"+t.ID, err)
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, full, nil
+}
+
+// ListTokens returns the tokens of p's account (admins only).
+func (s *Service) ListTokens(ctx context.Context, p Principal) ([]Token, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return nil, err
+	}
+	return s.store.ListTokens(ctx, p.AccountID)
+}
+
+// RevokeToken revokes a token of p's account (admins only).
+func (s *Service) RevokeToken(ctx context.Context, p Principal, id string) error {
+	if err := require(p, RoleAdmin); err != nil {
+		return err
+	}
+	err := s.store.RevokeToken(ctx, p.AccountID, id, s.now())
+	s.audit(ctx, p, "token.revoke", "token/"+id, err)
+	return err
+}
+
+var errBadToken = Errorf(Unauthorized, "the token is missing, malformed, unknown or revoked")
+
+// Authenticate checks a bearer token string and returns its Principal. Every
+// failure is the same Unauthorized error, so a caller learns nothing about why.
+func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+	rest, ok := strings.CutPrefix(bearer, TokenPrefix)
+	if !ok {
+		return Principal{}, errBadToken
+	}
+	id, secret, ok := strings.Cut(rest, "_")
+	if !ok || len(id) != 16 || len(secret) != 43 {
+		return Principal{}, errBadToken
+	}
+	t, err := s.store.GetToken(ctx, id)
+	if err != nil {
+		if ErrorCode(err) == NotFound {
+			return Principal{}, errBadToken
+		}
+		return Principal{}, err
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1 || t.RevokedAt != nil {
+		return Principal{}, errBadToken
+	}
+	return Principal{AccountID: t.AccountID, Role: t.Role, Subject: "token:" + t.ID}, nil
+}
+
+// ---- instances ----
+
+// InstanceSpec is what a caller asks for when creating an instance.
+type InstanceSpec struct {
+	Name      string
+	Engine    string
+	Version   string
+	Region    string
+	Size      string
+	NumNodes  int
+	Tags      []string
+	TLS       *bool  // default true
+	CAKeyType string // default Options.CAKeyType
+}
+
+var (
+	instanceNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	versionRE      = regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,2}$`)
+	slugRE         = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	tagRE          = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,255}$`)
+)
+
+// CreateInstance validates spec, creates the instance and its first CA (state
+// current) in one step, and returns the instance.
+func (s *Service) CreateInstance(ctx context.Context, p Principal, spec InstanceSpec) (Instance, error) {
+	if err := require(p, RoleMember); err != nil {
+		return Instance{}, err
+	}
+	inst, keyType, err := s.validateSpec(spec)
+	if err != nil {
+		return Instance{}, err
+	}
+	inst.ID = uuid.NewString()
+	inst.AccountID = p.AccountID
+	inst.Status = "online"
+	inst.CreatedAt = s.now()
+	ca, err := s.newCA(inst, keyType, CACurrent)
+	if err != nil {
+		return Instance{}, err
+	}
+	err = s.store.CreateInstance(ctx, inst, ca)
+	s.audit(ctx, p, "instance.create", "instance/"+inst.ID, err)
+	if err != nil {
+		return Instance{}, err
+	}
+	return inst, nil
+}
+
+func (s *Service) validateSpec(spec InstanceSpec) (Instance, pki.KeyType, error) {
+	if !instanceNameRE.MatchString(spec.Name) {
+		return Instance{}, "", FieldError("name", "name must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
+	}
+	eng, ok := Engines[Engine(spec.Engine)]
+	if !ok {
+		return Instance{}, "", FieldError("engine", "engine must be one of pg, mysql, redis, valkey, mongodb, kafka, opensearch")
+	}
+	version := spec.Version
+	if version == "" {
+		version = eng.DefaultVersion
+	} else if !versionRE.MatchString(version) {
+		return Instance{}, "", FieldError("version", "version must look like 16, 8.0 or 7.0.2")
+	}
+	region := spec.Region
+	if region == "" {
+		region = "local"
+	} else if !slugRE.MatchString(region) {
+		return Instance{}, "", FieldError("region", "region must be a slug such as nyc1")
+	}
+	size := spec.Size
+	if size == "" {
+		size = "db-s-1vcpu-1gb"
+	} else if !slugRE.MatchString(size) {
+		return Instance{}, "", FieldError("size", "size must be a slug such as db-s-1vcpu-1gb")
+	}
+	nodes := spec.NumNodes
+	if nodes == 0 {
+		nodes = 1
+	} else if nodes < 1 || nodes > 16 {
+		return Instance{}, "", FieldError("num_nodes", "num_nodes must be between 1 and 16")
+	}
+	if len(spec.Tags) > 50 {
+		return Instance{}, "", FieldError("tags", "at most 50 tags")
+	}
+	var tags []string
+	seen := map[string]bool{}
+	for _, t := range spec.Tags {
+		if !tagRE.MatchString(t) {
+			return Instance{}, "", FieldError("tags", "tags must be 1-255 characters of letters, digits, '_', ':' and '-'")
+		}
+		if !seen[t] {
+			seen[t] = true
+			tags = append(tags, t)
+		}
+	}
+	tls := true
+	if spec.TLS != nil {
+		tls = *spec.TLS
+	}
+	kts := spec.CAKeyType
+	if kts == "" {
+		kts = s.opt.CAKeyType
+	}
+	kt, err := pki.ParseKeyType(kts)
+	if err != nil {
+		return Instance{}, "", FieldError("ca_key_type", "%s", err.Error())
+	}
+	return Instance{Name: spec.Name, Engine: Engine(spec.Engine), Version: version, Region: region,
+		Size: size, NumNodes: nodes, Tags: tags, TLS: tls}, kt, nil
+}
+
+// caAAD binds a sealed CA key to its CA record.
+func caAAD(caID string) []byte { return []byte("ca-key:" + caID) }
+
+// newCA makes a CA for inst: key, self-signed certificate, sealed key.
+func (s *Service) newCA(inst Instance, kt pki.KeyType, state CAState) (CA, error) {
+	key, err := pki.GenerateKey(kt)
+	if err != nil {
+		return CA{}, Wrap(Internal, err, "key generation failed")
+	}
+	now := s.now()
+	id := uuid.NewString()
+	der, err := pki.NewCA(pki.CARequest{
+		Subject: pkix.Name{
+			CommonName:         inst.Name + " CA " + now.Format("2006-01-02T15:04:05Z"),
+			Organization:       []string{"dbtrust"},
+			OrganizationalUnit: []string{"instance " + inst.ID},
+		},
+		Key:      key,
+		NotAfter: now.Add(s.opt.CAValidity),
+		Now:      now,
+	})
+	if err != nil {
+		return CA{}, Wrap(Internal, err, "CA certificate creation failed")
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return CA{}, Wrap(Internal, err, "CA certificate creation failed")
+	}
+	keyDER, err := pki.MarshalKey(key)
+	if err != nil {
+		return CA{}, Wrap(Internal, err, "key encoding failed")
+	}
+	sealed, err := s.sealer.Seal(keyDER, caAAD(id))
+	clear(keyDER)
+	if err != nil {
+		return CA{}, Wrap(Internal, err, "key sealing failed")
+	}
+	return CA{
+		ID: id, InstanceID: inst.ID, AccountID: inst.AccountID, State: state, KeyType: string(kt),
+		CertPEM: pki.CertPEM(der), SealedKey: sealed, Serial: cert.SerialNumber.Text(16),
+		Fingerprint: pki.Fingerprint(der), NotBefore: cert.NotBefore.UTC(), NotAfter: cert.NotAfter.UTC(),
+		CreatedAt: now,
+	}, nil
+}
+
+// GetInstance returns one of p's instances.
+func (s *Service) GetInstance(ctx context.Context, p Principal, id string) (Instance, error) {
+	if err := require(p, RoleViewer); err != nil {
+		return Instance{}, err
+	}
+	if err := validID(id); err != nil {
+		return Instance{}, err
+	}
+	return s.store.GetInstance(ctx, p.AccountID, id)
+}
+
+// ListInstances returns p's instances, those with the tag when tag is set.
+func (s *Service) ListInstances(ctx context.Context, p Principal, tag string) ([]Instance, error) {
+	if err := require(p, RoleViewer); err != nil {
+		return nil, err
+	}
+	if tag != "" && !tagRE.MatchString(tag) {
+		return nil, FieldError("tag_name", "tag must be 1-255 characters of letters, digits, '_', ':' and '-'")
+	}
+	return s.store.ListInstances(ctx, p.AccountID, tag)
+}
+
+// DeleteInstance deletes one of p's instances with its CAs.
+func (s *Service) DeleteInstance(ctx context.Context, p Principal, id string) error {
+	if err := require(p, RoleMember); err != nil {
+		return err
+	}
+	if err := validID(id); err != nil {
+		return err
+	}
+	err := s.store.DeleteInstance(ctx, p.AccountID, id)
+	s.audit(ctx, p, "instance.delete", "instance/"+id, err)
+	return err
+}
+
+// SetInstanceTLS switches an instance's TLS on or off (admins only).
+func (s *Service) SetInstanceTLS(ctx context.Context, p Principal, id string, on bool) error {
+	if err := require(p, RoleAdmin); err != nil {
+		return err
+	}
+	if err := validID(id); err != nil {
+		return err
+	}
+	err := s.store.UpdateInstanceTLS(ctx, p.AccountID, id, on)
+	s.audit(ctx, p, "instance.tls", "instance/"+id, err)
+	return err
+}
+
+// validID rejects IDs that cannot be dbtrust IDs as NotFound, so that a
+// malformed ID and an unknown one read the same.
+func validID(id string) error {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return Errorf(NotFound, "no such instance")
+	}
+	return nil
+}
+
+// InstanceHost returns the DNS name clients use for inst.
+func (s *Service) InstanceHost(inst Instance) string {
+	return inst.Name + "-" + inst.ID[:8] + "." + s.opt.DBDomain
+}
+
+// ---- CAs ----
+
+// servedOrder lists the CA states served in a bundle, in bundle order.
+var servedOrder = []CAState{CACurrent, CANext, CAPrevious}
+
+// InstanceCAs returns every CA of one of p's instances, oldest first.
+func (s *Service) InstanceCAs(ctx context.Context, p Principal, instanceID string) ([]CA, error) {
+	if err := require(p, RoleViewer); err != nil {
+		return nil, err
+	}
+	if err := validID(instanceID); err != nil {
+		return nil, err
+	}
+	cas, err := s.store.ListCAs(ctx, p.AccountID, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if len(cas) == 0 { // an instance always has a CA: none means no instance
+		return nil, Errorf(NotFound, "no such instance")
+	}
+	return cas, nil
+}
+
+// InstanceCABundle returns the PEM bundle clients of the instance should trust:
+// the current CA, then the next one during a rotation, then the previous one
+// until it is retired.
+func (s *Service) InstanceCABundle(ctx context.Context, p Principal, instanceID string) ([]byte, error) {
+	cas, err := s.InstanceCAs(ctx, p, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	return Bundle(cas), nil
+}
+
+// Bundle concatenates the served CAs of cas in bundle order.
+func Bundle(cas []CA) []byte {
+	var b bytes.Buffer
+	for _, st := range servedOrder {
+		for _, ca := range cas {
+			if ca.State == st {
+				b.Write(ca.CertPEM)
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+// currentCA returns the instance's current CA with its parsed certificate and key.
+func (s *Service) currentCA(ctx context.Context, accountID, instanceID string) (CA, *x509.Certificate, signerKey, error) {
+	cas, err := s.store.ListCAs(ctx, accountID, instanceID)
+	if err != nil {
+		return CA{}, nil, nil, err
+	}
+	for _, ca := range cas {
+		if ca.State != CACurrent {
+			continue
+		}
+		cert, key, err := s.openCA(ca)
+		return ca, cert, key, err
+	}
+	return CA{}, nil, nil, Errorf(NotFound, "no such instance")
+}
+
+func (s *Service) openCA(ca CA) (*x509.Certificate, signerKey, error) {
+	certs, err := pki.ParseCertsPEM(ca.CertPEM)
+	if err != nil {
+		return nil, nil, Wrap(Internal, err, "stored CA certificate does not parse")
+	}
+	der, err := s.sealer.Open(ca.SealedKey, caAAD(ca.ID))
+	if err != nil {
+		return nil, nil, Wrap(Internal, err, "CA key does not open")
+	}
+	key, err := pki.ParseKey(der)
+	clear(der)
+	if err != nil {
+		return nil, nil, Wrap(Internal, err, "CA key does not parse")
+	}
+	return certs[0], key, nil
+}
+
+// ---- audit ----
+
+// Audit returns the newest audit events of p's account (admins only).
+func (s *Service) Audit(ctx context.Context, p Principal, limit int) ([]AuditEvent, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	return s.store.ListAudit(ctx, p.AccountID, limit)
+}
+
+// Ready reports whether the store answers.
+func (s *Service) Ready(ctx context.Context) error {
+	err := s.store.Ping(ctx)
+	if err != nil && !errors.As(err, new(*Error)) {
+		return Wrap(Unavailable, err, "store unavailable")
+	}
+	return err
+}

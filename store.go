@@ -1,0 +1,63 @@
+package dbtrust
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists dbtrust's records. It holds no business rules: the Service
+// decides, the Store keeps.
+//
+// The contract every implementation honours (internal/storetest checks it):
+//   - Every method is safe for concurrent use, by goroutines and by several
+//     processes sharing one database.
+//   - Every method honours ctx: when it is done, the call returns promptly.
+//   - A record that does not exist, or that belongs to another account than the
+//     one named, is a *Error with Code NotFound; the two are not told apart.
+//   - A write that would break a uniqueness rule is Code Conflict.
+//   - A database that cannot be reached is Code Unavailable.
+//   - Every method that writes more than one row does so in one transaction:
+//     all of it happens or none of it does.
+//   - Times go in and come out in UTC, with at least millisecond precision.
+//   - Sealed values are stored and returned byte for byte; the Store never
+//     sees a secret in clear.
+type Store interface {
+	// CreateAccount inserts the account and its first token together.
+	// Conflict when the name or project ID is taken.
+	CreateAccount(ctx context.Context, a Account, first Token) error
+	GetAccount(ctx context.Context, id string) (Account, error)
+	// GetAccountByProject finds the account that owns a project ID.
+	GetAccountByProject(ctx context.Context, projectID string) (Account, error)
+	ListAccounts(ctx context.Context) ([]Account, error)
+
+	CreateToken(ctx context.Context, t Token) error
+	// GetToken returns a token by ID whatever its account, revoked ones included.
+	GetToken(ctx context.Context, id string) (Token, error)
+	ListTokens(ctx context.Context, accountID string) ([]Token, error)
+	// RevokeToken sets RevokedAt; NotFound when the token is not in the account
+	// or is already revoked.
+	RevokeToken(ctx context.Context, accountID, id string, at time.Time) error
+
+	// CreateInstance inserts the instance and its first CA together.
+	// Conflict when the account already has an instance of that name.
+	CreateInstance(ctx context.Context, inst Instance, ca CA) error
+	GetInstance(ctx context.Context, accountID, id string) (Instance, error)
+	// ListInstances returns the account's instances oldest first; a non-empty
+	// tag keeps only the instances that carry it.
+	ListInstances(ctx context.Context, accountID, tag string) ([]Instance, error)
+	// DeleteInstance removes the instance with everything that hangs off it.
+	DeleteInstance(ctx context.Context, accountID, id string) error
+	// UpdateInstanceTLS switches TLS on or off.
+	UpdateInstanceTLS(ctx context.Context, accountID, id string, tls bool) error
+
+	// ListCAs returns every CA of the instance, retired ones included, oldest first.
+	ListCAs(ctx context.Context, accountID, instanceID string) ([]CA, error)
+
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns the account's newest events first, at most limit.
+	ListAudit(ctx context.Context, accountID string, limit int) ([]AuditEvent, error)
+
+	// Ping reports whether the database answers (Code Unavailable if not).
+	Ping(ctx context.Context) error
+	Close() error
+}
