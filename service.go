@@ -22,12 +22,12 @@ import (
 
 // Options tune a Service. The zero value of each field means its default.
 type Options struct {
-	CAValidity  time.Duration // lifetime of a new CA; default 10 years
-	CAKeyType   string        // default key type of a new CA; default ecdsa-p256
-	LeafTTL     time.Duration // default lifetime of an issued certificate; default 90 days
-	DBDomain    string        // DNS suffix of instance hosts; default "db.internal"
-	Clock       Clock         // default time.Now
-	Logger      *slog.Logger  // default discards
+	CAValidity time.Duration // lifetime of a new CA; default 10 years
+	CAKeyType  string        // default key type of a new CA; default ecdsa-p256
+	LeafTTL    time.Duration // default lifetime of an issued certificate; default 90 days
+	DBDomain   string        // DNS suffix of instance hosts; default "db.internal"
+	Clock      Clock         // default time.Now
+	Logger     *slog.Logger  // default discards
 }
 
 // Service holds every rule of dbtrust. It is safe for concurrent use.

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/postgres"
+	"github.com/dbtrust/dbtrust/internal/seal"
+	"github.com/dbtrust/dbtrust/internal/sqlite"
+)
+
+const usage = `dbtrust: the TLS trust service for managed databases
+
+Usage:
+  dbtrust serve [flags]                  run the server (creates its data folder on first start)
+  dbtrust account create NAME | list     manage accounts (a new account gets an owner token)
+  dbtrust token create|list|revoke       manage bearer tokens of an account
+  dbtrust instance create|list|show|delete   manage database instances and their CAs
+  dbtrust version
+
+Every command takes --data DIR (env DBTRUST_DATA) and --store URL (env DBTRUST_STORE);
+the management commands work on the data directly, whether or not a server runs,
+and print tables or, with -o json, JSON. Run 'dbtrust COMMAND -h' for a command's flags.
+`
+
+// run is the whole program: main only passes it the process's environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[1], args[2:]
+	env := envFunc(getenv)
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, env, stdout, stderr)
+	case "account", "accounts":
+		return cmdAccount(ctx, rest, env, stdout, stderr)
+	case "token", "tokens":
+		return cmdToken(ctx, rest, env, stdout, stderr)
+	case "instance", "instances":
+		return cmdInstance(ctx, rest, env, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "dbtrust", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+var version = "dev"
+
+type envFunc func(string) string
+
+// or returns the variable's value, or def when it is unset or empty.
+func (e envFunc) or(name, def string) string {
+	if v := e(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// defaultDataDir is $DBTRUST_DATA, else $XDG_DATA_HOME/dbtrust, else
+// ~/.local/share/dbtrust.
+func defaultDataDir(env envFunc) string {
+	if v := env("DBTRUST_DATA"); v != "" {
+		return v
+	}
+	if x := env("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "dbtrust")
+	}
+	if h := env("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "dbtrust")
+	}
+	return "dbtrust-data"
+}
+
+// common holds the flags every command shares.
+type common struct {
+	data    string
+	store   string
+	kekFile string
+	output  string
+}
+
+func (c *common) register(fs *flag.FlagSet, env envFunc, withOutput bool) {
+	fs.StringVar(&c.data, "data", defaultDataDir(env), "data folder (env DBTRUST_DATA)")
+	fs.StringVar(&c.store, "store", env("DBTRUST_STORE"), "store URL: empty for the embedded SQLite file in the data folder, or postgres://... (env DBTRUST_STORE)")
+	fs.StringVar(&c.kekFile, "kek-file", env("DBTRUST_KEK_FILE"), "key-encryption key file (env DBTRUST_KEK_FILE; default DATA/kek)")
+	if withOutput {
+		fs.StringVar(&c.output, "o", "table", "output format: table or json")
+	}
+}
+
+// deps is what an opened data folder gives a command.
+type deps struct {
+	store      dbtrust.Store
+	sealer     *seal.AESGCM
+	kekCreated bool
+	kekPath    string
+	storeDesc  string
+}
+
+// open creates the data folder if needed, loads (or creates) the KEK and
+// opens the store.
+func (c *common) open(ctx context.Context) (*deps, error) {
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	kekPath := c.kekFile
+	if kekPath == "" {
+		kekPath = filepath.Join(c.data, "kek")
+	}
+	kek, created, err := seal.LoadOrCreateKeyFile(kekPath)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	sealer, err := seal.New(kek)
+	clear(kek)
+	if err != nil {
+		return nil, err
+	}
+	d := &deps{sealer: sealer, kekCreated: created, kekPath: kekPath}
+	switch {
+	case c.store == "" || strings.HasPrefix(c.store, "sqlite:") || strings.HasPrefix(c.store, "file:"):
+		path := filepath.Join(c.data, "dbtrust.db")
+		if p, ok := strings.CutPrefix(c.store, "sqlite:"); ok && p != "" {
+			path = p
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		d.store, d.storeDesc = s, "sqlite "+path
+	case strings.HasPrefix(c.store, "postgres://") || strings.HasPrefix(c.store, "postgresql://"):
+		s, err := postgres.Open(ctx, c.store)
+		if err != nil {
+			return nil, err
+		}
+		d.store, d.storeDesc = s, "postgres"
+	default:
+		return nil, fmt.Errorf("unknown store %q: want postgres://... or sqlite:PATH (or nothing, for the embedded default)", c.store)
+	}
+	return d, nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses args, letting flags come after positional arguments too.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/selftls"
+	"github.com/dbtrust/dbtrust/internal/server"
+)
+
+func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dbtrust serve", stderr)
+	var c common
+	c.register(fs, env, false)
+	addr := fs.String("addr", env.or("DBTRUST_ADDR", "127.0.0.1:8080"), "listen address; port 0 picks a free port (env DBTRUST_ADDR)")
+	tlsCert := fs.String("tls-cert", env("DBTRUST_TLS_CERT"), "serve HTTPS with this PEM certificate (chain) file (env DBTRUST_TLS_CERT)")
+	tlsKey := fs.String("tls-key", env("DBTRUST_TLS_KEY"), "the PEM private key of --tls-cert (env DBTRUST_TLS_KEY)")
+	https := fs.Bool("https", env("DBTRUST_HTTPS") == "true", "serve HTTPS with a certificate dbtrust issues itself from its internal CA in the data folder")
+	tlsHosts := fs.String("tls-hosts", env("DBTRUST_TLS_HOSTS"), "extra comma-separated DNS names or IPs for the self-issued certificate")
+	insecureHTTP := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (never do this across a network you do not trust)")
+	rateLimit := fs.Int("rate-limit", atoiOr(env("DBTRUST_RATE_LIMIT"), 5000), "requests per token per minute (env DBTRUST_RATE_LIMIT)")
+	caValidity := fs.Duration("ca-validity", 10*365*24*time.Hour, "lifetime of a new instance CA")
+	caKeyType := fs.String("ca-key-type", "ecdsa-p256", "key type of a new instance CA: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096")
+	dbDomain := fs.String("db-domain", env.or("DBTRUST_DB_DOMAIN", "db.internal"), "DNS suffix of instance host names")
+	logLevel := fs.String("log-level", env.or("DBTRUST_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	log := newLogger(stderr, *logLevel)
+
+	d, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.store.Close()
+	svc := dbtrust.NewService(d.store, d.sealer, dbtrust.Options{
+		CAValidity: *caValidity, CAKeyType: *caKeyType, DBDomain: *dbDomain, Logger: log,
+	})
+	acct, token, created, err := svc.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	host, _, _ := net.SplitHostPort(*addr)
+	scheme, caPath := "http", ""
+	var tlsConfig *tls.Config
+	switch {
+	case *tlsCert != "":
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	case *https || !isLoopback(host) && !*insecureHTTP:
+		cert, path, err := selftls.Load(selftls.Config{
+			Dir: filepath.Join(c.data, "tls"), Hosts: append(splitList(*tlsHosts), host), Sealer: d.sealer, Now: time.Now(),
+		})
+		if err != nil {
+			return fmt.Errorf("self-issued TLS: %w", err)
+		}
+		tlsConfig, caPath = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, path
+	}
+	if tlsConfig != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+
+	url := scheme + "://" + displayAddr(ln.Addr())
+	fmt.Fprintf(stdout, "dbtrust %s serving on %s\n", version, url)
+	fmt.Fprintf(stdout, "store:    %s\n", d.storeDesc)
+	if caPath != "" {
+		fmt.Fprintf(stdout, "tls ca:   %s (trust this file to reach dbtrust over HTTPS)\n", caPath)
+	}
+	if d.kekCreated {
+		fmt.Fprintf(stdout, "kek:      %s created (mode 0600; back it up: without it no key can be opened)\n", d.kekPath)
+	}
+	fmt.Fprintf(stdout, "account:  %s (%s), project %s\n", acct.Name, acct.ID, acct.ProjectID)
+	if created {
+		fmt.Fprintf(stdout, "token:    %s\n          (owner token, shown only now: keep it)\n", token)
+	}
+
+	srv := &http.Server{
+		Handler:           server.New(server.Config{Service: svc, Logger: log, RateLimit: *rateLimit}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// displayAddr is the bound address as a client would dial it.
+func displayAddr(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	host := ta.IP.String()
+	if ta.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(ta.Port))
+}
+
+func atoiOr(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return def
+}

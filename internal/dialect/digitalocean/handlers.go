@@ -1,0 +1,219 @@
+package digitalocean
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/httpx"
+)
+
+const contentType = "application/json; charset=utf-8"
+
+type api struct {
+	svc service
+	cfg Config
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error
+
+// wrap authenticates the bearer token, applies the rate limit and sets the
+// headers DigitalOcean sends on every response, then runs h and writes its
+// error, if any, in DigitalOcean's shape.
+func (a api) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, _ := httpx.Bearer(r)
+		p, err := a.svc.Authenticate(r.Context(), token)
+		key := p.Subject
+		if err != nil {
+			key = "ip:" + clientIP(r) // unauthenticated callers are limited per address
+		}
+		d := a.cfg.Limiter.Allow(key)
+		hdr := w.Header()
+		hdr.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
+		hdr.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
+		hdr.Set("RateLimit-Reset", strconv.FormatInt(d.Reset.Unix(), 10))
+		if !d.Allowed {
+			hdr.Set("Retry-After", strconv.Itoa(max(1, int(time.Until(d.Reset).Seconds()+0.999))))
+			writeError(w, r, dbtrust.Errorf(dbtrust.RateLimited, "rate limited"))
+			return
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if err := h(w, r, p); err != nil {
+			if dbtrust.ErrorCode(err) == dbtrust.Internal || dbtrust.ErrorCode(err) == dbtrust.Unavailable {
+				a.cfg.Log.Error("digitalocean request failed", "request_id", httpx.RequestID(r), "path", r.URL.Path, "err", err)
+			}
+			writeError(w, r, err)
+		}
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (a api) notFound(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	return dbtrust.Errorf(dbtrust.NotFound, "not found")
+}
+
+// createRequest is what godo and doctl send. godo always sends
+// private_network_uuid and project_id (as "") and rules (as null): they are
+// accepted and ignored, as are fields dbtrust does not model.
+type createRequest struct {
+	Name     *string  `json:"name"`
+	Engine   *string  `json:"engine"`
+	Version  string   `json:"version"`
+	Size     *string  `json:"size"`
+	Region   *string  `json:"region"`
+	NumNodes *int     `json:"num_nodes"`
+	Tags     []string `json:"tags"`
+}
+
+func (a api) createCluster(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	var req createRequest
+	if err := httpx.DecodeJSON(w, r, &req, httpx.DecodeOptions{Limit: a.cfg.MaxBody}); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{{"name", req.Name != nil}, {"engine", req.Engine != nil}, {"num_nodes", req.NumNodes != nil}, {"size", req.Size != nil}, {"region", req.Region != nil}} {
+		if !f.ok {
+			return dbtrust.FieldError(f.name, "%s is required", f.name)
+		}
+	}
+	if *req.Region == "" || *req.Size == "" {
+		return dbtrust.FieldError("region", "size and region must not be empty")
+	}
+	if *req.NumNodes < 1 {
+		return dbtrust.FieldError("num_nodes", "num_nodes must be at least 1")
+	}
+	inst, err := a.svc.CreateInstance(r.Context(), p, dbtrust.InstanceSpec{
+		Name: *req.Name, Engine: *req.Engine, Version: req.Version, Size: *req.Size, Region: *req.Region,
+		NumNodes: *req.NumNodes, Tags: req.Tags,
+	})
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, contentType, map[string]cluster{"database": a.cluster(inst)})
+	return nil
+}
+
+func (a api) listClusters(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	list, err := a.svc.ListInstances(r.Context(), p, r.URL.Query().Get("tag_name"))
+	if err != nil {
+		return err
+	}
+	out := make([]cluster, 0, len(list))
+	for _, inst := range list {
+		out = append(out, a.cluster(inst))
+	}
+	httpx.WriteJSON(w, http.StatusOK, contentType, map[string][]cluster{"databases": out})
+	return nil
+}
+
+func (a api) getCluster(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	inst, err := a.svc.GetInstance(r.Context(), p, r.PathValue("database_cluster_uuid"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, contentType, map[string]cluster{"database": a.cluster(inst)})
+	return nil
+}
+
+func (a api) deleteCluster(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	if err := a.svc.DeleteInstance(r.Context(), p, r.PathValue("database_cluster_uuid")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// caResponse is {"ca":{"certificate":...}}; a []byte marshals as standard,
+// padded base64, exactly what godo's []byte field decodes.
+type caResponse struct {
+	CA struct {
+		Certificate []byte `json:"certificate"`
+	} `json:"ca"`
+}
+
+func (a api) getCA(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	bundle, err := a.svc.InstanceCABundle(r.Context(), p, r.PathValue("database_cluster_uuid"))
+	if err != nil {
+		return err
+	}
+	var resp caResponse
+	resp.CA.Certificate = bundle
+	httpx.WriteJSON(w, http.StatusOK, contentType, resp)
+	return nil
+}
+
+// cluster is DigitalOcean's Database object, with every field godo and doctl read.
+type cluster struct {
+	ID                string     `json:"id"`
+	Name              string     `json:"name"`
+	Engine            string     `json:"engine"`
+	Version           string     `json:"version"`
+	NumNodes          int        `json:"num_nodes"`
+	Size              string     `json:"size"`
+	Region            string     `json:"region"`
+	Status            string     `json:"status"`
+	CreatedAt         string     `json:"created_at"`
+	Connection        connection `json:"connection"`
+	PrivateConnection connection `json:"private_connection"`
+	DBNames           []string   `json:"db_names"`
+	Tags              []string   `json:"tags"`
+}
+
+type connection struct {
+	Protocol string `json:"protocol,omitempty"`
+	URI      string `json:"uri"`
+	Database string `json:"database"`
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	User     string `json:"user"`
+	SSL      bool   `json:"ssl"`
+}
+
+// engineConn gives each engine's protocol, default user and database.
+var engineConn = map[dbtrust.Engine]struct{ protocol, user, database, uriFmt string }{
+	dbtrust.EnginePostgres:   {"postgresql", "doadmin", "defaultdb", "postgresql://%[1]s@%[2]s:%[3]d/%[4]s?sslmode=verify-full"},
+	dbtrust.EngineMySQL:      {"mysql", "doadmin", "defaultdb", "mysql://%[1]s@%[2]s:%[3]d/%[4]s?ssl-mode=VERIFY_IDENTITY"},
+	dbtrust.EngineRedis:      {"rediss", "default", "", "rediss://%[1]s@%[2]s:%[3]d"},
+	dbtrust.EngineValkey:     {"rediss", "default", "", "rediss://%[1]s@%[2]s:%[3]d"},
+	dbtrust.EngineMongoDB:    {"mongodb+srv", "doadmin", "admin", "mongodb+srv://%[1]s@%[2]s/%[4]s?tls=true&authSource=admin"},
+	dbtrust.EngineKafka:      {"kafka", "doadmin", "", "kafka://%[1]s@%[2]s:%[3]d"},
+	dbtrust.EngineOpenSearch: {"https", "doadmin", "", "https://%[1]s@%[2]s:%[3]d"},
+}
+
+func (a api) cluster(inst dbtrust.Instance) cluster {
+	host := a.svc.InstanceHost(inst)
+	port := dbtrust.Engines[inst.Engine].Port
+	ec := engineConn[inst.Engine]
+	conn := func(h string) connection {
+		return connection{Protocol: ec.protocol, URI: fmt.Sprintf(ec.uriFmt, ec.user, h, port, ec.database),
+			Database: ec.database, Host: h, Port: port, User: ec.user, SSL: inst.TLS}
+	}
+	c := cluster{
+		ID: inst.ID, Name: inst.Name, Engine: string(inst.Engine), Version: inst.Version, NumNodes: inst.NumNodes,
+		Size: inst.Size, Region: inst.Region, Status: inst.Status, CreatedAt: inst.CreatedAt.Format(time.RFC3339),
+		Connection: conn(host), PrivateConnection: conn("private-" + host), Tags: inst.Tags, DBNames: []string{},
+	}
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	if ec.database != "" {
+		c.DBNames = []string{ec.database}
+	}
+	return c
+}

@@ -1,0 +1,100 @@
+// Package server assembles dbtrust's HTTP surface: every dialect's routes on
+// one mux, health and readiness, request IDs and the access log.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/dialect/digitalocean"
+	"github.com/dbtrust/dbtrust/internal/httpx"
+	"github.com/dbtrust/dbtrust/internal/ratelimit"
+)
+
+// Config is what the server needs.
+type Config struct {
+	Service    *dbtrust.Service
+	Logger     *slog.Logger
+	RateLimit  int           // requests per token per RateWindow; default 5000
+	RateWindow time.Duration // default one minute
+	Clock      dbtrust.Clock // default time.Now
+}
+
+// New returns dbtrust's whole HTTP handler. Every route is listed here or in a
+// dialect's Register, which this calls.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 5000
+	}
+	if cfg.RateWindow <= 0 {
+		cfg.RateWindow = time.Minute
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("GET /readyz", handleReady(cfg.Service))
+	mux.Handle("/", handleUnknown())
+
+	digitalocean.Register(mux, cfg.Service, digitalocean.Config{
+		Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock),
+		Log:     cfg.Logger,
+	})
+
+	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), nil, mux))
+}
+
+type status struct {
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func handleHealth() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, "application/json", status{Status: "ok"})
+	})
+}
+
+func handleReady(svc *dbtrust.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := svc.Ready(ctx); err != nil {
+			w.Header().Set("Retry-After", "5")
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, "application/json", status{Status: "unavailable", Detail: "the store does not answer"})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, "application/json", status{Status: "ready"})
+	})
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+	RequestID string `json:"request_id"`
+}
+
+func handleUnknown() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b errorBody
+		b.Error.Code, b.Error.Message, b.RequestID = string(dbtrust.NotFound), "no such route", httpx.RequestID(r)
+		httpx.WriteJSON(w, http.StatusNotFound, "application/json", b)
+	})
+}
+
+func handleUnknownPanic() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b errorBody
+		b.Error.Code, b.Error.Message, b.RequestID = string(dbtrust.Internal), "internal error", httpx.RequestID(r)
+		httpx.WriteJSON(w, http.StatusInternalServerError, "application/json", b)
+	})
+}
