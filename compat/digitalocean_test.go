@@ -200,4 +200,3 @@ func TestGodoRateLimit(t *testing.T) {
 		t.Fatalf("second token: %v", err)
 	}
 }
-
