@@ -28,6 +28,11 @@ type Options struct {
 	DBDomain   string        // DNS suffix of instance hosts; default "db.internal"
 	Clock      Clock         // default time.Now
 	Logger     *slog.Logger  // default discards
+	// CacheTTL bounds how long a cached token or CA list is served (default
+	// 5s; negative disables the cache). Changes made through this Service
+	// drop the cache at once; changes by other processes do so as soon as
+	// the store reports them (see WatchStore), or after CacheTTL at worst.
+	CacheTTL time.Duration
 }
 
 // Service holds every rule of dbtrust. It is safe for concurrent use.
@@ -36,6 +41,7 @@ type Service struct {
 	sealer Sealer
 	opt    Options
 	log    *slog.Logger
+	cache  *readCache
 }
 
 // NewService returns a Service over store, sealing secrets with sealer.
@@ -59,7 +65,10 @@ func NewService(store Store, sealer Sealer, opt Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, sealer: sealer, opt: opt, log: log}
+	if opt.CacheTTL == 0 {
+		opt.CacheTTL = 5 * time.Second
+	}
+	return &Service{store: store, sealer: sealer, opt: opt, log: log, cache: newReadCache(opt.CacheTTL, opt.Clock)}
 }
 
 // Store returns the service's store, for health checks.
@@ -76,8 +85,10 @@ func require(p Principal, min Role) error {
 }
 
 // audit records what p did. A failure to record is logged, not returned: the
-// change it describes has already happened.
+// change it describes has already happened. Every change passes through here,
+// so this is also where cached reads are dropped.
 func (s *Service) audit(ctx context.Context, p Principal, action, resource string, err error) {
+	s.cache.invalidate()
 	outcome := "ok"
 	if err != nil {
 		outcome = string(ErrorCode(err))
@@ -239,7 +250,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if !ok || len(id) != 16 || len(secret) != 43 {
 		return Principal{}, errBadToken
 	}
-	t, err := s.store.GetToken(ctx, id)
+	t, err := s.getToken(ctx, id)
 	if err != nil {
 		if ErrorCode(err) == NotFound {
 			return Principal{}, errBadToken
@@ -483,7 +494,7 @@ func (s *Service) InstanceCAs(ctx context.Context, p Principal, instanceID strin
 	if err := validID(instanceID); err != nil {
 		return nil, err
 	}
-	cas, err := s.store.ListCAs(ctx, p.AccountID, instanceID)
+	cas, err := s.listCAs(ctx, p.AccountID, instanceID)
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,14 @@ func TestGodoErrors(t *testing.T) {
 	_, err = vc.Databases.Delete(ctx, db.ID)
 	wantGodoError(t, "Delete as viewer", err, http.StatusForbidden)
 	s.CLI(t, "token", "revoke", "--account", "default", viewer.ID)
-	_, _, err = vc.Databases.GetCA(ctx, db.ID)
+	// The CLI wrote to the data folder from another process; the server sees
+	// the revocation as soon as its store watcher notices (about 0.1 s).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, _, err = vc.Databases.GetCA(ctx, db.ID)
+		if err != nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	wantGodoError(t, "GetCA(revoked token)", err, http.StatusUnauthorized)
 
 	// Validation failures.

@@ -107,6 +107,11 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if err := svc.WatchStore(ctx); err != nil {
+			log.Warn("store change watch stopped; cached reads now expire by TTL only", "err", err)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return err

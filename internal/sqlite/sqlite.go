@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/sqlstore"
@@ -28,9 +29,14 @@ func Backend() sqlstore.Backend {
 	return sqlstore.Backend{Name: "sqlite", Dialect: goose.DialectSQLite3, Migrations: sub, MapError: mapError}
 }
 
+// Store is the SQLite store: the shared SQL store plus change watching.
+type Store struct {
+	*sqlstore.DB
+}
+
 // Open opens (creating if needed) the SQLite database at path and applies
 // pending migrations.
-func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+func Open(ctx context.Context, path string) (*Store, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -47,7 +53,42 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite %s: migrate: %w", path, err)
 	}
-	return s, nil
+	return &Store{DB: s}, nil
+}
+
+// WatchInterval is how often WatchChanges looks for other processes' commits.
+const WatchInterval = 100 * time.Millisecond
+
+// WatchChanges calls onChange after another connection or process (the CLI,
+// say) commits to the database, until ctx is done. It polls SQLite's
+// data_version, which changes exactly when some other connection commits.
+func (s *Store) WatchChanges(ctx context.Context, onChange func()) error {
+	conn, err := s.SQL().Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var last int64 = -1
+	t := time.NewTicker(WatchInterval)
+	defer t.Stop()
+	for {
+		var v int64
+		if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if last >= 0 && v != last {
+			onChange()
+		}
+		last = v
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // mapError turns SQLite result codes into dbtrust Codes; it never looks at

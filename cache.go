@@ -1,0 +1,119 @@
+package dbtrust
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// ChangeWatcher is an optional Store capability: WatchChanges calls onChange
+// soon after another process (a replica, or the CLI) commits a change, until
+// ctx is done. Stores that have it let the Service cache hot reads safely.
+type ChangeWatcher interface {
+	WatchChanges(ctx context.Context, onChange func()) error
+}
+
+// readCache holds the two reads on every hot path: tokens by ID and an
+// instance's CAs. Entries live at most ttl. Every change made through the
+// Service drops the whole cache, and so does every change notice from the
+// store. The generation check keeps a read that raced with a change from
+// storing what it read before the change.
+type readCache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu     sync.RWMutex
+	gen    uint64
+	tokens map[string]cached[Token]
+	cas    map[[2]string]cached[[]CA]
+}
+
+type cached[T any] struct {
+	v       T
+	expires time.Time
+}
+
+func newReadCache(ttl time.Duration, now func() time.Time) *readCache {
+	return &readCache{ttl: ttl, now: now, tokens: map[string]cached[Token]{}, cas: map[[2]string]cached[[]CA]{}}
+}
+
+func (c *readCache) enabled() bool { return c != nil && c.ttl > 0 }
+
+// invalidate drops every entry.
+func (c *readCache) invalidate() {
+	if !c.enabled() {
+		return
+	}
+	c.mu.Lock()
+	c.gen++
+	clear(c.tokens)
+	clear(c.cas)
+	c.mu.Unlock()
+}
+
+// lookup returns a live entry of m, or the generation to pass to store.
+func lookup[K comparable, V any](c *readCache, m map[K]cached[V], k K) (V, uint64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := m[k]
+	if ok && c.now().Before(e.expires) {
+		return e.v, c.gen, true
+	}
+	var zero V
+	return zero, c.gen, false
+}
+
+// store keeps v unless the cache changed since gen was read.
+func store[K comparable, V any](c *readCache, m map[K]cached[V], k K, v V, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		m[k] = cached[V]{v: v, expires: c.now().Add(c.ttl)}
+	}
+}
+
+// InvalidateCache drops every cached read. Stores call it (through
+// WatchChanges) when another process changed the data.
+func (s *Service) InvalidateCache() { s.cache.invalidate() }
+
+// WatchStore keeps the cache coherent with changes made by other processes,
+// when the store can report them, until ctx is done. Without such a store the
+// cache's TTL bounds how stale a read can be.
+func (s *Service) WatchStore(ctx context.Context) error {
+	w, ok := s.store.(ChangeWatcher)
+	if !ok || !s.cache.enabled() {
+		return nil
+	}
+	return w.WatchChanges(ctx, s.cache.invalidate)
+}
+
+func (s *Service) getToken(ctx context.Context, id string) (Token, error) {
+	if !s.cache.enabled() {
+		return s.store.GetToken(ctx, id)
+	}
+	t, gen, ok := lookup(s.cache, s.cache.tokens, id)
+	if ok {
+		return t, nil
+	}
+	t, err := s.store.GetToken(ctx, id)
+	if err == nil {
+		store(s.cache, s.cache.tokens, id, t, gen)
+	}
+	return t, err
+}
+
+func (s *Service) listCAs(ctx context.Context, accountID, instanceID string) ([]CA, error) {
+	if !s.cache.enabled() {
+		return s.store.ListCAs(ctx, accountID, instanceID)
+	}
+	k := [2]string{accountID, instanceID}
+	cas, gen, ok := lookup(s.cache, s.cache.cas, k)
+	if ok {
+		return cas, nil
+	}
+	cas, err := s.store.ListCAs(ctx, accountID, instanceID)
+	if err == nil && len(cas) > 0 {
+		store(s.cache, s.cache.cas, k, cas, gen)
+	}
+	return cas, err
+}
