@@ -15,6 +15,7 @@ import (
 	"github.com/dbtrust/dbtrust/internal/postgres"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/internal/sqlstore"
 )
 
 const usage = `dbtrust: the TLS trust service for managed databases
@@ -24,6 +25,8 @@ Usage:
   dbtrust account create NAME | list     manage accounts (a new account gets an owner token)
   dbtrust token create|list|revoke       manage bearer tokens of an account
   dbtrust instance create|list|show|delete   manage database instances and their CAs
+  dbtrust migrate                        apply pending schema migrations and print them
+  dbtrust store copy --from SRC --to DST copy every record from one store to another (SQLite to PostgreSQL)
   dbtrust version
 
 Every command takes --data DIR (env DBTRUST_DATA) and --store URL (env DBTRUST_STORE);
@@ -48,6 +51,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdToken(ctx, rest, env, stdout, stderr)
 	case "instance", "instances":
 		return cmdInstance(ctx, rest, env, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, env, stdout, stderr)
+	case "store":
+		return cmdStore(ctx, rest, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "dbtrust", version)
 		return nil
@@ -92,6 +99,9 @@ type common struct {
 	store   string
 	kekFile string
 	output  string
+	// noMigrate opens the store without applying migrations (serve
+	// --migrate=false); the schema must then be current already.
+	noMigrate bool
 }
 
 func (c *common) register(fs *flag.FlagSet, env envFunc, withOutput bool) {
@@ -132,27 +142,73 @@ func (c *common) open(ctx context.Context) (*deps, error) {
 		return nil, err
 	}
 	d := &deps{sealer: sealer, kekCreated: created, kekPath: kekPath}
-	switch {
-	case c.store == "" || strings.HasPrefix(c.store, "sqlite:") || strings.HasPrefix(c.store, "file:"):
-		path := filepath.Join(c.data, "dbtrust.db")
-		if p, ok := strings.CutPrefix(c.store, "sqlite:"); ok && p != "" {
-			path = p
-		}
-		s, err := sqlite.Open(ctx, path)
-		if err != nil {
-			return nil, err
-		}
-		d.store, d.storeDesc = s, "sqlite "+path
-	case strings.HasPrefix(c.store, "postgres://") || strings.HasPrefix(c.store, "postgresql://"):
-		s, err := postgres.Open(ctx, c.store)
-		if err != nil {
-			return nil, err
-		}
-		d.store, d.storeDesc = s, "postgres"
-	default:
-		return nil, fmt.Errorf("unknown store %q: want postgres://... or sqlite:PATH (or nothing, for the embedded default)", c.store)
+	mode := schemaMigrate
+	if c.noMigrate {
+		mode = schemaCheck
+	}
+	_, d.store, d.storeDesc, err = openStore(ctx, c.store, c.data, mode)
+	if err != nil {
+		return nil, err
 	}
 	return d, nil
+}
+
+// schemaMode says what openStore does with the store's schema.
+type schemaMode int
+
+const (
+	schemaMigrate schemaMode = iota // apply pending migrations
+	schemaCheck                     // refuse a schema older than this program's
+	schemaAsIs                      // neither (dbtrust migrate)
+)
+
+// openStore opens the store named by spec: postgres://... (or
+// postgresql://...), sqlite:PATH, or "" for the SQLite file in the data
+// folder.
+func openStore(ctx context.Context, spec, dataDir string, mode schemaMode) (*sqlstore.DB, dbtrust.Store, string, error) {
+	var db *sqlstore.DB
+	var store dbtrust.Store
+	var desc string
+	switch {
+	case spec == "" || strings.HasPrefix(spec, "sqlite:") || strings.HasPrefix(spec, "file:"):
+		path := filepath.Join(dataDir, "dbtrust.db")
+		if p, ok := strings.CutPrefix(spec, "sqlite:"); ok && p != "" {
+			path = p
+		}
+		s, err := sqlite.OpenNoMigrate(ctx, path)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		db, store, desc = s.DB, s, "sqlite "+path
+	case strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://"):
+		s, err := postgres.OpenNoMigrate(ctx, spec)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		db, store, desc = s.DB, s, "postgres"
+	default:
+		return nil, nil, "", fmt.Errorf("unknown store %q: want postgres://... or sqlite:PATH (or nothing, for the embedded default)", spec)
+	}
+	switch mode {
+	case schemaAsIs:
+		return db, store, desc, nil
+	case schemaMigrate:
+		if _, err := db.Migrate(ctx); err != nil {
+			store.Close()
+			return nil, nil, "", fmt.Errorf("%s: migrate: %w", desc, err)
+		}
+		return db, store, desc, nil
+	}
+	applied, known, err := db.SchemaVersion(ctx)
+	if err != nil {
+		store.Close()
+		return nil, nil, "", fmt.Errorf("%s: schema version: %w", desc, err)
+	}
+	if applied < known {
+		store.Close()
+		return nil, nil, "", fmt.Errorf("%s: the schema is at version %d, this program needs %d: run 'dbtrust migrate' first", desc, applied, known)
+	}
+	return db, store, desc, nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -33,9 +33,12 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	caKeyType := fs.String("ca-key-type", "ecdsa-p256", "key type of a new instance CA: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096")
 	dbDomain := fs.String("db-domain", env.or("DBTRUST_DB_DOMAIN", "db.internal"), "DNS suffix of instance host names")
 	logLevel := fs.String("log-level", env.or("DBTRUST_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	migrate := fs.Bool("migrate", env("DBTRUST_MIGRATE") != "false", "apply pending schema migrations on start; with --migrate=false (env DBTRUST_MIGRATE=false) the schema must be current (run 'dbtrust migrate')")
+	requestTimeout := fs.Duration("request-timeout", durationOr(env("DBTRUST_REQUEST_TIMEOUT"), server.DefaultRequestTimeout), "deadline of one request, store calls included; a store that does not answer in time is a 503 (env DBTRUST_REQUEST_TIMEOUT)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	c.noMigrate = !*migrate
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -98,7 +101,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 
 	srv := &http.Server{
-		Handler:           server.New(server.Config{Service: svc, Logger: log, RateLimit: *rateLimit}),
+		Handler:           server.New(server.Config{Service: svc, Logger: log, RateLimit: *rateLimit, RequestTimeout: *requestTimeout}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -145,6 +148,13 @@ func displayAddr(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, strconv.Itoa(ta.Port))
+}
+
+func durationOr(s string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d
+	}
+	return def
 }
 
 func atoiOr(s string, def int) int {

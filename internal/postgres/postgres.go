@@ -6,10 +6,18 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	neturl "net/url"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/sqlstore"
@@ -17,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed migrations/*.sql
@@ -25,7 +34,20 @@ var migrations embed.FS
 // Backend describes PostgreSQL to the shared SQL store.
 func Backend() sqlstore.Backend {
 	sub, _ := fs.Sub(migrations, "migrations")
-	return sqlstore.Backend{Name: "postgres", Dialect: goose.DialectPostgres, Migrations: sub, MapError: mapError, Retryable: retryable}
+	return sqlstore.Backend{
+		Name: "postgres", Dialect: goose.DialectPostgres, Migrations: sub, MapError: mapError, Retryable: retryable,
+		MigrateOptions: func() ([]goose.ProviderOption, error) {
+			// Replicas that start together take turns: the first migrates,
+			// the others wait for its advisory lock and find nothing to do.
+			l, err := lock.NewPostgresSessionLocker()
+			if err != nil {
+				return nil, err
+			}
+			return []goose.ProviderOption{goose.WithSessionLocker(l)}, nil
+		},
+		Schema:     schema,
+		SnapshotTx: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	}
 }
 
 // Store is the PostgreSQL store: the shared SQL store plus the pool under it.
@@ -34,22 +56,71 @@ type Store struct {
 	Pool *pgxpool.Pool
 }
 
+// Defaults for what the URL does not set. A replica must notice an outage
+// quickly: a connection attempt to a server that does not answer gives up
+// after ConnectTimeout, and a pooled connection that has sat idle is pinged
+// (for at most PingTimeout) before it is handed out again.
+const (
+	ConnectTimeout = 3 * time.Second // libpq's connect_timeout overrides it
+	PingTimeout    = 2 * time.Second
+	MaxConns       = 16 // pool_max_conns overrides it
+)
+
 // Open connects to the database at url and applies pending migrations.
 func Open(ctx context.Context, url string) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	s, err := OpenNoMigrate(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: bad URL: %w", err)
+		return nil, err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	s := &Store{DB: sqlstore.New(stdlib.OpenDBFromPool(pool), Backend()), Pool: pool}
 	if _, err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return s, nil
+}
+
+// OpenNoMigrate connects to the database at url without touching its schema.
+// The pool connects lazily: it succeeds while the server is down, and every
+// call then fails fast with Code Unavailable until the server is back.
+func OpenNoMigrate(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, dbtrust.Wrap(dbtrust.Invalid, err, "postgres: bad URL")
+	}
+	q := queryKeys(url)
+	if !q["connect_timeout"] {
+		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
+	}
+	if !q["pool_max_conns"] {
+		cfg.MaxConns = MaxConns
+	}
+	if cfg.PingTimeout == 0 {
+		cfg.PingTimeout = PingTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	db.SetMaxOpenConns(int(cfg.MaxConns)) // wait for a pooled connection in database/sql, where ctx bounds the wait
+	return &Store{DB: sqlstore.New(db, Backend()), Pool: pool}, nil
+}
+
+// queryKeys returns which parameters a URL or keyword/value connection string sets.
+func queryKeys(conn string) map[string]bool {
+	keys := map[string]bool{}
+	if u, err := neturl.Parse(conn); err == nil && u.Scheme != "" {
+		for k := range u.Query() {
+			keys[k] = true
+		}
+		return keys
+	}
+	for _, f := range strings.Fields(conn) {
+		if k, _, ok := strings.Cut(f, "="); ok {
+			keys[k] = true
+		}
+	}
+	return keys
 }
 
 // Close closes the database handle and the pool.
@@ -83,15 +154,30 @@ func mapError(err error) error {
 		}
 		return dbtrust.Wrap(dbtrust.Internal, err, "database error")
 	}
-	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || isConnErr(err) {
+	if unreachable(err) {
 		return dbtrust.Wrap(dbtrust.Unavailable, err, "the database is unavailable")
 	}
 	return dbtrust.Wrap(dbtrust.Internal, err, "database error")
 }
 
-func isConnErr(err error) bool {
+// unreachable reports whether err says that the server could not be reached
+// or the connection to it broke, as opposed to the server refusing a
+// statement: refused, reset or timed-out connections, a pool that could not
+// hand out a connection in time, a closed connection or pool.
+func unreachable(err error) bool {
 	var ce *pgconn.ConnectError
-	return errors.As(err, &ce)
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne),
+		pgconn.SafeToRetry(err), pgconn.Timeout(err),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, pgconn.ErrConnClosed),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return false
 }
 
 func retryable(err error) bool {

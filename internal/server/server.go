@@ -21,7 +21,14 @@ type Config struct {
 	RateLimit  int           // requests per token per RateWindow; default 5000
 	RateWindow time.Duration // default one minute
 	Clock      dbtrust.Clock // default time.Now
+	// RequestTimeout bounds each request, store calls included, so that a
+	// store that hangs turns into a prompt 503 rather than a pile of waiting
+	// requests; default DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is Config.RequestTimeout's default.
+const DefaultRequestTimeout = 10 * time.Second
 
 // New returns dbtrust's whole HTTP handler. Every route is listed here or in a
 // dialect's Register, which this calls.
@@ -38,6 +45,9 @@ func New(cfg Config) http.Handler {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(cfg.Service))
@@ -48,7 +58,17 @@ func New(cfg Config) http.Handler {
 		Log:     cfg.Logger,
 	})
 
-	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), nil, mux))
+	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), nil, withDeadline(cfg.RequestTimeout, mux)))
+}
+
+// withDeadline gives every request's context a deadline: the store honours
+// it, and a call that runs out of time is Code Unavailable.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 type status struct {

@@ -26,7 +26,7 @@ var migrations embed.FS
 // Backend describes SQLite to the shared SQL store.
 func Backend() sqlstore.Backend {
 	sub, _ := fs.Sub(migrations, "migrations")
-	return sqlstore.Backend{Name: "sqlite", Dialect: goose.DialectSQLite3, Migrations: sub, MapError: mapError}
+	return sqlstore.Backend{Name: "sqlite", Dialect: goose.DialectSQLite3, Migrations: sub, MapError: mapError, Schema: schema}
 }
 
 // Store is the SQLite store: the shared SQL store plus change watching.
@@ -37,6 +37,20 @@ type Store struct {
 // Open opens (creating if needed) the SQLite database at path and applies
 // pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	s, err := OpenNoMigrate(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite %s: migrate: %w", path, err)
+	}
+	return s, nil
+}
+
+// OpenNoMigrate opens (creating if needed) the SQLite database at path
+// without touching its schema.
+func OpenNoMigrate(ctx context.Context, path string) (*Store, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -48,12 +62,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := sqlstore.New(db, Backend())
-	if _, err := s.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite %s: migrate: %w", path, err)
-	}
-	return &Store{DB: s}, nil
+	return &Store{DB: sqlstore.New(db, Backend())}, nil
 }
 
 // WatchInterval is how often WatchChanges looks for other processes' commits.

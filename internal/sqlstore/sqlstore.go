@@ -24,6 +24,15 @@ type Backend struct {
 	Migrations fs.FS             // the *.sql migrations, at the root of the FS
 	MapError   func(error) error // driver error -> *dbtrust.Error; nil stays nil
 	Retryable  func(error) bool  // whether a failed transaction may be retried whole
+	// MigrateOptions, when set, adds goose options to every migration run
+	// (PostgreSQL: a session lock, so that replicas starting together
+	// migrate one at a time).
+	MigrateOptions func() ([]goose.ProviderOption, error)
+	// Schema, when set, describes the tables for Copy.
+	Schema func(ctx context.Context, q Querier) ([]Table, error)
+	// SnapshotTx are the options of a transaction that reads a consistent
+	// snapshot (Copy's source); nil for the default.
+	SnapshotTx *sql.TxOptions
 }
 
 // DB is a dbtrust.Store over a *sql.DB.
@@ -40,9 +49,38 @@ func New(db *sql.DB, be Backend) *DB { return &DB{db: db, be: be} }
 // SQL returns the underlying *sql.DB.
 func (s *DB) SQL() *sql.DB { return s.db }
 
+func (s *DB) provider() (*goose.Provider, error) {
+	var opts []goose.ProviderOption
+	if s.be.MigrateOptions != nil {
+		o, err := s.be.MigrateOptions()
+		if err != nil {
+			return nil, err
+		}
+		opts = o
+	}
+	return goose.NewProvider(s.be.Dialect, s.db, s.be.Migrations, opts...)
+}
+
+// SchemaVersion returns the newest migration applied to the database and the
+// newest one this program knows.
+func (s *DB) SchemaVersion(ctx context.Context) (applied, known int64, err error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, 0, err
+	}
+	if srcs := p.ListSources(); len(srcs) > 0 {
+		known = srcs[len(srcs)-1].Version
+	}
+	applied, err = p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, known, s.mapErr(err)
+	}
+	return applied, known, nil
+}
+
 // Migrate applies every pending migration and returns the versions applied.
 func (s *DB) Migrate(ctx context.Context) ([]int64, error) {
-	p, err := goose.NewProvider(s.be.Dialect, s.db, s.be.Migrations)
+	p, err := s.provider()
 	if err != nil {
 		return nil, err
 	}
