@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -93,29 +94,27 @@ func DecodeKey(text string) ([]byte, error) {
 	return k, nil
 }
 
-// LoadOrCreateKeyFile reads the KEK at path, creating it (mode 0600, exclusive
-// create so that two processes never write two keys) when it does not exist.
-// created reports whether this call made it. A key file readable by group or
-// others is refused.
+// LoadOrCreateKeyFile reads the KEK at path, creating it (mode 0600) when it
+// does not exist. created reports whether this call made it. A key file
+// readable by group or others is refused.
+//
+// The new key is written whole to a temporary file beside path and then
+// hard-linked to path, which fails when path already exists: two processes
+// starting at once never write two keys, and neither ever reads a key file
+// that the other has created but not yet filled.
 func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 	k, err := NewKey()
 	if err != nil {
 		return nil, false, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		_, werr := f.Write(EncodeKey(k))
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		err := createKeyFile(path, k)
+		if err == nil {
+			return k, true, nil
 		}
-		if werr != nil {
-			os.Remove(path)
-			return nil, false, werr
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, false, err
 		}
-		return k, true, nil
-	}
-	if !errors.Is(err, fs.ErrExist) {
-		return nil, false, err
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -130,4 +129,29 @@ func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 	}
 	k, err = DecodeKey(string(text))
 	return k, false, err
+}
+
+// createKeyFile writes k to a fresh 0600 file and links it to path; the error
+// wraps fs.ErrExist when path already exists.
+func createKeyFile(path string, k []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(EncodeKey(k))
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Link(tmp, path)
 }
