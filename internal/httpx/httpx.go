@@ -146,7 +146,9 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, opt DecodeOptions
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
-	if dec.More() {
+	// Anything but white space after the value is refused. (Decoder.More
+	// would let a stray ']' or '}' through.)
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return dbtrust.Errorf(dbtrust.Invalid, "the request body holds more than one JSON value")
 	}
 	return nil
