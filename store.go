@@ -53,6 +53,23 @@ type Store interface {
 	// ListCAs returns every CA of the instance, retired ones included, oldest first.
 	ListCAs(ctx context.Context, accountID, instanceID string) ([]CA, error)
 
+	// CreateAccessKey inserts an access key (Conflict when the AK exists).
+	CreateAccessKey(ctx context.Context, k AccessKey) error
+	// GetAccessKey returns an access key by AK whatever its account, revoked
+	// ones included.
+	GetAccessKey(ctx context.Context, id string) (AccessKey, error)
+	// ListAccessKeys returns the account's access keys oldest first.
+	ListAccessKeys(ctx context.Context, accountID string) ([]AccessKey, error)
+	// RevokeAccessKey sets RevokedAt; NotFound when the key is not in the
+	// account or is already revoked.
+	RevokeAccessKey(ctx context.Context, accountID, id string, at time.Time) error
+
+	// CreateSigningKey inserts a server signing key; Conflict when one of that
+	// name (or ID) exists, so that racing replicas keep the first.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// GetSigningKey returns the signing key of that name.
+	GetSigningKey(ctx context.Context, name string) (SigningKey, error)
+
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns the account's newest events first, at most limit.
 	ListAudit(ctx context.Context, accountID string, limit int) ([]AuditEvent, error)

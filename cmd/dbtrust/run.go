@@ -27,6 +27,7 @@ Usage:
   dbtrust instance create|list|show|delete   manage database instances and their CAs
   dbtrust migrate                        apply pending schema migrations and print them
   dbtrust store copy --from SRC --to DST copy every record from one store to another (SQLite to PostgreSQL)
+  dbtrust accesskey create|list|revoke   manage Huawei-style AK/SK access keys (the SK is shown once)
   dbtrust version
 
 Every command takes --data DIR (env DBTRUST_DATA) and --store URL (env DBTRUST_STORE);
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdMigrate(ctx, rest, env, stdout, stderr)
 	case "store":
 		return cmdStore(ctx, rest, env, stdout, stderr)
+	case "accesskey", "accesskeys":
+		return cmdAccessKey(ctx, rest, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "dbtrust", version)
 		return nil

@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
 	"github.com/dbtrust/dbtrust/internal/selftls"
 	"github.com/dbtrust/dbtrust/internal/server"
 )
@@ -32,6 +34,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	caValidity := fs.Duration("ca-validity", 10*365*24*time.Hour, "lifetime of a new instance CA")
 	caKeyType := fs.String("ca-key-type", "ecdsa-p256", "key type of a new instance CA: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096")
 	dbDomain := fs.String("db-domain", env.or("DBTRUST_DB_DOMAIN", "db.internal"), "DNS suffix of instance host names")
+	publicURL := fs.String("public-url", env("DBTRUST_PUBLIC_URL"), "base URL clients reach dbtrust at, for the download links it hands out (env DBTRUST_PUBLIC_URL; default: the URL it serves on)")
+	linkTTL := fs.Duration("link-ttl", durationOr(env("DBTRUST_LINK_TTL"), huaweicloud.DefaultLinkTTL), "lifetime of a presigned download link (env DBTRUST_LINK_TTL)")
 	logLevel := fs.String("log-level", env.or("DBTRUST_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	migrate := fs.Bool("migrate", env("DBTRUST_MIGRATE") != "false", "apply pending schema migrations on start; with --migrate=false (env DBTRUST_MIGRATE=false) the schema must be current (run 'dbtrust migrate')")
 	requestTimeout := fs.Duration("request-timeout", durationOr(env("DBTRUST_REQUEST_TIMEOUT"), server.DefaultRequestTimeout), "deadline of one request, store calls included; a store that does not answer in time is a 503 (env DBTRUST_REQUEST_TIMEOUT)")
@@ -39,6 +43,15 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return err
 	}
 	c.noMigrate = !*migrate
+	if *linkTTL < time.Second || *linkTTL > 7*24*time.Hour {
+		return errors.New("--link-ttl must be between 1s and 168h")
+	}
+	if *publicURL != "" {
+		u, err := neturl.Parse(*publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return errors.New("--public-url must be an http:// or https:// URL such as https://dbtrust.example:8443")
+		}
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -88,6 +101,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 
 	url := scheme + "://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "dbtrust %s serving on %s\n", version, url)
+	if *publicURL == "" {
+		*publicURL = url
+	}
 	fmt.Fprintf(stdout, "store:    %s\n", d.storeDesc)
 	if caPath != "" {
 		fmt.Fprintf(stdout, "tls ca:   %s (trust this file to reach dbtrust over HTTPS)\n", caPath)
@@ -101,7 +117,10 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 
 	srv := &http.Server{
-		Handler:           server.New(server.Config{Service: svc, Logger: log, RateLimit: *rateLimit, RequestTimeout: *requestTimeout}),
+		Handler: server.New(server.Config{
+			Service: svc, Logger: log, RateLimit: *rateLimit, RequestTimeout: *requestTimeout,
+			PublicURL: *publicURL, LinkTTL: *linkTTL,
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

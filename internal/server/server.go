@@ -10,6 +10,7 @@ import (
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/dialect/digitalocean"
+	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
 	"github.com/dbtrust/dbtrust/internal/httpx"
 	"github.com/dbtrust/dbtrust/internal/ratelimit"
 )
@@ -25,6 +26,8 @@ type Config struct {
 	// store that hangs turns into a prompt 503 rather than a pile of waiting
 	// requests; default DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	PublicURL  string        // base URL of links dbtrust hands out (Huawei download links)
+	LinkTTL    time.Duration // lifetime of a Huawei download link; default huaweicloud.DefaultLinkTTL
 }
 
 // DefaultRequestTimeout is Config.RequestTimeout's default.
@@ -56,6 +59,13 @@ func New(cfg Config) http.Handler {
 	digitalocean.Register(mux, cfg.Service, digitalocean.Config{
 		Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock),
 		Log:     cfg.Logger,
+	})
+	huaweicloud.Register(mux, cfg.Service, huaweicloud.Config{
+		PublicURL: cfg.PublicURL,
+		LinkTTL:   cfg.LinkTTL,
+		Limiter:   ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock),
+		Log:       cfg.Logger,
+		Clock:     cfg.Clock,
 	})
 
 	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), nil, withDeadline(cfg.RequestTimeout, mux)))

@@ -29,6 +29,8 @@ func Run(t *testing.T, open Opener) {
 		"DeleteCascades":       testDeleteCascades,
 		"ConcurrentCreates":    testConcurrentCreates,
 		"Audit":                testAudit,
+		"AccessKeys":           testAccessKeys,
+		"SigningKeys":          testSigningKeys,
 		"Ping":                 func(t *testing.T, s dbtrust.Store) { must(t, s.Ping(context.Background())) },
 	}
 	for name, fn := range tests {

@@ -1,0 +1,180 @@
+package huaweicloud
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/dbtrust/dbtrust"
+)
+
+// Presigned download links, in the OBS/S3 signature-V2 query form:
+//
+//	GET {public URL}/{bucket}/{key}?AWSAccessKeyId=ID&Expires=UNIX&Signature=SIG
+//	StringToSign = "GET\n\n\n" + Expires + "\n" + "/" + bucket + "/" + key
+//	SIG          = base64(HMAC-SHA1(link key, StringToSign)), URL-encoded
+//
+// dbtrust serves the links itself, path-style, under two fixed buckets of its
+// own. The key is a server key (never a user's SK): 32 random bytes made on
+// first use, sealed under the key-encryption key and kept in the store, so
+// that every replica signs and verifies with the same one. AWSAccessKeyId is
+// that key's public ID.
+
+// The buckets and file names of the links. Each bucket is registered
+// explicitly, so nothing else on the listener is shadowed.
+const (
+	DDSBucket = "dbtrust-dds-ssl"
+	DCSBucket = "dbtrust-dcs-ssl"
+	ddsFile   = "ca-dds.crt"
+	dcsFile   = "ca.crt"
+	// linkKeyName names the server signing key of download links.
+	linkKeyName = "download-link"
+)
+
+// linkKey loads the link signing key once and keeps it.
+type linkKey struct {
+	load func(ctx context.Context, name string) (string, []byte, error)
+	mu   sync.Mutex
+	id   string
+	key  []byte
+}
+
+func (k *linkKey) get(ctx context.Context) (string, []byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.key == nil {
+		id, key, err := k.load(ctx, linkKeyName)
+		if err != nil {
+			return "", nil, err
+		}
+		k.id, k.key = id, key
+	}
+	return k.id, k.key, nil
+}
+
+// signV2 returns the S3 V2 query signature of a GET of resource
+// ("/bucket/key") that expires at expires (Unix seconds, as written in the URL).
+func signV2(key []byte, expires, resource string) []byte {
+	m := hmac.New(sha1.New, key)
+	m.Write([]byte("GET\n\n\n" + expires + "\n" + resource))
+	return m.Sum(nil)
+}
+
+// presign returns a link to resource ("/bucket/key", already URL-safe).
+func (a *api) presign(ctx context.Context, resource string) (string, error) {
+	id, key, err := a.linkKey.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	expires := strconv.FormatInt(a.now().Add(a.cfg.LinkTTL).Unix(), 10)
+	sig := base64.StdEncoding.EncodeToString(signV2(key, expires, resource))
+	return a.cfg.PublicURL + resource + "?AWSAccessKeyId=" + url.QueryEscape(id) +
+		"&Expires=" + expires + "&Signature=" + url.QueryEscape(sig), nil
+}
+
+var (
+	uuidRE    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	digitsRE  = regexp.MustCompile(`^[0-9]{1,12}$`)
+	maxQueryV = 512
+)
+
+// download serves a presigned link of bucket: the signature is checked
+// before anything else is looked at, so a link changed anywhere, signed with
+// another key or expired gets a 403 and no file.
+func (a *api) download(bucket string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		ak, expires, sig := q.Get("AWSAccessKeyId"), q.Get("Expires"), q.Get("Signature")
+		if ak == "" || expires == "" || sig == "" || len(ak)+len(expires)+len(sig) > maxQueryV {
+			writeS3Error(w, r, http.StatusForbidden, "AccessDenied",
+				"Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+			return
+		}
+		id, key, err := a.linkKey.get(r.Context())
+		if err != nil {
+			a.logFailure(r, err)
+			a.writeS3Failure(w, r, err)
+			return
+		}
+		if !hmac.Equal([]byte(ak), []byte(id)) {
+			writeS3Error(w, r, http.StatusForbidden, "InvalidAccessKeyId",
+				"The access key ID you provided does not exist in our records.")
+			return
+		}
+		if !digitsRE.MatchString(expires) {
+			writeS3Error(w, r, http.StatusForbidden, "AccessDenied", "Invalid date (should be seconds since epoch)")
+			return
+		}
+		got, err := base64.StdEncoding.DecodeString(sig)
+		if err != nil || !hmac.Equal(got, signV2(key, expires, r.URL.EscapedPath())) {
+			writeS3Error(w, r, http.StatusForbidden, "SignatureDoesNotMatch",
+				"The request signature we calculated does not match the signature you provided.")
+			return
+		}
+		exp, _ := strconv.ParseInt(expires, 10, 64)
+		if a.now().Unix() > exp {
+			writeS3Error(w, r, http.StatusForbidden, "AccessDenied", "Request has expired")
+			return
+		}
+		project, inst := r.PathValue("project_id"), r.PathValue("object")
+		if bucket == DCSBucket {
+			var ok bool
+			if inst, ok = strings.CutPrefix(inst, "ssl-"); !ok {
+				inst = ""
+			}
+		}
+		if !uuidRE.MatchString(inst) {
+			writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+			return
+		}
+		acct, err := a.svc.ProjectAccount(r.Context(), project)
+		var bundle []byte
+		if err == nil {
+			// The link is a read-only capability in the account it was
+			// issued for; the bundle is read now, so a CA rotated since the
+			// link was issued is served as it stands.
+			bundle, err = a.svc.InstanceCABundle(r.Context(), dbtrust.LinkPrincipal(acct.ID, id), inst)
+		}
+		if err != nil {
+			a.logFailure(r, err)
+			a.writeS3Failure(w, r, err)
+			return
+		}
+		file := ddsFile
+		if bucket == DCSBucket {
+			file = dcsFile
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/x-pem-file")
+		h.Set("Content-Disposition", `attachment; filename="`+file+`"`)
+		h.Set("Content-Length", strconv.Itoa(len(bundle)))
+		h.Set("Cache-Control", "private, no-store")
+		w.WriteHeader(http.StatusOK)
+		w.Write(bundle)
+	})
+}
+
+func (a *api) writeS3Failure(w http.ResponseWriter, r *http.Request, err error) {
+	switch dbtrust.ErrorCode(err) {
+	case dbtrust.NotFound:
+		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+	case dbtrust.Unavailable:
+		writeS3Error(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "Please reduce your request rate.")
+	default:
+		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+	}
+}
+
+// noSuchKey answers every other path under a bucket.
+func noSuchKey() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+	})
+}

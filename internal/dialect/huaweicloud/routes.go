@@ -1,0 +1,111 @@
+// Package huaweicloud serves the Huawei Cloud DDS and DCS calls that fetch an
+// instance's SSL certificate, as huaweicloud-sdk-go-v3 and Huawei's API pages
+// make them: DDS ListSslCertDownloadAddress, DCS DownloadSslCert and the DCS
+// SSL switch, with AK/SK (SDK-HMAC-SHA256) or X-Auth-Token authentication,
+// and the presigned download links those calls hand out.
+package huaweicloud
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/ratelimit"
+)
+
+// service is the part of the core this dialect uses.
+type service interface {
+	Authenticate(ctx context.Context, bearer string) (dbtrust.Principal, error)
+	AuthenticateAccessKey(ctx context.Context, ak string, stringToSign, signature []byte) (dbtrust.Principal, error)
+	ProjectAccount(ctx context.Context, projectID string) (dbtrust.Account, error)
+	AccountOf(ctx context.Context, p dbtrust.Principal) (dbtrust.Account, error)
+	GetInstance(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Instance, error)
+	InstanceCAs(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
+	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
+	SetInstanceTLS(ctx context.Context, p dbtrust.Principal, id string, on bool) error
+	InstanceHost(inst dbtrust.Instance) string
+	ServerSigningKey(ctx context.Context, name string) (string, []byte, error)
+}
+
+// DefaultLinkTTL is how long a presigned download link works when Config
+// does not say.
+const DefaultLinkTTL = 10 * time.Minute
+
+// Config is what the dialect needs besides the service.
+type Config struct {
+	// PublicURL is the base of download links as clients reach dbtrust, e.g.
+	// "https://dbtrust.example:8443" (no path; a trailing slash is dropped).
+	PublicURL string
+	LinkTTL   time.Duration      // lifetime of a download link; default DefaultLinkTTL
+	Limiter   *ratelimit.Limiter // per-caller request limit; nil means none
+	Log       *slog.Logger
+	Clock     dbtrust.Clock // default time.Now
+	MaxBody   int64         // request body limit in bytes; default 64 KiB
+}
+
+// IAM actions of the routes, as Huawei names them, and the dbtrust role each
+// needs. Read-level actions need a viewer, write-level ones a member; the
+// SSL switch changes an instance and needs an admin, as in the core.
+const (
+	actDDSDownloadLink = "dds:instance:getSslCertDownloadAddress"
+	actDCSDownload     = "dcs:ssl:modify"
+	actDCSGetSSL       = "dcs:instance:get"
+	actDCSSwitchSSL    = "dcs:instance:modify"
+	actIAMProjects     = "iam:projects:list"
+)
+
+// ActionRoles maps each IAM action this dialect serves to the least dbtrust
+// role allowed to perform it.
+var ActionRoles = map[string]dbtrust.Role{
+	actDDSDownloadLink: dbtrust.RoleViewer, // read
+	actDCSDownload:     dbtrust.RoleMember, // write-level at Huawei, though it only downloads
+	actDCSGetSSL:       dbtrust.RoleViewer, // read
+	actDCSSwitchSSL:    dbtrust.RoleAdmin,  // changes the instance
+	actIAMProjects:     dbtrust.RoleViewer, // read
+}
+
+// Register adds the Huawei Cloud surface to mux, at the root (the SDK drops
+// any path of its endpoint URL). DDS lives under /v3/. DCS lives under /v2/,
+// which DigitalOcean shares: DCS routes go on a mux of their own mounted at
+// "/v2/", a pattern less specific than DigitalOcean's "/v2/databases/", so
+// that /v2/databases/... stays DigitalOcean's and every other /v2/ path is
+// Huawei's, with Huawei's APIGW.0101 for paths that are not published.
+func Register(mux *http.ServeMux, svc service, cfg Config) {
+	a := newAPI(svc, cfg)
+
+	mux.Handle("GET /v3/{project_id}/instances/{instance_id}/ssl-cert/download-link", a.wrap(dds, actDDSDownloadLink, a.ddsDownloadLink))
+	mux.Handle("GET /v3/projects", a.wrap(iam, actIAMProjects, a.listProjects))
+	mux.Handle("/v3/", a.unknown(dds))
+
+	dcsMux := http.NewServeMux()
+	dcsMux.Handle("POST /v2/{project_id}/instances/{instance_id}/ssl-certs/download", a.wrap(dcs, actDCSDownload, a.dcsDownload))
+	dcsMux.Handle("GET /v2/{project_id}/instances/{instance_id}/ssl", a.wrap(dcs, actDCSGetSSL, a.dcsShowSSL))
+	dcsMux.Handle("PUT /v2/{project_id}/instances/{instance_id}/ssl", a.wrap(dcs, actDCSSwitchSSL, a.dcsSwitchSSL))
+	dcsMux.Handle("/", a.unknown(dcs))
+	mux.Handle("/v2/", dcsMux)
+
+	mux.Handle("GET /"+DDSBucket+"/{project_id}/{object}/"+ddsFile, a.download(DDSBucket))
+	mux.Handle("GET /"+DCSBucket+"/{project_id}/{object}/"+dcsFile, a.download(DCSBucket))
+	mux.Handle("/"+DDSBucket+"/", noSuchKey())
+	mux.Handle("/"+DCSBucket+"/", noSuchKey())
+}
+
+func newAPI(svc service, cfg Config) *api {
+	if cfg.LinkTTL <= 0 {
+		cfg.LinkTTL = DefaultLinkTTL
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 64 << 10
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &api{svc: svc, cfg: cfg, linkKey: &linkKey{load: svc.ServerSigningKey}}
+}

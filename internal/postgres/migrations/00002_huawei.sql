@@ -1,0 +1,24 @@
+-- +goose Up
+-- Huawei-style AK/SK access keys (the SK sealed under the KEK) and server-side
+-- signing keys (e.g. the key of presigned download links).
+CREATE TABLE access_keys (
+    id            TEXT PRIMARY KEY,
+    account_id    TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('viewer', 'member', 'admin', 'owner')),
+    sealed_secret BYTEA NOT NULL,
+    created_at    BIGINT NOT NULL,
+    revoked_at    BIGINT
+);
+CREATE INDEX access_keys_account ON access_keys (account_id);
+
+CREATE TABLE signing_keys (
+    name       TEXT PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE,
+    sealed_key BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+-- +goose Down
+DROP TABLE signing_keys;
+DROP TABLE access_keys;
