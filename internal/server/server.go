@@ -26,8 +26,8 @@ type Config struct {
 	// store that hangs turns into a prompt 503 rather than a pile of waiting
 	// requests; default DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	PublicURL  string        // base URL of links dbtrust hands out (Huawei download links)
-	LinkTTL    time.Duration // lifetime of a Huawei download link; default huaweicloud.DefaultLinkTTL
+	PublicURL      string        // base URL of links dbtrust hands out (Huawei download links)
+	LinkTTL        time.Duration // lifetime of a Huawei download link; default huaweicloud.DefaultLinkTTL
 }
 
 // DefaultRequestTimeout is Config.RequestTimeout's default.
