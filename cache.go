@@ -25,7 +25,13 @@ type readCache struct {
 	mu     sync.RWMutex
 	gen    uint64
 	tokens map[string]cached[Token]
-	cas    map[[2]string]cached[[]CA]
+	cas    map[[2]string]cached[caEntry]
+}
+
+// caEntry is an instance's CAs with the bundle they make, built once.
+type caEntry struct {
+	cas    []CA
+	bundle []byte
 }
 
 type cached[T any] struct {
@@ -34,7 +40,7 @@ type cached[T any] struct {
 }
 
 func newReadCache(ttl time.Duration, now func() time.Time) *readCache {
-	return &readCache{ttl: ttl, now: now, tokens: map[string]cached[Token]{}, cas: map[[2]string]cached[[]CA]{}}
+	return &readCache{ttl: ttl, now: now, tokens: map[string]cached[Token]{}, cas: map[[2]string]cached[caEntry]{}}
 }
 
 func (c *readCache) enabled() bool { return c != nil && c.ttl > 0 }
@@ -102,18 +108,23 @@ func (s *Service) getToken(ctx context.Context, id string) (Token, error) {
 	return t, err
 }
 
-func (s *Service) listCAs(ctx context.Context, accountID, instanceID string) ([]CA, error) {
+func (s *Service) listCAs(ctx context.Context, accountID, instanceID string) (caEntry, error) {
 	if !s.cache.enabled() {
-		return s.store.ListCAs(ctx, accountID, instanceID)
+		cas, err := s.store.ListCAs(ctx, accountID, instanceID)
+		return caEntry{cas: cas, bundle: Bundle(cas)}, err
 	}
 	k := [2]string{accountID, instanceID}
-	cas, gen, ok := lookup(s.cache, s.cache.cas, k)
+	e, gen, ok := lookup(s.cache, s.cache.cas, k)
 	if ok {
-		return cas, nil
+		return e, nil
 	}
 	cas, err := s.store.ListCAs(ctx, accountID, instanceID)
-	if err == nil && len(cas) > 0 {
-		store(s.cache, s.cache.cas, k, cas, gen)
+	if err != nil {
+		return caEntry{}, err
 	}
-	return cas, err
+	e = caEntry{cas: cas, bundle: Bundle(cas)}
+	if len(cas) > 0 {
+		store(s.cache, s.cache.cas, k, e, gen)
+	}
+	return e, nil
 }

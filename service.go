@@ -488,31 +488,33 @@ var servedOrder = []CAState{CACurrent, CANext, CAPrevious}
 
 // InstanceCAs returns every CA of one of p's instances, oldest first.
 func (s *Service) InstanceCAs(ctx context.Context, p Principal, instanceID string) ([]CA, error) {
+	e, err := s.instanceCAs(ctx, p, instanceID)
+	return e.cas, err
+}
+
+func (s *Service) instanceCAs(ctx context.Context, p Principal, instanceID string) (caEntry, error) {
 	if err := require(p, RoleViewer); err != nil {
-		return nil, err
+		return caEntry{}, err
 	}
 	if err := validID(instanceID); err != nil {
-		return nil, err
+		return caEntry{}, err
 	}
-	cas, err := s.listCAs(ctx, p.AccountID, instanceID)
+	e, err := s.listCAs(ctx, p.AccountID, instanceID)
 	if err != nil {
-		return nil, err
+		return caEntry{}, err
 	}
-	if len(cas) == 0 { // an instance always has a CA: none means no instance
-		return nil, Errorf(NotFound, "no such instance")
+	if len(e.cas) == 0 { // an instance always has a CA: none means no instance
+		return caEntry{}, Errorf(NotFound, "no such instance")
 	}
-	return cas, nil
+	return e, nil
 }
 
 // InstanceCABundle returns the PEM bundle clients of the instance should trust:
 // the current CA, then the next one during a rotation, then the previous one
-// until it is retired.
+// until it is retired. The caller must not modify the returned bytes.
 func (s *Service) InstanceCABundle(ctx context.Context, p Principal, instanceID string) ([]byte, error) {
-	cas, err := s.InstanceCAs(ctx, p, instanceID)
-	if err != nil {
-		return nil, err
-	}
-	return Bundle(cas), nil
+	e, err := s.instanceCAs(ctx, p, instanceID)
+	return e.bundle, err
 }
 
 // Bundle concatenates the served CAs of cas in bundle order.
