@@ -1,0 +1,286 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/postgres"
+	"github.com/dbtrust/dbtrust/internal/seal"
+	"github.com/dbtrust/dbtrust/internal/server"
+	"github.com/dbtrust/dbtrust/internal/storetest"
+	"github.com/jackc/pgx/v5"
+)
+
+// openReplicas opens n stores on one fresh database, as n replicas would.
+func openReplicas(t *testing.T, n int) []*postgres.Store {
+	t.Helper()
+	url := freshDB(t)
+	var out []*postgres.Store
+	for range n {
+		s, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out = append(out, s)
+	}
+	return out
+}
+
+// notices starts s.WatchChanges and returns a channel that receives once per
+// change notice (dropping notices nobody waits for).
+func notices(t *testing.T, s *postgres.Store) <-chan struct{} {
+	t.Helper()
+	ch := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.WatchChanges(ctx, func() {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("WatchChanges: %v", err)
+		}
+	})
+	<-ch // the first call comes once it listens
+	return ch
+}
+
+func waitNotice(t *testing.T, ch <-chan struct{}, after string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no change notice after %s", after)
+	}
+}
+
+// TestChangeNotices: every kind of change committed through one replica
+// reaches the other's watch, and the audit log (appended on every request
+// that changes something, and on secret reads) does not.
+func TestChangeNotices(t *testing.T) {
+	t.Parallel()
+	r := openReplicas(t, 2)
+	a, b := r[0], r[1]
+	ch := notices(t, b)
+	ctx := context.Background()
+
+	acct, _ := storetest.NewAccount(t, a, "alpha")
+	waitNotice(t, ch, "CreateAccount")
+	tok := storetest.NewToken(acct.ID, dbtrust.RoleAdmin)
+	must(t, a.CreateToken(ctx, tok))
+	waitNotice(t, ch, "CreateToken")
+	must(t, a.RevokeToken(ctx, acct.ID, tok.ID, time.Now()))
+	waitNotice(t, ch, "RevokeToken")
+	inst, ca := storetest.NewInstance(acct.ID, "orders")
+	must(t, a.CreateInstance(ctx, inst, ca))
+	waitNotice(t, ch, "CreateInstance")
+	must(t, a.DeleteInstance(ctx, acct.ID, inst.ID))
+	waitNotice(t, ch, "DeleteInstance")
+
+	// A failed write and an audit append send nothing: listening directly,
+	// the next notice after them is the marker sent after them.
+	url := a.Pool.Config().ConnConfig.ConnString()
+	l, err := pgx.Connect(ctx, url)
+	must(t, err)
+	defer l.Close(ctx)
+	_, err = l.Exec(ctx, "LISTEN "+postgres.ChangeChannel)
+	must(t, err)
+	dup := storetest.NewToken(acct.ID, dbtrust.RoleAdmin)
+	dup.ID = tok.ID
+	if err := a.CreateToken(ctx, dup); dbtrust.ErrorCode(err) != dbtrust.Conflict {
+		t.Fatalf("CreateToken(duplicate) = %v, want Conflict", err)
+	}
+	must(t, a.AppendAudit(ctx, dbtrust.AuditEvent{Time: time.Now(), AccountID: acct.ID, Actor: "t", Action: "x", Resource: "y", Outcome: "ok"}))
+	_, err = a.SQL().ExecContext(ctx, "SELECT pg_notify($1, 'marker')", postgres.ChangeChannel)
+	must(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	n, err := l.WaitForNotification(wctx)
+	must(t, err)
+	if n.Payload != "marker" {
+		t.Fatalf("notice %q after a failed write and an audit append, want none", n.Payload)
+	}
+}
+
+// TestConcurrentReplicaWrites races two replicas over the same records: each
+// instance name is taken exactly once, each token is revoked exactly once,
+// and every acknowledged write is there afterwards.
+func TestConcurrentReplicaWrites(t *testing.T) {
+	t.Parallel()
+	r := openReplicas(t, 2)
+	ctx := context.Background()
+	acct, _ := storetest.NewAccount(t, r[0], "alpha")
+
+	const names = 100
+	var created, conflicts atomic.Int64
+	var tokens []dbtrust.Token
+	for range names {
+		tok := storetest.NewToken(acct.ID, dbtrust.RoleViewer)
+		must(t, r[1].CreateToken(ctx, tok))
+		tokens = append(tokens, tok)
+	}
+	var revoked, notFound atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := map[string]string{} // name -> instance ID
+	for i := range names {
+		for _, s := range r {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				inst, ca := storetest.NewInstance(acct.ID, fmt.Sprintf("db-%03d", i))
+				switch err := s.CreateInstance(ctx, inst, ca); dbtrust.ErrorCode(err) {
+				case "":
+					created.Add(1)
+					mu.Lock()
+					acked[inst.Name] = inst.ID
+					mu.Unlock()
+				case dbtrust.Conflict:
+					conflicts.Add(1)
+				default:
+					t.Errorf("CreateInstance: %v", err)
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				switch err := s.RevokeToken(ctx, acct.ID, tokens[i].ID, time.Now()); dbtrust.ErrorCode(err) {
+				case "":
+					revoked.Add(1)
+				case dbtrust.NotFound:
+					notFound.Add(1)
+				default:
+					t.Errorf("RevokeToken: %v", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if created.Load() != names || conflicts.Load() != names {
+		t.Fatalf("instances: %d created, %d conflicts; want %d and %d", created.Load(), conflicts.Load(), names, names)
+	}
+	if revoked.Load() != names || notFound.Load() != names {
+		t.Fatalf("revocations: %d succeeded, %d NotFound; want %d and %d", revoked.Load(), notFound.Load(), names, names)
+	}
+	for i, s := range r {
+		list, err := s.ListInstances(ctx, acct.ID, "")
+		must(t, err)
+		if len(list) != names {
+			t.Fatalf("replica %d lists %d instances, want %d", i, len(list), names)
+		}
+		for _, inst := range list {
+			if acked[inst.Name] != inst.ID {
+				t.Fatalf("replica %d: instance %s has ID %s, acknowledged %s", i, inst.Name, inst.ID, acked[inst.Name])
+			}
+			cas, err := s.ListCAs(ctx, acct.ID, inst.ID)
+			must(t, err)
+			if len(cas) != 1 {
+				t.Fatalf("replica %d: instance %s has %d CAs, want 1", i, inst.Name, len(cas))
+			}
+		}
+	}
+}
+
+// TestReplicasServeEachOthersWrites runs two full servers (Service with its
+// read cache and store watch, HTTP handler) on one database: a change made
+// through one is what the other serves.
+func TestReplicasServeEachOthersWrites(t *testing.T) {
+	t.Parallel()
+	r := openReplicas(t, 2)
+	key, _ := seal.NewKey()
+	sealer, _ := seal.New(key)
+	var svcs []*dbtrust.Service
+	var urls []string
+	for _, s := range r {
+		svc := dbtrust.NewService(s, sealer, dbtrust.Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); svc.WatchStore(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		ts := httptest.NewServer(server.New(server.Config{Service: svc}))
+		t.Cleanup(ts.Close)
+		svcs, urls = append(svcs, svc), append(urls, ts.URL)
+	}
+	ctx := context.Background()
+	acct, owner, _, err := svcs[0].Bootstrap(ctx)
+	must(t, err)
+	p := dbtrust.Operator(acct.ID)
+
+	// Created on A, served by B at once.
+	inst, err := svcs[0].CreateInstance(ctx, p, dbtrust.InstanceSpec{Name: "orders", Engine: "pg"})
+	must(t, err)
+	caURL := "/v2/databases/" + inst.ID + "/ca"
+	if st := get(t, urls[1]+caURL, owner); st != http.StatusOK {
+		t.Fatalf("GET ca via B right after create via A = %d, want 200", st)
+	}
+
+	// A token that B has cached, revoked through A: B refuses it once the
+	// change notice lands (normally well under a millisecond; see README).
+	_, viewer, err := svcs[0].CreateToken(ctx, dbtrust.Principal{AccountID: acct.ID, Role: dbtrust.RoleOwner, Subject: "t"}, "viewer", dbtrust.RoleViewer)
+	must(t, err)
+	if st := get(t, urls[1]+caURL, viewer); st != http.StatusOK {
+		t.Fatalf("GET ca via B with a new token = %d, want 200", st)
+	}
+	toks, err := svcs[0].ListTokens(ctx, dbtrust.Principal{AccountID: acct.ID, Role: dbtrust.RoleOwner})
+	must(t, err)
+	for _, tk := range toks {
+		if tk.Name == "viewer" {
+			must(t, svcs[0].RevokeToken(ctx, dbtrust.Principal{AccountID: acct.ID, Role: dbtrust.RoleOwner, Subject: "t"}, tk.ID))
+		}
+	}
+	waitStatus(t, urls[1]+caURL, viewer, http.StatusUnauthorized)
+
+	// Deleted through B: A stops serving its CA.
+	must(t, svcs[1].DeleteInstance(ctx, p, inst.ID))
+	waitStatus(t, urls[0]+caURL, owner, http.StatusNotFound)
+}
+
+func get(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitStatus polls url until it answers want, and logs how many stale
+// answers came first.
+func waitStatus(t *testing.T, url, token string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for stale := 0; ; stale++ {
+		st := get(t, url, token)
+		if st == want {
+			t.Logf("GET %s: %d after %d stale answers", url, want, stale)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s = %d after 10s, want %d", url, st, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
