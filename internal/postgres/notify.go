@@ -34,7 +34,7 @@ func (s *Store) WatchChanges(ctx context.Context, onChange func()) error {
 			return nil
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 2*time.Second)
+		backoff = min(2*backoff, time.Second)
 	}
 }
 

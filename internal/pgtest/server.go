@@ -1,0 +1,139 @@
+package pgtest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// EnvBin names a variable with the folder of PostgreSQL's server binaries
+// (initdb, pg_ctl); without it they are looked up on PATH and then in
+// Debian's /usr/lib/postgresql/<version>/bin, newest version first.
+const EnvBin = "DBTRUST_TEST_PGBIN"
+
+// Server is a PostgreSQL server of a test's own, in a temporary folder on a
+// free loopback port, that the test may stop and start. Trust authentication,
+// user postgres.
+type Server struct {
+	t    testing.TB
+	bin  string
+	dir  string // the cluster's data folder
+	port int
+	cred *syscall.Credential // run as this user (when the test runs as root)
+	up   bool
+}
+
+// StartServer initialises and starts a server; it is stopped and removed when
+// the test ends. The test is skipped when PostgreSQL's binaries are missing,
+// or when it runs as root and there is no "postgres" user to run them as
+// (initdb refuses root).
+func StartServer(t testing.TB) *Server {
+	t.Helper()
+	bin := findBin()
+	if bin == "" {
+		t.Skip("PostgreSQL server binaries (initdb, pg_ctl) not found; set " + EnvBin)
+	}
+	s := &Server{t: t, bin: bin}
+	base, err := os.MkdirTemp("", "dbtrust-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Skip("running as root and there is no postgres user to run initdb as: " + err.Error())
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if err := os.Chown(base, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.dir = filepath.Join(base, "data")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.port = ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s.run("initdb", "-D", s.dir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+	t.Cleanup(func() {
+		if s.up {
+			s.pgctl("-m", "immediate", "stop")
+		}
+	})
+	s.Start()
+	return s
+}
+
+// URL returns the URL of database db on the server.
+func (s *Server) URL(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
+}
+
+// Start starts the server and waits until it accepts connections.
+func (s *Server) Start() {
+	s.t.Helper()
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", s.port, s.dir)
+	s.pgctl("-o", opts, "-l", filepath.Join(filepath.Dir(s.dir), "server.log"), "start")
+	s.up = true
+}
+
+// Stop stops the server the hard way (pg_ctl -m immediate: every process
+// quits at once, no shutdown checkpoint, as after a crash); the next Start
+// recovers from the write-ahead log.
+func (s *Server) Stop() {
+	s.t.Helper()
+	s.pgctl("-m", "immediate", "stop")
+	s.up = false
+}
+
+func (s *Server) pgctl(args ...string) {
+	s.t.Helper()
+	s.run("pg_ctl", append([]string{"-D", s.dir, "-w", "-t", "60"}, args...)...)
+}
+
+func (s *Server) run(name string, args ...string) {
+	s.t.Helper()
+	cmd := exec.Command(filepath.Join(s.bin, name), args...)
+	cmd.Dir = filepath.Dir(s.dir)
+	if s.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(filepath.Dir(s.dir), "server.log"))
+		s.t.Fatalf("%s %v: %v\n%s\n%s", name, args, err, out, log)
+	}
+}
+
+func findBin() string {
+	if d := os.Getenv(EnvBin); d != "" {
+		return d
+	}
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		if _, err := exec.LookPath("initdb"); err == nil {
+			return filepath.Dir(p)
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(dirs, func(a, b string) int { // newest major version first
+		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(a)))
+		vb, _ := strconv.Atoi(filepath.Base(filepath.Dir(b)))
+		return vb - va
+	})
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d
+		}
+	}
+	return ""
+}
