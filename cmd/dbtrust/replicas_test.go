@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dbtrust/dbtrust/internal/pgtest"
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// buildBinary builds the dbtrust command into a temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "dbtrust")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startProcess runs 'BIN serve ARGS' as a process of its own until the test
+// ends, and returns its URL and first-start token.
+func startProcess(t *testing.T, bin string, args ...string) (url, token string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = []string{"HOME=" + t.TempDir()}
+	var out, errOut syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("dbtrust serve exited with %v\n%s", err, errOut.String())
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("dbtrust serve did not stop on interrupt")
+		}
+	})
+	return waitServing(t, &out, exited)
+}
+
+// TestTwoProcesses runs two dbtrust processes on one PostgreSQL database,
+// sharing a KEK file: what one creates the other serves, and 1,000 writes
+// interleaved between them (plus names raced through both) leave exactly one
+// record per acknowledged write.
+func TestTwoProcesses(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.FreshDB(t)
+	bin := buildBinary(t)
+	kek := filepath.Join(t.TempDir(), "kek")
+	urlA, token := startProcess(t, bin, "--store", pg, "--kek-file", kek, "--data", t.TempDir())
+	if token == "" {
+		t.Fatal("the first replica printed no first-start token")
+	}
+	urlB, tokenB := startProcess(t, bin, "--store", pg, "--kek-file", kek, "--data", t.TempDir())
+	if tokenB != "" {
+		t.Fatal("the second replica bootstrapped a second account")
+	}
+	urls := []string{urlA, urlB}
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: time.Minute}
+
+	create := func(url, name string) (int, string) {
+		st, body := doRequest(t, client, "POST", url+"/v2/databases", token,
+			`{"name":"`+name+`","engine":"pg","num_nodes":1,"size":"db-s-1vcpu-1gb","region":"nyc1"}`)
+		var r struct{ Database struct{ ID string } }
+		json.Unmarshal(body, &r)
+		if st != http.StatusCreated && st != http.StatusConflict {
+			t.Errorf("create %s via %s = %d %s", name, url, st, body)
+		}
+		return st, r.Database.ID
+	}
+
+	// Create through A, read through B.
+	st, id := create(urlA, "first")
+	if st != http.StatusCreated {
+		t.Fatalf("create via A = %d", st)
+	}
+	stA, caA := doRequest(t, client, "GET", urlA+"/v2/databases/"+id+"/ca", token, "")
+	stB, caB := doRequest(t, client, "GET", urlB+"/v2/databases/"+id+"/ca", token, "")
+	if stA != http.StatusOK || stB != http.StatusOK || !bytes.Equal(caA, caB) {
+		t.Fatalf("GET ca via A = %d %s, via B = %d %s; want the same 200", stA, caA, stB, caB)
+	}
+	if st, body := doRequest(t, client, "GET", urlB+"/v2/databases/"+id, token, ""); st != http.StatusOK {
+		t.Fatalf("GET cluster via B = %d %s", st, body)
+	}
+
+	// 1,000 writes, alternating between the replicas, from 8 clients; and 50
+	// names each sent to both replicas at once.
+	const writes, raced = 1000, 50
+	var mu sync.Mutex
+	acked := map[string]string{"first": id}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				name := fmt.Sprintf("w-%04d", i)
+				if st, id := create(urls[i%2], name); st == http.StatusCreated {
+					mu.Lock()
+					acked[name] = id
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range writes {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	for i := range raced {
+		name := fmt.Sprintf("race-%02d", i)
+		var sts [2]int
+		var ids [2]string
+		var rw sync.WaitGroup
+		for r := range 2 {
+			rw.Add(1)
+			go func() { defer rw.Done(); sts[r], ids[r] = create(urls[r], name) }()
+		}
+		rw.Wait()
+		switch {
+		case sts[0] == http.StatusCreated && sts[1] == http.StatusConflict:
+			acked[name] = ids[0]
+		case sts[1] == http.StatusCreated && sts[0] == http.StatusConflict:
+			acked[name] = ids[1]
+		default:
+			t.Errorf("%s raced through both replicas: %v, want one 201 and one 409", name, sts)
+		}
+	}
+	if len(acked) != 1+writes+raced {
+		t.Fatalf("%d creates acknowledged, want %d", len(acked), 1+writes+raced)
+	}
+
+	// Both replicas list exactly the acknowledged instances.
+	for _, url := range urls {
+		st, body := doRequest(t, client, "GET", url+"/v2/databases", token, "")
+		var list struct{ Databases []struct{ ID, Name string } }
+		if st != http.StatusOK || json.Unmarshal(body, &list) != nil {
+			t.Fatalf("list via %s = %d", url, st)
+		}
+		seen := map[string]bool{}
+		for _, d := range list.Databases {
+			if seen[d.Name] {
+				t.Errorf("%s lists %s twice", url, d.Name)
+			}
+			seen[d.Name] = true
+			if acked[d.Name] != d.ID {
+				t.Errorf("%s lists %s as %s, acknowledged as %q", url, d.Name, d.ID, acked[d.Name])
+			}
+		}
+		if len(list.Databases) != len(acked) {
+			t.Errorf("%s lists %d instances, want %d", url, len(list.Databases), len(acked))
+		}
+	}
+	// And the database holds one instance and one CA per acknowledged create.
+	db, err := sql.Open("pgx", pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var instances, names, cas, caInstances int
+	err = db.QueryRowContext(context.Background(), `SELECT (SELECT COUNT(*) FROM instances), (SELECT COUNT(DISTINCT name) FROM instances),
+		(SELECT COUNT(*) FROM cas), (SELECT COUNT(DISTINCT instance_id) FROM cas)`).Scan(&instances, &names, &cas, &caInstances)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(acked); instances != want || names != want || cas != want || caInstances != want {
+		t.Fatalf("database holds %d instances (%d names), %d CAs (of %d instances); want %d of each", instances, names, cas, caInstances, want)
+	}
+
+	// A token made and then revoked with the CLI (a third client of the
+	// database) stops working on both replicas, though both had it cached.
+	var tok tokenOut
+	cliJSON(t, &tok, "token", "create", "--name", "ci", "--role", "viewer", "--store", pg, "--kek-file", kek, "--data", t.TempDir())
+	for _, url := range urls {
+		if st, body := doRequest(t, client, "GET", url+"/v2/databases/"+id+"/ca", tok.Token, ""); st != http.StatusOK {
+			t.Fatalf("new token via %s = %d %s", url, st, body)
+		}
+	}
+	cli(t, "token", "revoke", tok.ID, "--store", pg, "--kek-file", kek, "--data", t.TempDir())
+	for _, url := range urls {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, _ := doRequest(t, client, "GET", url+"/v2/databases/"+id+"/ca", tok.Token, "")
+			if st == http.StatusUnauthorized {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("revoked token via %s = %d after 10s, want 401", url, st)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
