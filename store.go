@@ -70,6 +70,29 @@ type Store interface {
 	// GetSigningKey returns the signing key of that name.
 	GetSigningKey(ctx context.Context, name string) (SigningKey, error)
 
+	// Astra certificates and credentials (astra.go). Each record belongs to
+	// one account; a record of another account is NotFound. Lists are oldest
+	// first (created_at, then id). Update*(ctx, r, prevRevision) writes r
+	// whole, including r.Revision, only if the stored revision is still
+	// prevRevision: PreconditionFailed when it is not, NotFound when there is
+	// no such record. A second credential with the same non-empty UniqueKey in
+	// one account is Conflict.
+	CreateCertificate(ctx context.Context, c Certificate) error
+	GetCertificate(ctx context.Context, accountID, id string) (Certificate, error)
+	ListCertificates(ctx context.Context, accountID string) ([]Certificate, error)
+	UpdateCertificate(ctx context.Context, c Certificate, prevRevision int64) error
+	DeleteCertificate(ctx context.Context, accountID, id string) error
+	CreateCredential(ctx context.Context, c Credential) error
+	// GetCredential returns the credential with its sealed key store.
+	GetCredential(ctx context.Context, accountID, id string) (Credential, error)
+	// ListCredentials leaves SealedKeyStore nil.
+	ListCredentials(ctx context.Context, accountID string) ([]Credential, error)
+	UpdateCredential(ctx context.Context, c Credential, prevRevision int64) error
+	DeleteCredential(ctx context.Context, accountID, id string) error
+	// ListServedCAs returns the CAs of every instance of the account that are
+	// served in bundles (current, next, previous), oldest first.
+	ListServedCAs(ctx context.Context, accountID string) ([]CA, error)
+
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns the account's newest events first, at most limit.
 	ListAudit(ctx context.Context, accountID string, limit int) ([]AuditEvent, error)

@@ -33,6 +33,9 @@ func Run(t *testing.T, open Opener) {
 		"SigningKeys":          testSigningKeys,
 		"Ping":                 func(t *testing.T, s dbtrust.Store) { must(t, s.Ping(context.Background())) },
 	}
+	for name, fn := range astraTests() {
+		tests[name] = fn
+	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
 	}

@@ -1,0 +1,193 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dbtrust/dbtrust"
+)
+
+// ---- Astra certificates ----
+
+const certificateCols = `id, account_id, version, cert_use, cert_pem, cn, not_after, self_signed, trust_desired, labels, created_at, modified_at, created_by, modified_by, revision`
+
+func scanLabels(text string, into *[]dbtrust.Label) error {
+	if err := json.Unmarshal([]byte(text), into); err != nil {
+		return fmt.Errorf("labels: %w", err)
+	}
+	if *into == nil {
+		*into = []dbtrust.Label{}
+	}
+	return nil
+}
+
+func labelsText(l []dbtrust.Label) string {
+	if l == nil {
+		l = []dbtrust.Label{}
+	}
+	return jsonText(l)
+}
+
+func scanCertificate(sc interface{ Scan(...any) error }) (dbtrust.Certificate, error) {
+	var c dbtrust.Certificate
+	var certPEM, labels string
+	var na, created, modified int64
+	err := sc.Scan(&c.ID, &c.AccountID, &c.Version, &c.CertUse, &certPEM, &c.CN, &na, &c.SelfSigned, &c.TrustDesired,
+		&labels, &created, &modified, &c.CreatedBy, &c.ModifiedBy, &c.Revision)
+	if err != nil {
+		return c, err
+	}
+	c.CertPEM, c.NotAfter, c.CreatedAt, c.ModifiedAt = []byte(certPEM), fromUS(na), fromUS(created), fromUS(modified)
+	return c, scanLabels(labels, &c.Labels)
+}
+
+func (s *DB) CreateCertificate(ctx context.Context, c dbtrust.Certificate) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO astra_certificates (`+certificateCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			c.ID, c.AccountID, c.Version, c.CertUse, string(c.CertPEM), c.CN, us(c.NotAfter), c.SelfSigned, c.TrustDesired,
+			labelsText(c.Labels), us(c.CreatedAt), us(c.ModifiedAt), c.CreatedBy, c.ModifiedBy, c.Revision)
+		return err
+	})
+}
+
+func (s *DB) GetCertificate(ctx context.Context, accountID, id string) (dbtrust.Certificate, error) {
+	c, err := scanCertificate(s.db.QueryRowContext(ctx, `SELECT `+certificateCols+` FROM astra_certificates WHERE account_id = $1 AND id = $2`, accountID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, dbtrust.Errorf(dbtrust.NotFound, "no such certificate")
+	}
+	return c, s.mapErr(err)
+}
+
+func (s *DB) ListCertificates(ctx context.Context, accountID string) ([]dbtrust.Certificate, error) {
+	return queryAll(ctx, s, scanCertificate, `SELECT `+certificateCols+` FROM astra_certificates WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+}
+
+func (s *DB) UpdateCertificate(ctx context.Context, c dbtrust.Certificate, prevRevision int64) error {
+	return s.conditionalUpdate(ctx, "astra_certificates", "no such certificate", c.AccountID, c.ID, prevRevision,
+		`UPDATE astra_certificates SET version = $1, cert_use = $2, cert_pem = $3, cn = $4, not_after = $5, self_signed = $6,
+			trust_desired = $7, labels = $8, modified_at = $9, modified_by = $10, revision = $11
+			WHERE account_id = $12 AND id = $13 AND revision = $14`,
+		c.Version, c.CertUse, string(c.CertPEM), c.CN, us(c.NotAfter), c.SelfSigned, c.TrustDesired, labelsText(c.Labels),
+		us(c.ModifiedAt), c.ModifiedBy, c.Revision, c.AccountID, c.ID, prevRevision)
+}
+
+func (s *DB) DeleteCertificate(ctx context.Context, accountID, id string) error {
+	return s.execOne(ctx, "no such certificate", `DELETE FROM astra_certificates WHERE account_id = $1 AND id = $2`, accountID, id)
+}
+
+// conditionalUpdate runs an UPDATE guarded by "revision = prev" in a
+// transaction; when it touches nothing it tells a missing record (NotFound)
+// from a changed one (PreconditionFailed).
+func (s *DB) conditionalUpdate(ctx context.Context, table, notFound, accountID, id string, prev int64, query string, args ...any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE account_id = $1 AND id = $2`, accountID, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dbtrust.Errorf(dbtrust.NotFound, "%s", notFound)
+		}
+		if err != nil {
+			return err
+		}
+		return dbtrust.Errorf(dbtrust.PreconditionFailed, "the record changed since revision %d", prev)
+	})
+}
+
+// ---- Astra credentials ----
+
+const credentialListCols = `id, account_id, version, name, key_type, valid, valid_from, valid_until, unique_key, labels, created_at, modified_at, created_by, modified_by, revision`
+
+func scanCredentialRow(sc interface{ Scan(...any) error }, sealed *[]byte) (dbtrust.Credential, error) {
+	var c dbtrust.Credential
+	var labels string
+	var from, until sql.NullInt64
+	var unique sql.NullString
+	var created, modified int64
+	dest := []any{&c.ID, &c.AccountID, &c.Version, &c.Name, &c.KeyType, &c.Valid, &from, &until, &unique, &labels,
+		&created, &modified, &c.CreatedBy, &c.ModifiedBy, &c.Revision}
+	if sealed != nil {
+		dest = append(dest, sealed)
+	}
+	if err := sc.Scan(dest...); err != nil {
+		return c, err
+	}
+	c.ValidFrom, c.ValidUntil, c.UniqueKey = fromNullUS(from), fromNullUS(until), unique.String
+	c.CreatedAt, c.ModifiedAt = fromUS(created), fromUS(modified)
+	return c, scanLabels(labels, &c.Labels)
+}
+
+func scanCredentialListed(sc interface{ Scan(...any) error }) (dbtrust.Credential, error) {
+	return scanCredentialRow(sc, nil)
+}
+
+// nullBytes binds nil as SQL NULL on every driver.
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func (s *DB) CreateCredential(ctx context.Context, c dbtrust.Credential) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO astra_credentials (`+credentialListCols+`, sealed_key_store)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			c.ID, c.AccountID, c.Version, c.Name, c.KeyType, c.Valid, nullUS(c.ValidFrom), nullUS(c.ValidUntil),
+			nullString(c.UniqueKey), labelsText(c.Labels), us(c.CreatedAt), us(c.ModifiedAt), c.CreatedBy, c.ModifiedBy,
+			c.Revision, c.SealedKeyStore)
+		return err
+	})
+}
+
+func (s *DB) GetCredential(ctx context.Context, accountID, id string) (dbtrust.Credential, error) {
+	var sealed []byte
+	c, err := scanCredentialRow(s.db.QueryRowContext(ctx, `SELECT `+credentialListCols+`, sealed_key_store
+		FROM astra_credentials WHERE account_id = $1 AND id = $2`, accountID, id), &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, dbtrust.Errorf(dbtrust.NotFound, "no such credential")
+	}
+	c.SealedKeyStore = sealed
+	return c, s.mapErr(err)
+}
+
+func (s *DB) ListCredentials(ctx context.Context, accountID string) ([]dbtrust.Credential, error) {
+	return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+}
+
+func (s *DB) UpdateCredential(ctx context.Context, c dbtrust.Credential, prevRevision int64) error {
+	// A nil SealedKeyStore keeps the stored one.
+	return s.conditionalUpdate(ctx, "astra_credentials", "no such credential", c.AccountID, c.ID, prevRevision,
+		`UPDATE astra_credentials SET version = $1, name = $2, key_type = $3, valid = $4, valid_from = $5, valid_until = $6,
+			sealed_key_store = COALESCE($7, sealed_key_store), unique_key = $8, labels = $9, modified_at = $10, modified_by = $11,
+			revision = $12
+			WHERE account_id = $13 AND id = $14 AND revision = $15`,
+		c.Version, c.Name, c.KeyType, c.Valid, nullUS(c.ValidFrom), nullUS(c.ValidUntil), nullBytes(c.SealedKeyStore),
+		nullString(c.UniqueKey), labelsText(c.Labels), us(c.ModifiedAt), c.ModifiedBy, c.Revision, c.AccountID, c.ID, prevRevision)
+}
+
+func (s *DB) DeleteCredential(ctx context.Context, accountID, id string) error {
+	return s.execOne(ctx, "no such credential", `DELETE FROM astra_credentials WHERE account_id = $1 AND id = $2`, accountID, id)
+}
+
+// ---- instance CAs shown as certificates ----
+
+func (s *DB) ListServedCAs(ctx context.Context, accountID string) ([]dbtrust.CA, error) {
+	return queryAll(ctx, s, scanCA, `SELECT `+caCols+` FROM cas WHERE account_id = $1 AND state IN ('current', 'next', 'previous')
+		ORDER BY created_at, id`, accountID)
+}

@@ -1,0 +1,223 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/google/uuid"
+)
+
+func astraTests() map[string]func(*testing.T, dbtrust.Store) {
+	return map[string]func(*testing.T, dbtrust.Store){
+		"AstraCertificates":        testAstraCertificates,
+		"AstraCredentials":         testAstraCredentials,
+		"AstraCredentialUniqueKey": testAstraCredentialUniqueKey,
+		"AstraConcurrentUpdates":   testAstraConcurrentUpdates,
+		"AstraServedCAs":           testAstraServedCAs,
+	}
+}
+
+// NewCertificate returns an unsaved certificate of the account.
+func NewCertificate(accountID string) dbtrust.Certificate {
+	t := Later()
+	return dbtrust.Certificate{ID: uuid.NewString(), AccountID: accountID, Version: "1.1", CertUse: dbtrust.CertUseRootCA,
+		CertPEM: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), CN: "ca.example.com",
+		NotAfter: Time.AddDate(1, 0, 0), SelfSigned: true, TrustDesired: dbtrust.TrustTrusted,
+		Meta: dbtrust.Meta{Labels: []dbtrust.Label{{Name: "astra.netapp.io/labels/read-only/x", Value: "ü ' \" y"}, {Name: "b", Value: ""}},
+			CreatedAt: t, ModifiedAt: t, CreatedBy: uuid.NewString(), Revision: 1}}
+}
+
+// NewCredential returns an unsaved credential of the account with a fake sealed key store.
+func NewCredential(accountID, name string) dbtrust.Credential {
+	t := Later()
+	return dbtrust.Credential{ID: uuid.NewString(), AccountID: accountID, Version: "1.1", Name: name, KeyType: "generic",
+		Valid: true, SealedKeyStore: append([]byte{1, 0, 255, 0}, name...),
+		Meta: dbtrust.Meta{Labels: []dbtrust.Label{}, CreatedAt: t, ModifiedAt: t, CreatedBy: uuid.NewString(), Revision: 1}}
+}
+
+func testAstraCertificates(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	c1, c2 := NewCertificate(a.ID), NewCertificate(a.ID)
+	must(t, s.CreateCertificate(ctx, c1))
+	must(t, s.CreateCertificate(ctx, c2))
+	must(t, s.CreateCertificate(ctx, NewCertificate(b.ID)))
+	wantCode(t, "CreateCertificate(duplicate id)", s.CreateCertificate(ctx, c1), dbtrust.Conflict)
+
+	got, err := s.GetCertificate(ctx, a.ID, c1.ID)
+	must(t, err)
+	if !reflect.DeepEqual(got, c1) {
+		t.Fatalf("GetCertificate(%q) = %+v, want %+v", c1.ID, got, c1)
+	}
+	_, err = s.GetCertificate(ctx, b.ID, c1.ID)
+	wantCode(t, "GetCertificate(other account)", err, dbtrust.NotFound)
+
+	list, err := s.ListCertificates(ctx, a.ID)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != c1.ID || list[1].ID != c2.ID {
+		t.Fatalf("ListCertificates = %d items, want c1, c2 in creation order", len(list))
+	}
+
+	up := c1
+	up.Labels, up.TrustDesired, up.SelfSigned, up.ModifiedBy, up.ModifiedAt, up.Revision = []dbtrust.Label{}, dbtrust.TrustUntrusted, false, uuid.NewString(), Later(), 2
+	must(t, s.UpdateCertificate(ctx, up, 1))
+	got, err = s.GetCertificate(ctx, a.ID, c1.ID)
+	must(t, err)
+	if !reflect.DeepEqual(got, up) {
+		t.Fatalf("after UpdateCertificate: %+v, want %+v", got, up)
+	}
+	wantCode(t, "UpdateCertificate(stale revision)", s.UpdateCertificate(ctx, up, 1), dbtrust.PreconditionFailed)
+	other := up
+	other.AccountID = b.ID
+	wantCode(t, "UpdateCertificate(other account)", s.UpdateCertificate(ctx, other, 2), dbtrust.NotFound)
+
+	wantCode(t, "DeleteCertificate(other account)", s.DeleteCertificate(ctx, b.ID, c1.ID), dbtrust.NotFound)
+	must(t, s.DeleteCertificate(ctx, a.ID, c1.ID))
+	wantCode(t, "DeleteCertificate(again)", s.DeleteCertificate(ctx, a.ID, c1.ID), dbtrust.NotFound)
+	_, err = s.GetCertificate(ctx, a.ID, c1.ID)
+	wantCode(t, "GetCertificate(deleted)", err, dbtrust.NotFound)
+}
+
+func testAstraCredentials(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	c1 := NewCredential(a.ID, "one")
+	from, until := Later(), Later()
+	c1.ValidFrom, c1.ValidUntil = &from, &until
+	c1.Labels = []dbtrust.Label{{Name: "astra.netapp.io/labels/read-only/credType", Value: "kubeconfig"}}
+	c2 := NewCredential(a.ID, "two")
+	c2.KeyType, c2.Valid = "", false
+	must(t, s.CreateCredential(ctx, c1))
+	must(t, s.CreateCredential(ctx, c2))
+
+	got, err := s.GetCredential(ctx, a.ID, c1.ID)
+	must(t, err)
+	if !reflect.DeepEqual(got, c1) {
+		t.Fatalf("GetCredential(%q) = %+v, want %+v", c1.ID, got, c1)
+	}
+	_, err = s.GetCredential(ctx, b.ID, c1.ID)
+	wantCode(t, "GetCredential(other account)", err, dbtrust.NotFound)
+
+	list, err := s.ListCredentials(ctx, a.ID)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != c1.ID || list[1].ID != c2.ID {
+		t.Fatalf("ListCredentials = %d items, want one, two in creation order", len(list))
+	}
+	for _, c := range list {
+		if c.SealedKeyStore != nil {
+			t.Fatalf("ListCredentials returned a key store for %s", c.ID)
+		}
+	}
+	if list[1].KeyType != "" || list[1].Valid || list[1].ValidFrom != nil {
+		t.Fatalf("ListCredentials()[1] = %+v, want no key type, not valid, no validity window", list[1])
+	}
+
+	// An update without a key store keeps the stored one.
+	up := c1
+	up.Name, up.SealedKeyStore, up.ValidFrom, up.ModifiedAt, up.ModifiedBy, up.Revision = "renamed", nil, nil, Later(), uuid.NewString(), 2
+	must(t, s.UpdateCredential(ctx, up, 1))
+	got, err = s.GetCredential(ctx, a.ID, c1.ID)
+	must(t, err)
+	if !bytes.Equal(got.SealedKeyStore, c1.SealedKeyStore) || got.Name != "renamed" || got.ValidFrom != nil || got.Revision != 2 {
+		t.Fatalf("after update without key store: %+v", got)
+	}
+	up.SealedKeyStore, up.Revision = []byte{9, 9, 9}, 3
+	must(t, s.UpdateCredential(ctx, up, 2))
+	got, err = s.GetCredential(ctx, a.ID, c1.ID)
+	must(t, err)
+	if !bytes.Equal(got.SealedKeyStore, []byte{9, 9, 9}) {
+		t.Fatalf("after update with key store: sealed %x, want 090909", got.SealedKeyStore)
+	}
+	wantCode(t, "UpdateCredential(stale)", s.UpdateCredential(ctx, up, 2), dbtrust.PreconditionFailed)
+	ghost := NewCredential(a.ID, "ghost")
+	wantCode(t, "UpdateCredential(missing)", s.UpdateCredential(ctx, ghost, 1), dbtrust.NotFound)
+
+	wantCode(t, "DeleteCredential(other account)", s.DeleteCredential(ctx, b.ID, c1.ID), dbtrust.NotFound)
+	must(t, s.DeleteCredential(ctx, a.ID, c1.ID))
+	wantCode(t, "DeleteCredential(again)", s.DeleteCredential(ctx, a.ID, c1.ID), dbtrust.NotFound)
+}
+
+func testAstraCredentialUniqueKey(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	k1 := NewCredential(a.ID, "k1")
+	k1.UniqueKey = "kubeconfig:abc"
+	must(t, s.CreateCredential(ctx, k1))
+	dup := NewCredential(a.ID, "k2")
+	dup.UniqueKey = k1.UniqueKey
+	wantCode(t, "CreateCredential(same unique key)", s.CreateCredential(ctx, dup), dbtrust.Conflict)
+	if _, err := s.GetCredential(ctx, a.ID, dup.ID); dbtrust.ErrorCode(err) != dbtrust.NotFound {
+		t.Fatalf("a conflicting credential was half-written: %v", err)
+	}
+	elsewhere := NewCredential(b.ID, "k1")
+	elsewhere.UniqueKey = k1.UniqueKey
+	must(t, s.CreateCredential(ctx, elsewhere))
+	// Credentials without a unique key never conflict with each other.
+	must(t, s.CreateCredential(ctx, NewCredential(a.ID, "same")))
+	must(t, s.CreateCredential(ctx, NewCredential(a.ID, "same")))
+	// Updating another credential onto a taken key conflicts too.
+	other := NewCredential(a.ID, "k3")
+	must(t, s.CreateCredential(ctx, other))
+	other.UniqueKey, other.Revision = k1.UniqueKey, 2
+	wantCode(t, "UpdateCredential(onto taken unique key)", s.UpdateCredential(ctx, other, 1), dbtrust.Conflict)
+}
+
+func testAstraConcurrentUpdates(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	c := NewCredential(a.ID, "contended")
+	must(t, s.CreateCredential(ctx, c))
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			up := c
+			up.Name, up.Revision = "writer", 2
+			errs[i] = s.UpdateCredential(ctx, up, 1)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch dbtrust.ErrorCode(err) {
+		case "":
+			ok++
+		case dbtrust.PreconditionFailed:
+		default:
+			t.Fatalf("concurrent UpdateCredential: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d updates from the same revision succeeded, want exactly 1", ok, n)
+	}
+}
+
+func testAstraServedCAs(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	i1, ca1 := NewInstance(a.ID, "one")
+	must(t, s.CreateInstance(ctx, i1, ca1))
+	i2, ca2 := NewInstance(b.ID, "two")
+	must(t, s.CreateInstance(ctx, i2, ca2))
+	got, err := s.ListServedCAs(ctx, a.ID)
+	must(t, err)
+	if len(got) != 1 || got[0].ID != ca1.ID || !bytes.Equal(got[0].CertPEM, ca1.CertPEM) {
+		t.Fatalf("ListServedCAs(%q) = %d CAs, want only %s", a.ID, len(got), ca1.ID)
+	}
+	got, err = s.ListServedCAs(ctx, uuid.NewString())
+	must(t, err)
+	if len(got) != 0 {
+		t.Fatalf("ListServedCAs(unknown account) = %d CAs, want none", len(got))
+	}
+}
