@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/dialect/astra"
 	"github.com/dbtrust/dbtrust/internal/dialect/digitalocean"
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
 	"github.com/dbtrust/dbtrust/internal/httpx"
@@ -67,6 +68,8 @@ func New(cfg Config) http.Handler {
 		Log:       cfg.Logger,
 		Clock:     cfg.Clock,
 	})
+
+	astra.Register(mux, cfg.Service, astra.Config{Log: cfg.Logger, Clock: cfg.Clock})
 
 	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), nil, withDeadline(cfg.RequestTimeout, mux)))
 }
