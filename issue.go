@@ -26,20 +26,27 @@ type IssueRequest struct {
 	Client     bool          // allow client authentication as well
 }
 
-// IssuedCertificate is a freshly issued certificate.
+// IssuedCertificate is a server certificate issued from an instance's CA, as
+// recorded: every issued certificate is kept, and listed, until its instance
+// is deleted.
 type IssuedCertificate struct {
-	Serial      string // lower-case hex
-	Fingerprint string // SHA-256 of the DER, lower-case hex
-	CommonName  string
-	DNSNames    []string
-	IPs         []string
-	NotBefore   time.Time
-	NotAfter    time.Time
-	CertPEM     []byte
-	KeyPEM      []byte // only when the key was generated here; never stored
-	CAPEM       []byte // the issuing CA
-	CAID        string
-	InstanceID  string
+	Serial           string // lower-case hex; unique
+	Fingerprint      string // SHA-256 of the DER, lower-case hex
+	CommonName       string
+	DNSNames         []string
+	IPs              []string
+	KeyType          string // see pki.KeyType
+	NotBefore        time.Time
+	NotAfter         time.Time
+	CertPEM          []byte
+	KeyPEM           []byte // only when the key was generated here, in the issue answer; never stored
+	CAPEM            []byte // the issuing CA, in the issue answer only
+	CAID             string
+	InstanceID       string
+	AccountID        string
+	CreatedAt        time.Time
+	RevokedAt        *time.Time
+	RevocationReason string // one of RevocationReasons' keys, when revoked
 }
 
 var dnsNameRE = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)

@@ -93,6 +93,44 @@ type Store interface {
 	// served in bundles (current, next, previous), oldest first.
 	ListServedCAs(ctx context.Context, accountID string) ([]CA, error)
 
+	// ---- certificate lifecycle (issued certificates, rotation) ----
+
+	// InsertCertificate records an issued certificate. Conflict when its
+	// serial or fingerprint is already recorded; NotFound when its instance
+	// or CA does not exist.
+	InsertCertificate(ctx context.Context, c IssuedCertificate) error
+	// GetCertificate returns one of the account's certificates by serial.
+	GetCertificate(ctx context.Context, accountID, serial string) (IssuedCertificate, error)
+	// ListCertificates returns the account's certificates matching f, oldest
+	// first (an empty list, not an error, when there is none).
+	ListCertificates(ctx context.Context, accountID string, f CertFilter) ([]IssuedCertificate, error)
+	// RevokeCertificate sets RevokedAt and the reason. NotFound when the
+	// certificate is not the account's; Conflict when it is already revoked.
+	RevokeCertificate(ctx context.Context, accountID, serial string, at time.Time, reason string) error
+	// GetCA returns a CA by ID whatever its account (CRLs are public).
+	GetCA(ctx context.Context, id string) (CA, error)
+	// RevokedCertificates returns the revoked certificates of a CA, oldest
+	// revocation first.
+	RevokedCertificates(ctx context.Context, caID string) ([]IssuedCertificate, error)
+	// AddCA inserts a CA (a rotation's next CA) for an existing instance of
+	// the account. Conflict when the instance already has a CA in that state.
+	AddCA(ctx context.Context, ca CA) error
+	// MoveCAs applies the moves to the instance's CAs in order, in one
+	// transaction. A move changes the state of the one CA in state From to
+	// To; when there is no such CA, an Optional move does nothing and any
+	// other move fails the whole call with Conflict, changing nothing.
+	MoveCAs(ctx context.Context, accountID, instanceID string, moves []CAMove) error
+	// PutRotationPolicy creates or replaces the instance's policy. NotFound
+	// when the instance is not the account's.
+	PutRotationPolicy(ctx context.Context, p RotationPolicy) error
+	// GetRotationPolicy returns the instance's policy; NotFound when it has none.
+	GetRotationPolicy(ctx context.Context, accountID, instanceID string) (RotationPolicy, error)
+	// ListRotationPolicies returns every enabled policy of every account.
+	ListRotationPolicies(ctx context.Context) ([]RotationPolicy, error)
+	// Expiries returns, for every account, each CA that is not retired and
+	// each unrevoked certificate that expires after notAfterSince.
+	Expiries(ctx context.Context, notAfterSince time.Time) ([]Expiry, error)
+
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns the account's newest events first, at most limit.
 	ListAudit(ctx context.Context, accountID string, limit int) ([]AuditEvent, error)

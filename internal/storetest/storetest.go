@@ -21,17 +21,23 @@ type Opener func(t *testing.T) dbtrust.Store
 // Run runs every conformance test against stores made by open.
 func Run(t *testing.T, open Opener) {
 	tests := map[string]func(*testing.T, dbtrust.Store){
-		"Accounts":             testAccounts,
-		"Tokens":               testTokens,
-		"Instances":            testInstances,
-		"InstanceNameConflict": testInstanceNameConflict,
-		"CAs":                  testCAs,
-		"DeleteCascades":       testDeleteCascades,
-		"ConcurrentCreates":    testConcurrentCreates,
-		"Audit":                testAudit,
-		"AccessKeys":           testAccessKeys,
-		"SigningKeys":          testSigningKeys,
-		"Ping":                 func(t *testing.T, s dbtrust.Store) { must(t, s.Ping(context.Background())) },
+		"Accounts":              testAccounts,
+		"Tokens":                testTokens,
+		"Instances":             testInstances,
+		"InstanceNameConflict":  testInstanceNameConflict,
+		"CAs":                   testCAs,
+		"DeleteCascades":        testDeleteCascades,
+		"ConcurrentCreates":     testConcurrentCreates,
+		"Audit":                 testAudit,
+		"AccessKeys":            testAccessKeys,
+		"SigningKeys":           testSigningKeys,
+		"Ping":                  func(t *testing.T, s dbtrust.Store) { must(t, s.Ping(context.Background())) },
+		"Certificates":          testCertificates,
+		"CertificateRevocation": testCertificateRevocation,
+		"Rotation":              testRotation,
+		"ConcurrentRotation":    testConcurrentRotation,
+		"RotationPolicies":      testRotationPolicies,
+		"Expiries":              testExpiries,
 	}
 	for name, fn := range astraTests() {
 		tests[name] = fn

@@ -1,0 +1,320 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/google/uuid"
+)
+
+// NewCert returns an unsaved certificate record issued by ca.
+func NewCert(ca dbtrust.CA, created time.Time) dbtrust.IssuedCertificate {
+	id := uuid.NewString()
+	return dbtrust.IssuedCertificate{Serial: fmt.Sprintf("%x", uuid.New()), Fingerprint: id, CommonName: "node-1.example",
+		DNSNames: []string{"node-1.example", "db.example"}, IPs: []string{"127.0.0.1"}, KeyType: "ecdsa-p256",
+		NotBefore: Time, NotAfter: Time.AddDate(0, 3, 0), CertPEM: []byte("-----BEGIN CERTIFICATE-----\n" + id + "\n-----END CERTIFICATE-----\n"),
+		CAID: ca.ID, InstanceID: ca.InstanceID, AccountID: ca.AccountID, CreatedAt: created}
+}
+
+func testCertificates(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	i, ca := NewInstance(a.ID, "backend")
+	must(t, s.CreateInstance(ctx, i, ca))
+	j, jca := NewInstance(a.ID, "cache")
+	must(t, s.CreateInstance(ctx, j, jca))
+
+	c1 := NewCert(ca, Later())
+	must(t, s.InsertCertificate(ctx, c1))
+	c2 := NewCert(ca, Later())
+	c2.IPs = nil
+	must(t, s.InsertCertificate(ctx, c2))
+	c3 := NewCert(jca, Later())
+	must(t, s.InsertCertificate(ctx, c3))
+	wantCode(t, "InsertCertificate(same serial)", s.InsertCertificate(ctx, c1), dbtrust.Conflict)
+
+	// A certificate naming another instance's CA, or another account, is refused.
+	bad := NewCert(jca, Later())
+	bad.InstanceID = i.ID
+	wantCode(t, "InsertCertificate(CA of another instance)", s.InsertCertificate(ctx, bad), dbtrust.NotFound)
+	bad = NewCert(ca, Later())
+	bad.AccountID = b.ID
+	wantCode(t, "InsertCertificate(other account)", s.InsertCertificate(ctx, bad), dbtrust.NotFound)
+
+	got, err := s.GetCertificate(ctx, a.ID, c1.Serial)
+	must(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(c1) {
+		t.Fatalf("GetCertificate(%q) = %+v, want %+v", c1.Serial, got, c1)
+	}
+	_, err = s.GetCertificate(ctx, b.ID, c1.Serial)
+	wantCode(t, "GetCertificate(other account)", err, dbtrust.NotFound)
+
+	all, err := s.ListCertificates(ctx, a.ID, dbtrust.CertFilter{})
+	must(t, err)
+	if len(all) != 3 || all[0].Serial != c1.Serial || all[2].Serial != c3.Serial {
+		t.Fatalf("ListCertificates = %d certificates, want c1, c2, c3", len(all))
+	}
+	if all[1].IPs == nil || len(all[1].IPs) != 0 {
+		t.Fatalf("certificate without IPs came back with %#v, want an empty list", all[1].IPs)
+	}
+	byInst, err := s.ListCertificates(ctx, a.ID, dbtrust.CertFilter{InstanceID: i.ID})
+	must(t, err)
+	if len(byInst) != 2 {
+		t.Fatalf("ListCertificates(instance) = %d, want 2", len(byInst))
+	}
+	byCA, err := s.ListCertificates(ctx, a.ID, dbtrust.CertFilter{CAID: jca.ID})
+	must(t, err)
+	if len(byCA) != 1 || byCA[0].Serial != c3.Serial {
+		t.Fatalf("ListCertificates(CA) = %+v, want c3", byCA)
+	}
+	none, err := s.ListCertificates(ctx, b.ID, dbtrust.CertFilter{})
+	must(t, err)
+	if none == nil || len(none) != 0 {
+		t.Fatalf("ListCertificates(other account) = %#v, want an empty, non-nil list", none)
+	}
+
+	// Deleting an instance takes its certificates with it.
+	must(t, s.DeleteInstance(ctx, a.ID, j.ID))
+	_, err = s.GetCertificate(ctx, a.ID, c3.Serial)
+	wantCode(t, "GetCertificate(of deleted instance)", err, dbtrust.NotFound)
+}
+
+func testCertificateRevocation(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	i, ca := NewInstance(a.ID, "backend")
+	must(t, s.CreateInstance(ctx, i, ca))
+	c1, c2 := NewCert(ca, Later()), NewCert(ca, Later())
+	must(t, s.InsertCertificate(ctx, c1))
+	must(t, s.InsertCertificate(ctx, c2))
+
+	wantCode(t, "RevokeCertificate(other account)", s.RevokeCertificate(ctx, b.ID, c1.Serial, Time, "superseded"), dbtrust.NotFound)
+	wantCode(t, "RevokeCertificate(unknown)", s.RevokeCertificate(ctx, a.ID, "abc", Time, "superseded"), dbtrust.NotFound)
+	at := Time.Add(time.Hour)
+	must(t, s.RevokeCertificate(ctx, a.ID, c2.Serial, at, "key_compromise"))
+	wantCode(t, "RevokeCertificate(again)", s.RevokeCertificate(ctx, a.ID, c2.Serial, Time, "superseded"), dbtrust.Conflict)
+
+	got, err := s.GetCertificate(ctx, a.ID, c2.Serial)
+	must(t, err)
+	if got.RevokedAt == nil || !got.RevokedAt.Equal(at) || got.RevocationReason != "key_compromise" {
+		t.Fatalf("revoked certificate: RevokedAt %v reason %q, want %v key_compromise", got.RevokedAt, got.RevocationReason, at)
+	}
+	revoked, err := s.RevokedCertificates(ctx, ca.ID)
+	must(t, err)
+	if len(revoked) != 1 || revoked[0].Serial != c2.Serial {
+		t.Fatalf("RevokedCertificates = %+v, want c2 only", revoked)
+	}
+	yes, no := true, false
+	for _, tc := range []struct {
+		revoked *bool
+		want    string
+	}{{&yes, c2.Serial}, {&no, c1.Serial}} {
+		l, err := s.ListCertificates(ctx, a.ID, dbtrust.CertFilter{Revoked: tc.revoked})
+		must(t, err)
+		if len(l) != 1 || l[0].Serial != tc.want {
+			t.Fatalf("ListCertificates(revoked=%v) = %d certificates, want %s", *tc.revoked, len(l), tc.want)
+		}
+	}
+
+	got2, err := s.GetCA(ctx, ca.ID)
+	must(t, err)
+	if got2.ID != ca.ID || got2.AccountID != a.ID {
+		t.Fatalf("GetCA(%q) = %+v", ca.ID, got2)
+	}
+	_, err = s.GetCA(ctx, uuid.NewString())
+	wantCode(t, "GetCA(unknown)", err, dbtrust.NotFound)
+}
+
+// states returns the instance's CA IDs by state (retired ones as a list).
+func states(t *testing.T, s dbtrust.Store, accountID, instanceID string) map[dbtrust.CAState][]string {
+	t.Helper()
+	cas, err := s.ListCAs(context.Background(), accountID, instanceID)
+	must(t, err)
+	out := map[dbtrust.CAState][]string{}
+	for _, c := range cas {
+		out[c.State] = append(out[c.State], c.ID)
+	}
+	return out
+}
+
+var finish = []dbtrust.CAMove{
+	{From: dbtrust.CAPrevious, To: dbtrust.CARetired, Optional: true},
+	{From: dbtrust.CACurrent, To: dbtrust.CAPrevious},
+	{From: dbtrust.CANext, To: dbtrust.CACurrent},
+}
+
+func testRotation(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	i, first := NewInstance(a.ID, "backend")
+	must(t, s.CreateInstance(ctx, i, first))
+
+	// Finishing with no next CA fails and changes nothing.
+	wantCode(t, "MoveCAs(finish without next)", s.MoveCAs(ctx, a.ID, i.ID, finish), dbtrust.Conflict)
+	if st := states(t, s, a.ID, i.ID); len(st[dbtrust.CACurrent]) != 1 || len(st[dbtrust.CAPrevious]) != 0 {
+		t.Fatalf("failed finish changed the states: %v", st)
+	}
+
+	second := NewCA(i, dbtrust.CANext)
+	second.CreatedAt = Later()
+	must(t, s.AddCA(ctx, second))
+	wantCode(t, "AddCA(second next)", s.AddCA(ctx, NewCA(i, dbtrust.CANext)), dbtrust.Conflict)
+	foreign := NewCA(i, dbtrust.CANext)
+	foreign.AccountID = b.ID
+	wantCode(t, "AddCA(other account)", s.AddCA(ctx, foreign), dbtrust.NotFound)
+	wantCode(t, "MoveCAs(other account)", s.MoveCAs(ctx, b.ID, i.ID, finish), dbtrust.Conflict)
+
+	must(t, s.MoveCAs(ctx, a.ID, i.ID, finish))
+	st := states(t, s, a.ID, i.ID)
+	if st[dbtrust.CACurrent][0] != second.ID || st[dbtrust.CAPrevious][0] != first.ID || len(st[dbtrust.CANext]) != 0 {
+		t.Fatalf("after finish: %v, want current %s, previous %s", st, second.ID, first.ID)
+	}
+
+	// A second rotation: the finish retires the first CA.
+	third := NewCA(i, dbtrust.CANext)
+	third.CreatedAt = Later()
+	must(t, s.AddCA(ctx, third))
+	must(t, s.MoveCAs(ctx, a.ID, i.ID, finish))
+	st = states(t, s, a.ID, i.ID)
+	if st[dbtrust.CACurrent][0] != third.ID || st[dbtrust.CAPrevious][0] != second.ID || st[dbtrust.CARetired][0] != first.ID {
+		t.Fatalf("after second finish: %v", st)
+	}
+
+	// A move whose target slot is taken fails whole (unique index), changing nothing.
+	wantCode(t, "MoveCAs(current to previous while previous exists)", s.MoveCAs(ctx, a.ID, i.ID, []dbtrust.CAMove{
+		{From: dbtrust.CACurrent, To: dbtrust.CAPrevious},
+	}), dbtrust.Conflict)
+	if st2 := states(t, s, a.ID, i.ID); fmt.Sprint(st2) != fmt.Sprint(st) {
+		t.Fatalf("failed move changed the states: %v, want %v", st2, st)
+	}
+}
+
+func testConcurrentRotation(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	i, first := NewInstance(a.ID, "backend")
+	must(t, s.CreateInstance(ctx, i, first))
+	const n = 8
+	var wg sync.WaitGroup
+	addErrs, finishErrs := make([]error, n), make([]error, n)
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := NewCA(i, dbtrust.CANext)
+			next.CreatedAt = Later()
+			addErrs[k] = s.AddCA(ctx, next)
+		}()
+	}
+	wg.Wait()
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			finishErrs[k] = s.MoveCAs(ctx, a.ID, i.ID, finish)
+		}()
+	}
+	wg.Wait()
+	for what, errs := range map[string][]error{"AddCA(next)": addErrs, "MoveCAs(finish)": finishErrs} {
+		won := 0
+		for _, err := range errs {
+			if err == nil {
+				won++
+			} else {
+				wantCode(t, "concurrent "+what, err, dbtrust.Conflict)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d concurrent %s succeeded, want exactly 1", won, what)
+		}
+	}
+	st := states(t, s, a.ID, i.ID)
+	if len(st[dbtrust.CACurrent]) != 1 || st[dbtrust.CAPrevious][0] != first.ID || len(st[dbtrust.CANext]) != 0 || len(st[dbtrust.CARetired]) != 0 {
+		t.Fatalf("after concurrent rotations: %v", st)
+	}
+}
+
+func testRotationPolicies(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	i, ca := NewInstance(a.ID, "backend")
+	must(t, s.CreateInstance(ctx, i, ca))
+	j, jca := NewInstance(a.ID, "cache")
+	must(t, s.CreateInstance(ctx, j, jca))
+	_, err := s.GetRotationPolicy(ctx, a.ID, i.ID)
+	wantCode(t, "GetRotationPolicy(none)", err, dbtrust.NotFound)
+
+	p := dbtrust.RotationPolicy{InstanceID: i.ID, AccountID: a.ID, Enabled: true, StartBefore: 30 * 24 * time.Hour,
+		FinishAfter: 7 * 24 * time.Hour, RetireAfter: 24 * time.Hour, KeyType: "ecdsa-p384", UpdatedAt: Time}
+	must(t, s.PutRotationPolicy(ctx, p))
+	got, err := s.GetRotationPolicy(ctx, a.ID, i.ID)
+	must(t, err)
+	if got != p {
+		t.Fatalf("GetRotationPolicy = %+v, want %+v", got, p)
+	}
+	p.FinishAfter, p.UpdatedAt = time.Hour, Time.Add(time.Minute)
+	must(t, s.PutRotationPolicy(ctx, p))
+	got, err = s.GetRotationPolicy(ctx, a.ID, i.ID)
+	must(t, err)
+	if got != p {
+		t.Fatalf("GetRotationPolicy after replace = %+v, want %+v", got, p)
+	}
+	_, err = s.GetRotationPolicy(ctx, b.ID, i.ID)
+	wantCode(t, "GetRotationPolicy(other account)", err, dbtrust.NotFound)
+	foreign := p
+	foreign.AccountID = b.ID
+	wantCode(t, "PutRotationPolicy(other account)", s.PutRotationPolicy(ctx, foreign), dbtrust.NotFound)
+
+	off := dbtrust.RotationPolicy{InstanceID: j.ID, AccountID: a.ID, Enabled: false, UpdatedAt: Time}
+	must(t, s.PutRotationPolicy(ctx, off))
+	list, err := s.ListRotationPolicies(ctx)
+	must(t, err)
+	if len(list) != 1 || list[0].InstanceID != i.ID {
+		t.Fatalf("ListRotationPolicies = %+v, want the enabled one only", list)
+	}
+	must(t, s.DeleteInstance(ctx, a.ID, i.ID))
+	list, err = s.ListRotationPolicies(ctx)
+	must(t, err)
+	if len(list) != 0 {
+		t.Fatalf("policy of a deleted instance is still listed: %+v", list)
+	}
+}
+
+func testExpiries(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	i, ca := NewInstance(a.ID, "backend")
+	must(t, s.CreateInstance(ctx, i, ca))
+	j, jca := NewInstance(b.ID, "cache")
+	must(t, s.CreateInstance(ctx, j, jca))
+	live, revoked, expired := NewCert(ca, Later()), NewCert(ca, Later()), NewCert(jca, Later())
+	expired.NotAfter = Time.Add(-time.Hour)
+	for _, c := range []dbtrust.IssuedCertificate{live, revoked, expired} {
+		must(t, s.InsertCertificate(ctx, c))
+	}
+	must(t, s.RevokeCertificate(ctx, a.ID, revoked.Serial, Time, "superseded"))
+	got, err := s.Expiries(ctx, Time)
+	must(t, err)
+	want := map[string]dbtrust.Expiry{
+		ca.ID:       {Kind: "ca", AccountID: a.ID, InstanceID: i.ID, ID: ca.ID, State: "current", NotAfter: ca.NotAfter},
+		jca.ID:      {Kind: "ca", AccountID: b.ID, InstanceID: j.ID, ID: jca.ID, State: "current", NotAfter: jca.NotAfter},
+		live.Serial: {Kind: "certificate", AccountID: a.ID, InstanceID: i.ID, ID: live.Serial, State: "issued", NotAfter: live.NotAfter},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Expiries = %+v, want %d entries", got, len(want))
+	}
+	for _, e := range got {
+		if w, ok := want[e.ID]; !ok || !w.NotAfter.Equal(e.NotAfter) || w.Kind != e.Kind || w.State != e.State || w.InstanceID != e.InstanceID || w.AccountID != e.AccountID {
+			t.Fatalf("Expiries entry %+v, want %+v", e, w)
+		}
+	}
+}
