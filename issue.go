@@ -72,6 +72,9 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 	if err != nil {
 		return IssuedCertificate{}, err
 	}
+	if s.opt.CRLBaseURL != "" {
+		leaf.CRLURLs = []string{s.CRLURL(ca.ID)}
+	}
 	der, err := pki.IssueLeaf(caCert, caKey, leaf)
 	if err != nil {
 		return IssuedCertificate{}, Wrap(Internal, err, "certificate signing failed")
@@ -81,20 +84,34 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 		return IssuedCertificate{}, Wrap(Internal, err, "issued certificate does not parse")
 	}
 	c := certs[0]
+	kt, err := pki.KeyTypeOf(leaf.PublicKey)
+	if err != nil {
+		return IssuedCertificate{}, Wrap(Internal, err, "issued key type unknown")
+	}
 	out := IssuedCertificate{
 		Serial: c.SerialNumber.Text(16), Fingerprint: pki.Fingerprint(der), CommonName: leaf.CommonName,
-		DNSNames: leaf.DNSNames, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
-		CertPEM: pki.CertPEM(der), CAPEM: ca.CertPEM, CAID: ca.ID, InstanceID: instanceID,
+		DNSNames: leaf.DNSNames, IPs: []string{}, KeyType: string(kt), NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
+		CertPEM: pki.CertPEM(der), CAID: ca.ID, InstanceID: instanceID, AccountID: p.AccountID, CreatedAt: s.now(),
+	}
+	if out.DNSNames == nil {
+		out.DNSNames = []string{}
 	}
 	for _, ip := range leaf.IPs {
 		out.IPs = append(out.IPs, ip.String())
 	}
+	// The record is kept before the certificate is handed out: a certificate
+	// that was not recorded is never returned.
+	err = s.store.InsertCertificate(ctx, out)
+	s.audit(ctx, p, "certificate.issue", "instance/"+instanceID+"/certificate/"+out.Serial, err)
+	if err != nil {
+		return IssuedCertificate{}, err
+	}
+	out.CAPEM = ca.CertPEM
 	if key != nil {
 		if out.KeyPEM, err = pki.KeyPEM(key); err != nil {
 			return IssuedCertificate{}, Wrap(Internal, err, "key encoding failed")
 		}
 	}
-	s.audit(ctx, p, "certificate.issue", "instance/"+instanceID+"/certificate/"+out.Serial, nil)
 	return out, nil
 }
 

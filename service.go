@@ -32,7 +32,9 @@ type Options struct {
 	// 5s; negative disables the cache). Changes made through this Service
 	// drop the cache at once; changes by other processes do so as soon as
 	// the store reports them (see WatchStore), or after CacheTTL at worst.
-	CacheTTL time.Duration
+	CacheTTL   time.Duration
+	CRLBaseURL string        // when set, issued certificates name their CA's CRL at CRLBaseURL/v1/cas/{ca_id}/crl
+	CRLTTL     time.Duration // how long a CRL is valid (its nextUpdate); default 24 hours
 }
 
 // Service holds every rule of dbtrust. It is safe for concurrent use.
@@ -58,6 +60,10 @@ func NewService(store Store, sealer Sealer, opt Options) *Service {
 	if opt.DBDomain == "" {
 		opt.DBDomain = "db.internal"
 	}
+	if opt.CRLTTL <= 0 {
+		opt.CRLTTL = 24 * time.Hour
+	}
+	opt.CRLBaseURL = strings.TrimSuffix(opt.CRLBaseURL, "/")
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
@@ -390,6 +396,7 @@ func (s *Service) newCA(inst Instance, kt pki.KeyType, state CAState) (CA, error
 			CommonName:         inst.Name + " CA " + now.Format("2006-01-02T15:04:05Z"),
 			Organization:       []string{"dbtrust"},
 			OrganizationalUnit: []string{"instance " + inst.ID},
+			SerialNumber:       id, // every CA of an instance has its own subject, even when two are made in one second
 		},
 		Key:      key,
 		NotAfter: now.Add(s.opt.CAValidity),

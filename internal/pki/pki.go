@@ -245,7 +245,8 @@ type LeafRequest struct {
 	PublicKey  crypto.PublicKey
 	NotAfter   time.Time // capped at the CA's NotAfter
 	Now        time.Time
-	Client     bool // also allow client authentication
+	Client     bool     // also allow client authentication
+	CRLURLs    []string // CRL distribution points, if any
 }
 
 // IssueLeaf signs a leaf certificate for req with the CA, returning its DER.
@@ -283,6 +284,42 @@ func IssueLeaf(ca *x509.Certificate, caKey crypto.Signer, req LeafRequest) ([]by
 		IPAddresses:           req.IPs,
 		SubjectKeyId:          ski,
 		AuthorityKeyId:        ca.SubjectKeyId,
+		CRLDistributionPoints: req.CRLURLs,
 	}
 	return x509.CreateCertificate(rand.Reader, tmpl, ca, req.PublicKey, caKey)
+}
+
+// RevokedEntry is one revoked certificate in a CRL.
+type RevokedEntry struct {
+	Serial     *big.Int
+	RevokedAt  time.Time
+	ReasonCode int // RFC 5280 CRLReason
+}
+
+// CRLRequest describes a certificate revocation list signed by a CA.
+type CRLRequest struct {
+	Number     *big.Int
+	Now        time.Time
+	NextUpdate time.Time
+	Entries    []RevokedEntry
+}
+
+// NewCRL returns the DER of a CRL for req, signed by the CA.
+func NewCRL(ca *x509.Certificate, caKey crypto.Signer, req CRLRequest) ([]byte, error) {
+	tmpl := &x509.RevocationList{
+		Number:     req.Number,
+		ThisUpdate: req.Now.UTC(),
+		NextUpdate: req.NextUpdate.UTC(),
+	}
+	for _, e := range req.Entries {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{
+			SerialNumber: e.Serial, RevocationTime: e.RevokedAt.UTC(), ReasonCode: e.ReasonCode,
+		})
+	}
+	return x509.CreateRevocationList(rand.Reader, tmpl, ca, caKey)
+}
+
+// CRLPEM returns der as a PEM "X509 CRL" block.
+func CRLPEM(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
 }

@@ -1,0 +1,133 @@
+package dbtrust
+
+import (
+	"context"
+	"math/big"
+	"regexp"
+	"time"
+
+	"github.com/dbtrust/dbtrust/internal/pki"
+)
+
+var serialRE = regexp.MustCompile(`^[0-9a-f]{1,40}$`)
+
+// ListCertificates returns the certificates issued for one of p's instances,
+// oldest first (viewers and up).
+func (s *Service) ListCertificates(ctx context.Context, p Principal, instanceID string) ([]IssuedCertificate, error) {
+	if err := require(p, RoleViewer); err != nil {
+		return nil, err
+	}
+	if err := validID(instanceID); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetInstance(ctx, p.AccountID, instanceID); err != nil {
+		return nil, err
+	}
+	return s.store.ListCertificates(ctx, p.AccountID, CertFilter{InstanceID: instanceID})
+}
+
+// GetCertificate returns one certificate issued for one of p's instances.
+func (s *Service) GetCertificate(ctx context.Context, p Principal, instanceID, serial string) (IssuedCertificate, error) {
+	if err := require(p, RoleViewer); err != nil {
+		return IssuedCertificate{}, err
+	}
+	if err := validID(instanceID); err != nil {
+		return IssuedCertificate{}, err
+	}
+	if !serialRE.MatchString(serial) {
+		return IssuedCertificate{}, Errorf(NotFound, "no such certificate")
+	}
+	c, err := s.store.GetCertificate(ctx, p.AccountID, serial)
+	if err != nil {
+		return IssuedCertificate{}, err
+	}
+	if c.InstanceID != instanceID {
+		return IssuedCertificate{}, Errorf(NotFound, "no such certificate")
+	}
+	return c, nil
+}
+
+// RevokeCertificate revokes a certificate issued for one of p's instances
+// (members and up): its serial goes into its CA's CRL. reason is one of
+// RevocationReasons' keys; "" means unspecified. Revoking twice is Conflict.
+func (s *Service) RevokeCertificate(ctx context.Context, p Principal, instanceID, serial, reason string) (IssuedCertificate, error) {
+	if err := require(p, RoleMember); err != nil {
+		return IssuedCertificate{}, err
+	}
+	if reason == "" {
+		reason = "unspecified"
+	}
+	if _, ok := RevocationReasons[reason]; !ok {
+		return IssuedCertificate{}, FieldError("reason", "reason must be one of unspecified, key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation, privilege_withdrawn")
+	}
+	if _, err := s.GetCertificate(ctx, p, instanceID, serial); err != nil {
+		return IssuedCertificate{}, err
+	}
+	err := s.store.RevokeCertificate(ctx, p.AccountID, serial, s.now(), reason)
+	s.audit(ctx, p, "certificate.revoke", "instance/"+instanceID+"/certificate/"+serial, err)
+	if err != nil {
+		return IssuedCertificate{}, err
+	}
+	return s.store.GetCertificate(ctx, p.AccountID, serial)
+}
+
+// CRLURL returns the URL at which the CA's CRL is served, or "" when
+// Options.CRLBaseURL is not set.
+func (s *Service) CRLURL(caID string) string {
+	if s.opt.CRLBaseURL == "" {
+		return ""
+	}
+	return s.opt.CRLBaseURL + "/v1/cas/" + caID + "/crl"
+}
+
+// CRL returns the DER of the CA's certificate revocation list, signed by the
+// CA's key. CRLs are public: no principal is needed, and any CA (retired ones
+// included) has one. The CRL number is the count of revocations the CA has
+// made so far plus one, so every replica gives the same number for the same
+// list and every revocation raises it. thisUpdate is now; nextUpdate is
+// Options.CRLTTL later, but never after the CA itself expires.
+func (s *Service) CRL(ctx context.Context, caID string) ([]byte, error) {
+	if err := validID(caID); err != nil {
+		return nil, Errorf(NotFound, "no such CA")
+	}
+	ca, err := s.store.GetCA(ctx, caID)
+	if err != nil {
+		return nil, err
+	}
+	cert, key, err := s.openCA(ca)
+	if err != nil {
+		return nil, err
+	}
+	revoked, err := s.store.RevokedCertificates(ctx, caID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	next := now.Add(s.opt.CRLTTL)
+	if next.After(ca.NotAfter) && ca.NotAfter.After(now) {
+		next = ca.NotAfter
+	}
+	req := pki.CRLRequest{Number: big.NewInt(int64(len(revoked) + 1)), Now: now, NextUpdate: next}
+	for _, c := range revoked {
+		n, ok := new(big.Int).SetString(c.Serial, 16)
+		if !ok {
+			return nil, Errorf(Internal, "stored serial %q is not hex", c.Serial)
+		}
+		req.Entries = append(req.Entries, pki.RevokedEntry{Serial: n, RevokedAt: *c.RevokedAt, ReasonCode: RevocationReasons[c.RevocationReason]})
+	}
+	der, err := pki.NewCRL(cert, key, req)
+	if err != nil {
+		return nil, Wrap(Internal, err, "CRL signing failed")
+	}
+	return der, nil
+}
+
+// Expiries lists every served CA and every live issued certificate with its
+// expiry, across accounts, for the metrics endpoint. Certificates that
+// expired more than a week ago are left out.
+func (s *Service) Expiries(ctx context.Context) ([]Expiry, error) {
+	return s.store.Expiries(ctx, s.now().Add(-7*24*time.Hour))
+}
+
+// Now returns the service's current time (its Clock), in UTC.
+func (s *Service) Now() time.Time { return s.now() }

@@ -1,0 +1,105 @@
+package dbtrust
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+)
+
+// Recipe is one way to connect to an instance with full verification of the
+// server's certificate against the instance's CA bundle.
+type Recipe struct {
+	Client  string // e.g. "psql", "jdbc", "redis-cli"
+	Title   string
+	Command string // pasteable, with the bundle at the path the recipe was made for
+}
+
+// ConnectionRecipes returns, for one of p's instances, how to connect with
+// full verification from each common client of its engine, reading the CA
+// bundle at bundlePath (the caller writes the bundle there; see
+// InstanceCABundle). The host and port are the instance's own.
+func (s *Service) ConnectionRecipes(ctx context.Context, p Principal, instanceID, bundlePath string) (Instance, []Recipe, error) {
+	inst, err := s.GetInstance(ctx, p, instanceID)
+	if err != nil {
+		return Instance{}, nil, err
+	}
+	if bundlePath == "" {
+		bundlePath = inst.Name + "-ca.pem"
+	}
+	return inst, Recipes(inst.Engine, s.InstanceHost(inst), Engines[inst.Engine].Port, bundlePath), nil
+}
+
+// Recipes returns the connection recipes of an engine for host:port, with the
+// CA bundle at bundlePath.
+func Recipes(engine Engine, host string, port int, bundlePath string) []Recipe {
+	ca, hp := shellQuote(bundlePath), host+":"+strconv.Itoa(port)
+	switch engine {
+	case EnginePostgres:
+		return []Recipe{
+			{"psql", "psql (libpq): verify-full checks the chain and the host name",
+				fmt.Sprintf(`psql "host=%s port=%d dbname=postgres sslmode=verify-full sslrootcert=%s"`, host, port, bundlePath)},
+			{"libpq-uri", "any libpq client (connection URI)",
+				fmt.Sprintf(`postgresql://%s/postgres?sslmode=verify-full&sslrootcert=%s`, hp, bundlePath)},
+			{"jdbc", "JDBC (pgjdbc 42.2.5 or later reads the PEM bundle directly)",
+				fmt.Sprintf(`jdbc:postgresql://%s/postgres?sslmode=verify-full&sslrootcert=%s`, hp, bundlePath)},
+		}
+	case EngineMySQL:
+		return []Recipe{
+			{"mysql", "mysql client: VERIFY_IDENTITY checks the chain and the host name",
+				fmt.Sprintf(`mysql -h %s -P %d --ssl-mode=VERIFY_IDENTITY --ssl-ca=%s`, host, port, ca)},
+			{"keytool", "Java: import the CA into a trust store (keytool takes one certificate per alias: during a rotation, import each certificate of the bundle under its own alias)",
+				fmt.Sprintf(`keytool -importcert -noprompt -alias dbtrust-ca -file %s -keystore truststore.p12 -storetype PKCS12 -storepass changeit`, ca)},
+			{"jdbc", "JDBC (Connector/J), with the trust store above",
+				fmt.Sprintf(`jdbc:mysql://%s/?sslMode=VERIFY_IDENTITY&trustCertificateKeyStoreUrl=file:truststore.p12&trustCertificateKeyStoreType=PKCS12&trustCertificateKeyStorePassword=changeit`, hp)},
+		}
+	case EngineRedis, EngineValkey:
+		cli := "redis-cli"
+		if engine == EngineValkey {
+			cli = "valkey-cli"
+		}
+		return []Recipe{
+			{cli, cli + " over TLS, verifying the server against the bundle",
+				fmt.Sprintf(`%s -h %s -p %d --tls --cacert %s`, cli, host, port, ca)},
+			{"uri", "client libraries (rediss:// URI); point the library's CA option at the bundle",
+				fmt.Sprintf(`rediss://%s`, hp)},
+		}
+	case EngineMongoDB:
+		return []Recipe{
+			{"mongosh", "mongosh over TLS, verifying the server against the bundle",
+				fmt.Sprintf(`mongosh "mongodb://%s/?tls=true" --tls --tlsCAFile %s`, hp, ca)},
+			{"uri", "drivers (connection string)",
+				fmt.Sprintf(`mongodb://%s/?tls=true&tlsCAFile=%s`, hp, bundlePath)},
+			{"keytool", "Java driver: import the CA into a trust store (keytool takes one certificate per alias: during a rotation, import each certificate of the bundle under its own alias)",
+				fmt.Sprintf(`keytool -importcert -noprompt -alias dbtrust-ca -file %s -keystore truststore.p12 -storetype PKCS12 -storepass changeit`, ca)},
+		}
+	case EngineKafka:
+		return []Recipe{
+			{"kafka", "Kafka clients (3.0 or later read PEM trust stores)",
+				fmt.Sprintf(`kafka-console-consumer.sh --bootstrap-server %s --topic TOPIC --consumer-property security.protocol=SSL --consumer-property ssl.truststore.type=PEM --consumer-property ssl.truststore.location=%s`, hp, ca)},
+		}
+	case EngineOpenSearch:
+		return []Recipe{
+			{"curl", "curl, verifying the server against the bundle",
+				fmt.Sprintf(`curl --cacert %s https://%s/`, ca, hp)},
+		}
+	}
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '.' || r == '-' || r == '_' || r == '~') {
+			out := "'"
+			for _, r := range s {
+				if r == '\'' {
+					out += `'\''`
+				} else {
+					out += string(r)
+				}
+			}
+			return out + "'"
+		}
+	}
+	return s
+}

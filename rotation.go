@@ -1,0 +1,294 @@
+package dbtrust
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dbtrust/dbtrust/internal/pki"
+)
+
+// Staged CA rotation. An instance's CAs move through these states:
+//
+//	start:    a new CA is created as next.         bundle: current, next, previous
+//	finish:   previous -> retired (if any),
+//	          current -> previous, next -> current. bundle: current (new), previous (old)
+//	rollback: current -> next, previous -> current. bundle: current (old), next (new)
+//	retire:   previous -> retired.                  bundle: current (+ next)
+//
+// Rollback undoes a finish: the instance is back where it was between start
+// and finish, so a second finish promotes the same new CA again. A CA that
+// the finish retired stays retired (retirement is final). Every step is one
+// conditional store transaction, so two callers (or two replicas) racing on
+// the same step change the states once; the other gets Conflict.
+
+// rotationBy returns the instance's CAs by state, checking p and the ID.
+func (s *Service) casByState(ctx context.Context, p Principal, instanceID string) (map[CAState]CA, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return nil, err
+	}
+	cas, err := s.InstanceCAs(ctx, p, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	by := map[CAState]CA{}
+	for _, ca := range cas {
+		if ca.State != CARetired {
+			by[ca.State] = ca
+		}
+	}
+	return by, nil
+}
+
+// RotateStart creates the instance's next CA (admins only), of keyType or,
+// when it is empty, of the current CA's key type. From now on the bundle
+// holds current and next: clients that fetch it trust both.
+func (s *Service) RotateStart(ctx context.Context, p Principal, instanceID, keyType string) ([]CA, error) {
+	by, err := s.casByState(ctx, p, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if next, ok := by[CANext]; ok {
+		return nil, Errorf(Conflict, "a rotation is already in progress (next CA %s): finish it first", next.ID)
+	}
+	if keyType == "" {
+		keyType = by[CACurrent].KeyType
+	}
+	kt, err := pki.ParseKeyType(keyType)
+	if err != nil {
+		return nil, FieldError("key_type", "%s", err.Error())
+	}
+	inst, err := s.store.GetInstance(ctx, p.AccountID, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := s.newCA(inst, kt, CANext)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.AddCA(ctx, ca)
+	if ErrorCode(err) == Conflict {
+		err = Errorf(Conflict, "a rotation is already in progress: finish it first")
+	}
+	s.audit(ctx, p, "rotation.start", "instance/"+instanceID+"/ca/"+ca.ID, err)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListCAs(ctx, p.AccountID, instanceID)
+}
+
+// RotateFinish promotes the next CA to current (admins only); the current CA
+// becomes previous and stays in the bundle; an older previous CA is retired.
+// New certificates are signed by the new current CA from now on.
+func (s *Service) RotateFinish(ctx context.Context, p Principal, instanceID string) ([]CA, error) {
+	by, err := s.casByState(ctx, p, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := by[CANext]; !ok {
+		return nil, Errorf(Conflict, "no rotation in progress: run rotate start first")
+	}
+	return s.moveCAs(ctx, p, instanceID, "rotation.finish", []CAMove{
+		{From: CAPrevious, To: CARetired, Optional: true},
+		{From: CACurrent, To: CAPrevious},
+		{From: CANext, To: CACurrent},
+	})
+}
+
+// RotateRollback undoes a finish (admins only): the previous CA is current
+// again and the current one goes back to next, still in the bundle.
+func (s *Service) RotateRollback(ctx context.Context, p Principal, instanceID string) ([]CA, error) {
+	by, err := s.casByState(ctx, p, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := by[CANext]; ok {
+		return nil, Errorf(Conflict, "a rotation is in progress and not finished: there is no finish to roll back")
+	}
+	if _, ok := by[CAPrevious]; !ok {
+		return nil, Errorf(Conflict, "there is no previous CA to roll back to (it was retired, or no rotation has finished)")
+	}
+	return s.moveCAs(ctx, p, instanceID, "rotation.rollback", []CAMove{
+		{From: CACurrent, To: CANext},
+		{From: CAPrevious, To: CACurrent},
+	})
+}
+
+// RotateRetire drops the previous CA from the bundle (admins only). Unless
+// force is set it refuses while certificates issued by that CA are still
+// unexpired and unrevoked: their clients would stop verifying them.
+func (s *Service) RotateRetire(ctx context.Context, p Principal, instanceID string, force bool) ([]CA, error) {
+	by, err := s.casByState(ctx, p, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	prev, ok := by[CAPrevious]
+	if !ok {
+		return nil, Errorf(Conflict, "there is no previous CA to retire")
+	}
+	if !force {
+		no := false
+		live, err := s.store.ListCertificates(ctx, p.AccountID, CertFilter{CAID: prev.ID, Revoked: &no})
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		n := 0
+		for _, c := range live {
+			if c.NotAfter.After(now) {
+				n++
+			}
+		}
+		if n > 0 {
+			return nil, Errorf(Conflict, "the previous CA still has %d unexpired, unrevoked certificate(s): re-issue them from the current CA (or revoke them), or retire with force", n)
+		}
+	}
+	return s.moveCAs(ctx, p, instanceID, "rotation.retire", []CAMove{{From: CAPrevious, To: CARetired}})
+}
+
+func (s *Service) moveCAs(ctx context.Context, p Principal, instanceID, action string, moves []CAMove) ([]CA, error) {
+	err := s.store.MoveCAs(ctx, p.AccountID, instanceID, moves)
+	if ErrorCode(err) == Conflict {
+		err = Wrap(Conflict, err, "the instance's CAs changed meanwhile (a concurrent rotation step?): look at them and try again")
+	}
+	s.audit(ctx, p, action, "instance/"+instanceID, err)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListCAs(ctx, p.AccountID, instanceID)
+}
+
+// ---- automatic rotation ----
+
+// RotationPolicySpec is what a caller sets as an instance's policy.
+type RotationPolicySpec struct {
+	Enabled     bool
+	StartBefore time.Duration // start when the current CA expires within this; default 90 days
+	FinishAfter time.Duration // finish this long after the start; default 7 days
+	RetireAfter time.Duration // retire the previous CA this long after the finish; default 7 days
+	KeyType     string        // "" keeps the current CA's key type
+}
+
+// SetRotationPolicy sets the instance's automatic rotation policy (admins only).
+func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID string, spec RotationPolicySpec) (RotationPolicy, error) {
+	if err := require(p, RoleAdmin); err != nil {
+		return RotationPolicy{}, err
+	}
+	if err := validID(instanceID); err != nil {
+		return RotationPolicy{}, err
+	}
+	def := func(d *time.Duration, v time.Duration, field string) error {
+		if *d == 0 {
+			*d = v
+		}
+		if *d < time.Minute {
+			return FieldError(field, "%s must be at least one minute", field)
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		d     *time.Duration
+		v     time.Duration
+		field string
+	}{{&spec.StartBefore, 90 * 24 * time.Hour, "start_before"}, {&spec.FinishAfter, 7 * 24 * time.Hour, "finish_after"}, {&spec.RetireAfter, 7 * 24 * time.Hour, "retire_after"}} {
+		if err := def(f.d, f.v, f.field); err != nil {
+			return RotationPolicy{}, err
+		}
+	}
+	if spec.KeyType != "" {
+		if _, err := pki.ParseKeyType(spec.KeyType); err != nil {
+			return RotationPolicy{}, FieldError("key_type", "%s", err.Error())
+		}
+	}
+	pol := RotationPolicy{InstanceID: instanceID, AccountID: p.AccountID, Enabled: spec.Enabled, StartBefore: spec.StartBefore,
+		FinishAfter: spec.FinishAfter, RetireAfter: spec.RetireAfter, KeyType: spec.KeyType, UpdatedAt: s.now()}
+	err := s.store.PutRotationPolicy(ctx, pol)
+	s.audit(ctx, p, "rotation.policy", "instance/"+instanceID, err)
+	if err != nil {
+		return RotationPolicy{}, err
+	}
+	return pol, nil
+}
+
+// GetRotationPolicy returns the instance's policy; an instance without one
+// has a disabled policy with the defaults.
+func (s *Service) GetRotationPolicy(ctx context.Context, p Principal, instanceID string) (RotationPolicy, error) {
+	if err := require(p, RoleViewer); err != nil {
+		return RotationPolicy{}, err
+	}
+	if err := validID(instanceID); err != nil {
+		return RotationPolicy{}, err
+	}
+	pol, err := s.store.GetRotationPolicy(ctx, p.AccountID, instanceID)
+	if ErrorCode(err) == NotFound {
+		if _, err := s.store.GetInstance(ctx, p.AccountID, instanceID); err != nil {
+			return RotationPolicy{}, err
+		}
+		return RotationPolicy{InstanceID: instanceID, AccountID: p.AccountID, StartBefore: 90 * 24 * time.Hour,
+			FinishAfter: 7 * 24 * time.Hour, RetireAfter: 7 * 24 * time.Hour}, nil
+	}
+	return pol, err
+}
+
+// AutoRotation is one step AutoRotate took.
+type AutoRotation struct {
+	InstanceID string
+	Step       string // "start", "finish" or "retire"
+}
+
+// AutoRotate takes, for every enabled policy, the rotation step that is due:
+// start when the current CA expires within StartBefore, finish FinishAfter
+// after the next CA was created, retire the previous CA RetireAfter after
+// the finish (measured as FinishAfter+RetireAfter from the current CA's
+// creation) and only once no live certificate depends on it. It is safe to
+// run on several replicas at once: each step is conditional in the store,
+// and a step another replica took first is skipped.
+func (s *Service) AutoRotate(ctx context.Context) ([]AutoRotation, error) {
+	pols, err := s.store.ListRotationPolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var done []AutoRotation
+	now := s.now()
+	for _, pol := range pols {
+		p := Principal{AccountID: pol.AccountID, Role: RoleOwner, Subject: "system:auto-rotation"}
+		cas, err := s.store.ListCAs(ctx, pol.AccountID, pol.InstanceID)
+		if err != nil {
+			return done, err
+		}
+		by := map[CAState]CA{}
+		for _, ca := range cas {
+			if ca.State != CARetired {
+				by[ca.State] = ca
+			}
+		}
+		cur, hasCur := by[CACurrent]
+		next, hasNext := by[CANext]
+		_, hasPrev := by[CAPrevious]
+		var step string
+		switch {
+		case !hasCur:
+			continue
+		case hasNext && !now.Before(next.CreatedAt.Add(pol.FinishAfter)):
+			step, err = "finish", ignore(s.RotateFinish(ctx, p, pol.InstanceID))
+		case !hasNext && cur.NotAfter.Sub(now) <= pol.StartBefore:
+			step, err = "start", ignore(s.RotateStart(ctx, p, pol.InstanceID, pol.KeyType))
+		case hasPrev && !now.Before(cur.CreatedAt.Add(pol.FinishAfter+pol.RetireAfter)):
+			step, err = "retire", ignore(s.RotateRetire(ctx, p, pol.InstanceID, false))
+		default:
+			continue
+		}
+		switch ErrorCode(err) {
+		case "":
+			done = append(done, AutoRotation{InstanceID: pol.InstanceID, Step: step})
+			s.log.Info("automatic rotation", "instance", pol.InstanceID, "step", step)
+		case Conflict, NotFound: // another replica went first, a certificate still depends on the CA, or the instance is gone
+			s.log.Debug("automatic rotation skipped", "instance", pol.InstanceID, "step", step, "err", err)
+		default:
+			return done, fmt.Errorf("automatic rotation of %s (%s): %w", pol.InstanceID, step, err)
+		}
+	}
+	return done, nil
+}
+
+func ignore[T any](_ T, err error) error { return err }
