@@ -39,6 +39,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	logLevel := fs.String("log-level", env.or("DBTRUST_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	migrate := fs.Bool("migrate", env("DBTRUST_MIGRATE") != "false", "apply pending schema migrations on start; with --migrate=false (env DBTRUST_MIGRATE=false) the schema must be current (run 'dbtrust migrate')")
 	requestTimeout := fs.Duration("request-timeout", durationOr(env("DBTRUST_REQUEST_TIMEOUT"), server.DefaultRequestTimeout), "deadline of one request, store calls included; a store that does not answer in time is a 503 (env DBTRUST_REQUEST_TIMEOUT)")
+	crlBase := fs.String("crl-base-url", env("DBTRUST_CRL_BASE_URL"), "public base URL of this server; when set, issued certificates carry a CRL distribution point BASE/v1/cas/{ca_id}/crl (env DBTRUST_CRL_BASE_URL)")
+	autoRotate := fs.Duration("auto-rotate-interval", time.Minute, "how often to apply instances' automatic rotation policies; 0 turns automatic rotation off on this replica")
+	noMetrics := fs.Bool("no-metrics", false, "do not serve Prometheus metrics at /metrics")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +66,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 	defer d.store.Close()
 	svc := dbtrust.NewService(d.store, d.sealer, dbtrust.Options{
-		CAValidity: *caValidity, CAKeyType: *caKeyType, DBDomain: *dbDomain, Logger: log,
+		CAValidity: *caValidity, CAKeyType: *caKeyType, DBDomain: *dbDomain, Logger: log, CRLBaseURL: *crlBase,
 	})
 	acct, token, created, err := svc.Bootstrap(ctx)
 	if err != nil {
@@ -119,7 +122,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	srv := &http.Server{
 		Handler: server.New(server.Config{
 			Service: svc, Logger: log, RateLimit: *rateLimit, RequestTimeout: *requestTimeout,
-			PublicURL: *publicURL, LinkTTL: *linkTTL,
+			PublicURL: *publicURL, LinkTTL: *linkTTL, NoMetrics: *noMetrics,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -134,6 +137,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 			log.Warn("store change watch stopped; cached reads now expire by TTL only", "err", err)
 		}
 	}()
+	if *autoRotate > 0 {
+		go autoRotateLoop(ctx, svc, log, *autoRotate)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -181,4 +187,22 @@ func atoiOr(s string, def int) int {
 		return n
 	}
 	return def
+}
+
+// autoRotateLoop applies the instances' automatic rotation policies every
+// interval until ctx ends. Several replicas may run it at once: each step is
+// a conditional change in the store, taken by one replica only.
+func autoRotateLoop(ctx context.Context, svc *dbtrust.Service, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := svc.AutoRotate(ctx); err != nil && ctx.Err() == nil {
+			log.Error("automatic rotation", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

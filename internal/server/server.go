@@ -12,6 +12,7 @@ import (
 	"github.com/dbtrust/dbtrust/internal/dialect/astra"
 	"github.com/dbtrust/dbtrust/internal/dialect/digitalocean"
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
+	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/httpx"
 	"github.com/dbtrust/dbtrust/internal/ratelimit"
 )
@@ -29,6 +30,7 @@ type Config struct {
 	RequestTimeout time.Duration
 	PublicURL      string        // base URL of links dbtrust hands out (Huawei download links)
 	LinkTTL        time.Duration // lifetime of a Huawei download link; default huaweicloud.DefaultLinkTTL
+	NoMetrics      bool          // do not serve GET /metrics
 }
 
 // DefaultRequestTimeout is Config.RequestTimeout's default.
@@ -56,6 +58,10 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(cfg.Service))
 	mux.Handle("/", handleUnknown())
+	m := newMetrics(cfg.Service)
+	if !cfg.NoMetrics {
+		mux.Handle("GET /metrics", m.handler())
+	}
 
 	digitalocean.Register(mux, cfg.Service, digitalocean.Config{
 		Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock),
@@ -70,8 +76,9 @@ func New(cfg Config) http.Handler {
 	})
 
 	astra.Register(mux, cfg.Service, astra.Config{Log: cfg.Logger, Clock: cfg.Clock})
+	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger})
 
-	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), nil, withDeadline(cfg.RequestTimeout, mux)))
+	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, mux)))
 }
 
 // withDeadline gives every request's context a deadline: the store honours

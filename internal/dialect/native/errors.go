@@ -1,0 +1,53 @@
+package native
+
+import (
+	"net/http"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/httpx"
+)
+
+// errorTable maps every core Code to the native API's status. The wire code
+// is the Code itself; the message is the core error's client-safe message.
+var errorTable = map[dbtrust.Code]int{
+	dbtrust.Invalid:            http.StatusBadRequest,
+	dbtrust.NotFound:           http.StatusNotFound,
+	dbtrust.Conflict:           http.StatusConflict,
+	dbtrust.Unauthorized:       http.StatusUnauthorized,
+	dbtrust.Forbidden:          http.StatusForbidden,
+	dbtrust.PreconditionFailed: http.StatusPreconditionFailed,
+	dbtrust.TooLarge:           http.StatusRequestEntityTooLarge,
+	dbtrust.RateLimited:        http.StatusTooManyRequests,
+	dbtrust.Unavailable:        http.StatusServiceUnavailable,
+	dbtrust.Internal:           http.StatusInternalServerError,
+}
+
+// ErrorBody is the native error shape: {"error":{"code","message"[,"field"]},"request_id"}.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+	RequestID string `json:"request_id"`
+}
+
+// retryAfterSeconds is sent with 503s and 429s.
+const retryAfterSeconds = "5"
+
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := dbtrust.ErrorCode(err)
+	status, ok := errorTable[code]
+	if !ok {
+		code, status = dbtrust.Internal, http.StatusInternalServerError
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dbtrust"`)
+	}
+	var b ErrorBody
+	b.Error.Code, b.Error.Message, b.Error.Field, b.RequestID = string(code), dbtrust.ErrorMessage(err), dbtrust.ErrorField(err), httpx.RequestID(r)
+	httpx.WriteJSON(w, status, "application/json", b)
+}

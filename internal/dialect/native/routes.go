@@ -1,0 +1,105 @@
+// Package native serves dbtrust's own API under /v1: instances, their CAs and
+// staged rotation, issued certificates and revocation (with a CRL per CA),
+// tokens, audit and connection recipes. Its OpenAPI document (openapi.json,
+// embedded) is served at GET /v1/openapi.json, and the tests check every
+// response against it.
+package native
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+
+	"github.com/dbtrust/dbtrust"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the API's OpenAPI 3 document (JSON).
+func OpenAPI() []byte { return openAPI }
+
+// service is the part of the core this dialect uses.
+type service interface {
+	Authenticate(ctx context.Context, bearer string) (dbtrust.Principal, error)
+
+	CreateInstance(ctx context.Context, p dbtrust.Principal, spec dbtrust.InstanceSpec) (dbtrust.Instance, error)
+	GetInstance(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Instance, error)
+	ListInstances(ctx context.Context, p dbtrust.Principal, tag string) ([]dbtrust.Instance, error)
+	DeleteInstance(ctx context.Context, p dbtrust.Principal, id string) error
+	InstanceHost(inst dbtrust.Instance) string
+
+	InstanceCAs(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
+	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
+	RotateStart(ctx context.Context, p dbtrust.Principal, id, keyType string) ([]dbtrust.CA, error)
+	RotateFinish(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
+	RotateRollback(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
+	RotateRetire(ctx context.Context, p dbtrust.Principal, id string, force bool) ([]dbtrust.CA, error)
+	GetRotationPolicy(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.RotationPolicy, error)
+	SetRotationPolicy(ctx context.Context, p dbtrust.Principal, id string, spec dbtrust.RotationPolicySpec) (dbtrust.RotationPolicy, error)
+	CRLURL(caID string) string
+	CRL(ctx context.Context, caID string) ([]byte, error)
+
+	IssueCertificate(ctx context.Context, p dbtrust.Principal, id string, req dbtrust.IssueRequest) (dbtrust.IssuedCertificate, error)
+	ListCertificates(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.IssuedCertificate, error)
+	GetCertificate(ctx context.Context, p dbtrust.Principal, id, serial string) (dbtrust.IssuedCertificate, error)
+	RevokeCertificate(ctx context.Context, p dbtrust.Principal, id, serial, reason string) (dbtrust.IssuedCertificate, error)
+
+	ConnectionRecipes(ctx context.Context, p dbtrust.Principal, id, bundlePath string) (dbtrust.Instance, []dbtrust.Recipe, error)
+
+	CreateToken(ctx context.Context, p dbtrust.Principal, name string, role dbtrust.Role) (dbtrust.Token, string, error)
+	ListTokens(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Token, error)
+	RevokeToken(ctx context.Context, p dbtrust.Principal, id string) error
+	Audit(ctx context.Context, p dbtrust.Principal, limit int) ([]dbtrust.AuditEvent, error)
+}
+
+// Config is what the dialect needs besides the service.
+type Config struct {
+	Log     *slog.Logger
+	MaxBody int64 // request body limit in bytes; default 1 MiB
+}
+
+// Register adds the native API to mux, one line per route. Paths under /v1
+// that match no route get the server's fallback, which answers in this
+// dialect's error shape.
+func Register(mux *http.ServeMux, svc service, cfg Config) {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	a := api{svc: svc, cfg: cfg}
+	mux.Handle("GET /v1/openapi.json", http.HandlerFunc(a.openAPI))
+
+	mux.Handle("GET /v1/instances", a.auth(a.listInstances))
+	mux.Handle("POST /v1/instances", a.auth(a.createInstance))
+	mux.Handle("GET /v1/instances/{instance_id}", a.auth(a.getInstance))
+	mux.Handle("DELETE /v1/instances/{instance_id}", a.auth(a.deleteInstance))
+
+	mux.Handle("GET /v1/instances/{instance_id}/cas", a.auth(a.listCAs))
+	mux.Handle("GET /v1/instances/{instance_id}/ca-bundle", a.auth(a.getBundle))
+	mux.Handle("POST /v1/instances/{instance_id}/rotation/start", a.auth(a.rotateStart))
+	mux.Handle("POST /v1/instances/{instance_id}/rotation/finish", a.auth(a.rotateFinish))
+	mux.Handle("POST /v1/instances/{instance_id}/rotation/rollback", a.auth(a.rotateRollback))
+	mux.Handle("POST /v1/instances/{instance_id}/rotation/retire", a.auth(a.rotateRetire))
+	mux.Handle("GET /v1/instances/{instance_id}/rotation/policy", a.auth(a.getPolicy))
+	mux.Handle("PUT /v1/instances/{instance_id}/rotation/policy", a.auth(a.putPolicy))
+
+	mux.Handle("GET /v1/instances/{instance_id}/certificates", a.auth(a.listCertificates))
+	mux.Handle("POST /v1/instances/{instance_id}/certificates", a.auth(a.issueCertificate))
+	mux.Handle("GET /v1/instances/{instance_id}/certificates/{serial}", a.auth(a.getCertificate))
+	mux.Handle("POST /v1/instances/{instance_id}/certificates/{serial}/revoke", a.auth(a.revokeCertificate))
+
+	mux.Handle("GET /v1/instances/{instance_id}/recipes", a.auth(a.getRecipes))
+
+	// CRLs are public, as relying parties fetch them without credentials.
+	mux.Handle("GET /v1/cas/{ca_id}/crl", a.public(a.getCRL))
+	mux.Handle("GET /v1/cas/{ca_id}/crl.pem", a.public(a.getCRLPEM))
+
+	mux.Handle("GET /v1/tokens", a.auth(a.listTokens))
+	mux.Handle("POST /v1/tokens", a.auth(a.createToken))
+	mux.Handle("DELETE /v1/tokens/{token_id}", a.auth(a.revokeToken))
+	mux.Handle("GET /v1/audit", a.auth(a.listAudit))
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics is the server's Prometheus registry: request counters per dialect
+// and status, and the expiry collector.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(svc *dbtrust.Service) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dbtrust_http_requests_total",
+			Help: "HTTP requests answered, by dialect and status code.",
+		}, []string{"dialect", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dbtrust_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by dialect.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"dialect"}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, expiryCollector{svc: svc},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// dialectOf names the dialect that serves path, for the request counters.
+// The label has a fixed, small set of values whatever the path.
+func dialectOf(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/v1/"):
+		return "native"
+	case path == "/v2/databases" || strings.HasPrefix(path, "/v2/databases/"):
+		return "digitalocean"
+	case strings.HasPrefix(path, "/accounts/"):
+		return "astra"
+	case strings.HasPrefix(path, "/v3/") || strings.HasPrefix(path, "/v2/"):
+		return "huaweicloud"
+	case path == "/healthz" || path == "/readyz" || path == "/metrics":
+		return "server"
+	}
+	return "other"
+}
+
+// observe is the access log's hook: it counts each answered request.
+func (m *metrics) observe(r *http.Request, status int, d time.Duration) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	dialect := dialectOf(r.URL.Path)
+	m.requests.WithLabelValues(dialect, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(dialect).Observe(d.Seconds())
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Timeout: 10 * time.Second})
+}
+
+var (
+	caExpiryDesc = prometheus.NewDesc("dbtrust_ca_expiry_seconds",
+		"Seconds until the CA expires (negative once expired), for every CA that is not retired.",
+		[]string{"instance_id", "ca_id", "state"}, nil)
+	certExpiryDesc = prometheus.NewDesc("dbtrust_certificate_expiry_seconds",
+		"Seconds until the issued certificate expires, for every unrevoked certificate that has not been expired for over a week.",
+		[]string{"instance_id", "serial"}, nil)
+	scrapeErrorDesc = prometheus.NewDesc("dbtrust_expiry_scrape_error",
+		"1 when the store could not be read for the expiry gauges on this scrape.", nil, nil)
+)
+
+// expiryCollector reads the expiries from the store at each scrape, so the
+// gauges are the same on every replica and nothing is kept in memory.
+type expiryCollector struct{ svc *dbtrust.Service }
+
+func (c expiryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- caExpiryDesc
+	ch <- certExpiryDesc
+	ch <- scrapeErrorDesc
+}
+
+func (c expiryCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := c.svc.Expiries(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, 1)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, 0)
+	now := c.svc.Now()
+	for _, e := range list {
+		left := e.NotAfter.Sub(now).Seconds()
+		switch e.Kind {
+		case "ca":
+			ch <- prometheus.MustNewConstMetric(caExpiryDesc, prometheus.GaugeValue, left, e.InstanceID, e.ID, e.State)
+		case "certificate":
+			ch <- prometheus.MustNewConstMetric(certExpiryDesc, prometheus.GaugeValue, left, e.InstanceID, e.ID)
+		}
+	}
+}
