@@ -274,13 +274,14 @@ func TestConcurrentFinish(t *testing.T) {
 func TestCertificatesAndCRL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, p, _ := newService(t, dbtrust.Options{CRLBaseURL: "https://trust.example/"})
+	svc, p, clk := newService(t, dbtrust.Options{CRLBaseURL: "https://trust.example/"})
 	inst := newInstance(t, svc, p, "backend")
 	var issued []dbtrust.IssuedCertificate
 	for _, req := range []dbtrust.IssueRequest{
 		{DNSNames: []string{"node-1.example"}, IPs: []string{"127.0.0.1"}},
 		{DNSNames: []string{"node-2.example"}, KeyType: "rsa-2048"},
 	} {
+		clk.add(time.Second) // list order is issue order
 		c, err := svc.IssueCertificate(ctx, p, inst.ID, req)
 		if err != nil {
 			t.Fatal(err)
@@ -292,7 +293,7 @@ func TestCertificatesAndCRL(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(list) != 2 || list[0].Serial != issued[0].Serial || list[1].KeyType != "rsa-2048" || list[0].IPs[0] != "127.0.0.1" {
-		t.Fatalf("ListCertificates = %+v", list)
+		t.Fatalf("ListCertificates = %d certificates, want node-1 (ecdsa, 127.0.0.1) then node-2 (rsa-2048)", len(list))
 	}
 	if len(list[0].KeyPEM) != 0 {
 		t.Fatal("a listed certificate carries its private key")
