@@ -34,7 +34,7 @@ func (c *clock) add(d time.Duration) {
 
 // newService returns a Service over a fresh SQLite store, the owner of its
 // first account, and the service's clock.
-func newService(t *testing.T, opt dbtrust.Options) (*dbtrust.Service, dbtrust.Principal, *clock) {
+func newLifecycleService(t *testing.T, opt dbtrust.Options) (*dbtrust.Service, dbtrust.Principal, *clock) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "dbtrust.db"))
 	if err != nil {
@@ -119,7 +119,7 @@ func verifies(t *testing.T, certPEM, bundle []byte) bool {
 func TestRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, p, _ := newService(t, dbtrust.Options{})
+	svc, p, _ := newLifecycleService(t, dbtrust.Options{})
 	inst := newInstance(t, svc, p, "backend")
 	cas, err := svc.InstanceCAs(ctx, p, inst.ID)
 	if err != nil {
@@ -245,7 +245,7 @@ func TestRotation(t *testing.T) {
 func TestConcurrentFinish(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, p, _ := newService(t, dbtrust.Options{})
+	svc, p, _ := newLifecycleService(t, dbtrust.Options{})
 	inst := newInstance(t, svc, p, "backend")
 	if _, err := svc.RotateStart(ctx, p, inst.ID, ""); err != nil {
 		t.Fatal(err)
@@ -274,7 +274,7 @@ func TestConcurrentFinish(t *testing.T) {
 func TestCertificatesAndCRL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, p, clk := newService(t, dbtrust.Options{CRLBaseURL: "https://trust.example/"})
+	svc, p, clk := newLifecycleService(t, dbtrust.Options{CRLBaseURL: "https://trust.example/"})
 	inst := newInstance(t, svc, p, "backend")
 	var issued []dbtrust.IssuedCertificate
 	for _, req := range []dbtrust.IssueRequest{
@@ -388,7 +388,7 @@ func TestCertificatesAndCRL(t *testing.T) {
 func TestAutoRotate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, p, clk := newService(t, dbtrust.Options{CAValidity: 365 * 24 * time.Hour})
+	svc, p, clk := newLifecycleService(t, dbtrust.Options{CAValidity: 365 * 24 * time.Hour})
 	inst := newInstance(t, svc, p, "backend")
 	manual := newInstance(t, svc, p, "manual")
 	day := 24 * time.Hour
