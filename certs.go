@@ -11,9 +11,9 @@ import (
 
 var serialRE = regexp.MustCompile(`^[0-9a-f]{1,40}$`)
 
-// ListCertificates returns the certificates issued for one of p's instances,
+// ListIssuedCertificates returns the certificates issued for one of p's instances,
 // oldest first (viewers and up).
-func (s *Service) ListCertificates(ctx context.Context, p Principal, instanceID string) ([]IssuedCertificate, error) {
+func (s *Service) ListIssuedCertificates(ctx context.Context, p Principal, instanceID string) ([]IssuedCertificate, error) {
 	if err := require(p, RoleViewer); err != nil {
 		return nil, err
 	}
@@ -23,11 +23,11 @@ func (s *Service) ListCertificates(ctx context.Context, p Principal, instanceID 
 	if _, err := s.store.GetInstance(ctx, p.AccountID, instanceID); err != nil {
 		return nil, err
 	}
-	return s.store.ListCertificates(ctx, p.AccountID, CertFilter{InstanceID: instanceID})
+	return s.store.ListIssuedCerts(ctx, p.AccountID, CertFilter{InstanceID: instanceID})
 }
 
-// GetCertificate returns one certificate issued for one of p's instances.
-func (s *Service) GetCertificate(ctx context.Context, p Principal, instanceID, serial string) (IssuedCertificate, error) {
+// GetIssuedCertificate returns one certificate issued for one of p's instances.
+func (s *Service) GetIssuedCertificate(ctx context.Context, p Principal, instanceID, serial string) (IssuedCertificate, error) {
 	if err := require(p, RoleViewer); err != nil {
 		return IssuedCertificate{}, err
 	}
@@ -37,7 +37,7 @@ func (s *Service) GetCertificate(ctx context.Context, p Principal, instanceID, s
 	if !serialRE.MatchString(serial) {
 		return IssuedCertificate{}, Errorf(NotFound, "no such certificate")
 	}
-	c, err := s.store.GetCertificate(ctx, p.AccountID, serial)
+	c, err := s.store.GetIssuedCert(ctx, p.AccountID, serial)
 	if err != nil {
 		return IssuedCertificate{}, err
 	}
@@ -47,10 +47,10 @@ func (s *Service) GetCertificate(ctx context.Context, p Principal, instanceID, s
 	return c, nil
 }
 
-// RevokeCertificate revokes a certificate issued for one of p's instances
+// RevokeIssuedCertificate revokes a certificate issued for one of p's instances
 // (members and up): its serial goes into its CA's CRL. reason is one of
 // RevocationReasons' keys; "" means unspecified. Revoking twice is Conflict.
-func (s *Service) RevokeCertificate(ctx context.Context, p Principal, instanceID, serial, reason string) (IssuedCertificate, error) {
+func (s *Service) RevokeIssuedCertificate(ctx context.Context, p Principal, instanceID, serial, reason string) (IssuedCertificate, error) {
 	if err := require(p, RoleMember); err != nil {
 		return IssuedCertificate{}, err
 	}
@@ -60,15 +60,15 @@ func (s *Service) RevokeCertificate(ctx context.Context, p Principal, instanceID
 	if _, ok := RevocationReasons[reason]; !ok {
 		return IssuedCertificate{}, FieldError("reason", "reason must be one of unspecified, key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation, privilege_withdrawn")
 	}
-	if _, err := s.GetCertificate(ctx, p, instanceID, serial); err != nil {
+	if _, err := s.GetIssuedCertificate(ctx, p, instanceID, serial); err != nil {
 		return IssuedCertificate{}, err
 	}
-	err := s.store.RevokeCertificate(ctx, p.AccountID, serial, s.now(), reason)
+	err := s.store.RevokeIssuedCert(ctx, p.AccountID, serial, s.now(), reason)
 	s.audit(ctx, p, "certificate.revoke", "instance/"+instanceID+"/certificate/"+serial, err)
 	if err != nil {
 		return IssuedCertificate{}, err
 	}
-	return s.store.GetCertificate(ctx, p.AccountID, serial)
+	return s.store.GetIssuedCert(ctx, p.AccountID, serial)
 }
 
 // CRLURL returns the URL at which the CA's CRL is served, or "" when
@@ -98,7 +98,7 @@ func (s *Service) CRL(ctx context.Context, caID string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	revoked, err := s.store.RevokedCertificates(ctx, caID)
+	revoked, err := s.store.RevokedIssuedCerts(ctx, caID)
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 	}
 	// The record is kept before the certificate is handed out: a certificate
 	// that was not recorded is never returned.
-	err = s.store.InsertCertificate(ctx, out)
+	err = s.store.InsertIssuedCert(ctx, out)
 	s.audit(ctx, p, "certificate.issue", "instance/"+instanceID+"/certificate/"+out.Serial, err)
 	if err != nil {
 		return IssuedCertificate{}, err

@@ -2,7 +2,7 @@ package dbtrust
 
 import "time"
 
-// CertFilter narrows ListCertificates. Empty fields match everything.
+// CertFilter narrows ListIssuedCerts. Empty fields match everything.
 type CertFilter struct {
 	InstanceID string
 	CAID       string

@@ -206,7 +206,7 @@ func TestRotation(t *testing.T) {
 	// Retire refuses while a live certificate of the previous CA exists.
 	_, err = svc.RotateRetire(ctx, p, inst.ID, false)
 	wantCode(t, "retire with a live certificate", err, dbtrust.Conflict)
-	if _, err := svc.RevokeCertificate(ctx, p, inst.ID, oldCert.Serial, "superseded"); err != nil {
+	if _, err := svc.RevokeIssuedCertificate(ctx, p, inst.ID, oldCert.Serial, "superseded"); err != nil {
 		t.Fatal(err)
 	}
 	cas, err = svc.RotateRetire(ctx, p, inst.ID, false)
@@ -288,12 +288,12 @@ func TestCertificatesAndCRL(t *testing.T) {
 		}
 		issued = append(issued, c)
 	}
-	list, err := svc.ListCertificates(ctx, p, inst.ID)
+	list, err := svc.ListIssuedCertificates(ctx, p, inst.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 2 || list[0].Serial != issued[0].Serial || list[1].KeyType != "rsa-2048" || list[0].IPs[0] != "127.0.0.1" {
-		t.Fatalf("ListCertificates = %d certificates, want node-1 (ecdsa, 127.0.0.1) then node-2 (rsa-2048)", len(list))
+		t.Fatalf("ListIssuedCertificates = %d certificates, want node-1 (ecdsa, 127.0.0.1) then node-2 (rsa-2048)", len(list))
 	}
 	if len(list[0].KeyPEM) != 0 {
 		t.Fatal("a listed certificate carries its private key")
@@ -330,21 +330,21 @@ func TestCertificatesAndCRL(t *testing.T) {
 		t.Fatalf("CRL before any revocation: %d entries, number %v", len(before.RevokedCertificateEntries), before.Number)
 	}
 
-	_, err = svc.RevokeCertificate(ctx, p, inst.ID, issued[1].Serial, "no-such-reason")
+	_, err = svc.RevokeIssuedCertificate(ctx, p, inst.ID, issued[1].Serial, "no-such-reason")
 	wantCode(t, "revoke with a bad reason", err, dbtrust.Invalid)
-	rev, err := svc.RevokeCertificate(ctx, p, inst.ID, issued[1].Serial, "key_compromise")
+	rev, err := svc.RevokeIssuedCertificate(ctx, p, inst.ID, issued[1].Serial, "key_compromise")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rev.RevokedAt == nil || rev.RevocationReason != "key_compromise" {
 		t.Fatalf("revoked certificate = %+v", rev)
 	}
-	_, err = svc.RevokeCertificate(ctx, p, inst.ID, issued[1].Serial, "")
+	_, err = svc.RevokeIssuedCertificate(ctx, p, inst.ID, issued[1].Serial, "")
 	wantCode(t, "revoke twice", err, dbtrust.Conflict)
-	_, err = svc.RevokeCertificate(ctx, p, inst.ID, "zz", "")
+	_, err = svc.RevokeIssuedCertificate(ctx, p, inst.ID, "zz", "")
 	wantCode(t, "revoke a malformed serial", err, dbtrust.NotFound)
 	other := newInstance(t, svc, p, "other")
-	_, err = svc.RevokeCertificate(ctx, p, other.ID, issued[0].Serial, "")
+	_, err = svc.RevokeIssuedCertificate(ctx, p, other.ID, issued[0].Serial, "")
 	wantCode(t, "revoke through another instance", err, dbtrust.NotFound)
 
 	after := crlOf()

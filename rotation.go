@@ -128,7 +128,7 @@ func (s *Service) RotateRetire(ctx context.Context, p Principal, instanceID stri
 	}
 	if !force {
 		no := false
-		live, err := s.store.ListCertificates(ctx, p.AccountID, CertFilter{CAID: prev.ID, Revoked: &no})
+		live, err := s.store.ListIssuedCerts(ctx, p.AccountID, CertFilter{CAID: prev.ID, Revoked: &no})
 		if err != nil {
 			return nil, err
 		}

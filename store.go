@@ -95,23 +95,23 @@ type Store interface {
 
 	// ---- certificate lifecycle (issued certificates, rotation) ----
 
-	// InsertCertificate records an issued certificate. Conflict when its
+	// InsertIssuedCert records an issued certificate. Conflict when its
 	// serial or fingerprint is already recorded; NotFound when its instance
 	// or CA does not exist.
-	InsertCertificate(ctx context.Context, c IssuedCertificate) error
-	// GetCertificate returns one of the account's certificates by serial.
-	GetCertificate(ctx context.Context, accountID, serial string) (IssuedCertificate, error)
-	// ListCertificates returns the account's certificates matching f, oldest
+	InsertIssuedCert(ctx context.Context, c IssuedCertificate) error
+	// GetIssuedCert returns one of the account's certificates by serial.
+	GetIssuedCert(ctx context.Context, accountID, serial string) (IssuedCertificate, error)
+	// ListIssuedCerts returns the account's certificates matching f, oldest
 	// first (an empty list, not an error, when there is none).
-	ListCertificates(ctx context.Context, accountID string, f CertFilter) ([]IssuedCertificate, error)
-	// RevokeCertificate sets RevokedAt and the reason. NotFound when the
+	ListIssuedCerts(ctx context.Context, accountID string, f CertFilter) ([]IssuedCertificate, error)
+	// RevokeIssuedCert sets RevokedAt and the reason. NotFound when the
 	// certificate is not the account's; Conflict when it is already revoked.
-	RevokeCertificate(ctx context.Context, accountID, serial string, at time.Time, reason string) error
+	RevokeIssuedCert(ctx context.Context, accountID, serial string, at time.Time, reason string) error
 	// GetCA returns a CA by ID whatever its account (CRLs are public).
 	GetCA(ctx context.Context, id string) (CA, error)
-	// RevokedCertificates returns the revoked certificates of a CA, oldest
+	// RevokedIssuedCerts returns the revoked certificates of a CA, oldest
 	// revocation first.
-	RevokedCertificates(ctx context.Context, caID string) ([]IssuedCertificate, error)
+	RevokedIssuedCerts(ctx context.Context, caID string) ([]IssuedCertificate, error)
 	// AddCA inserts a CA (a rotation's next CA) for an existing instance of
 	// the account. Conflict when the instance already has a CA in that state.
 	AddCA(ctx context.Context, ca CA) error

@@ -76,7 +76,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.RevokeCertificate(ctx, p, inst.ID, revoked.Serial, ""); err != nil {
+	if _, err := svc.RevokeIssuedCertificate(ctx, p, inst.ID, revoked.Serial, ""); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(server.New(server.Config{Service: svc}))

@@ -43,7 +43,7 @@ func orEmpty(l []string) []string {
 	return l
 }
 
-func (s *DB) InsertCertificate(ctx context.Context, c dbtrust.IssuedCertificate) error {
+func (s *DB) InsertIssuedCert(ctx context.Context, c dbtrust.IssuedCertificate) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		// The CA must belong to the instance and the account named.
 		var n int
@@ -61,7 +61,7 @@ func (s *DB) InsertCertificate(ctx context.Context, c dbtrust.IssuedCertificate)
 	})
 }
 
-func (s *DB) GetCertificate(ctx context.Context, accountID, serial string) (dbtrust.IssuedCertificate, error) {
+func (s *DB) GetIssuedCert(ctx context.Context, accountID, serial string) (dbtrust.IssuedCertificate, error) {
 	c, err := scanCert(s.db.QueryRowContext(ctx, `SELECT `+certCols+` FROM issued_certs WHERE account_id = $1 AND serial = $2`, accountID, serial))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, dbtrust.Errorf(dbtrust.NotFound, "no such certificate")
@@ -69,7 +69,7 @@ func (s *DB) GetCertificate(ctx context.Context, accountID, serial string) (dbtr
 	return c, s.mapErr(err)
 }
 
-func (s *DB) ListCertificates(ctx context.Context, accountID string, f dbtrust.CertFilter) ([]dbtrust.IssuedCertificate, error) {
+func (s *DB) ListIssuedCerts(ctx context.Context, accountID string, f dbtrust.CertFilter) ([]dbtrust.IssuedCertificate, error) {
 	q := `SELECT ` + certCols + ` FROM issued_certs WHERE account_id = $1`
 	args := []any{accountID}
 	if f.InstanceID != "" {
@@ -90,7 +90,7 @@ func (s *DB) ListCertificates(ctx context.Context, accountID string, f dbtrust.C
 	return queryAll(ctx, s, scanCert, q+` ORDER BY created_at, serial`, args...)
 }
 
-func (s *DB) RevokeCertificate(ctx context.Context, accountID, serial string, at time.Time, reason string) error {
+func (s *DB) RevokeIssuedCert(ctx context.Context, accountID, serial string, at time.Time, reason string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE issued_certs SET revoked_at = $1, revocation_reason = $2 WHERE account_id = $3 AND serial = $4 AND revoked_at IS NULL`,
 			us(at), reason, accountID, serial)
@@ -111,7 +111,7 @@ func (s *DB) RevokeCertificate(ctx context.Context, accountID, serial string, at
 	})
 }
 
-func (s *DB) RevokedCertificates(ctx context.Context, caID string) ([]dbtrust.IssuedCertificate, error) {
+func (s *DB) RevokedIssuedCerts(ctx context.Context, caID string) ([]dbtrust.IssuedCertificate, error) {
 	return queryAll(ctx, s, scanCert, `SELECT `+certCols+` FROM issued_certs WHERE ca_id = $1 AND revoked_at IS NOT NULL ORDER BY revoked_at, serial`, caID)
 }
 

@@ -30,58 +30,58 @@ func testCertificates(t *testing.T, s dbtrust.Store) {
 	must(t, s.CreateInstance(ctx, j, jca))
 
 	c1 := NewCert(ca, Later())
-	must(t, s.InsertCertificate(ctx, c1))
+	must(t, s.InsertIssuedCert(ctx, c1))
 	c2 := NewCert(ca, Later())
 	c2.IPs = nil
-	must(t, s.InsertCertificate(ctx, c2))
+	must(t, s.InsertIssuedCert(ctx, c2))
 	c3 := NewCert(jca, Later())
-	must(t, s.InsertCertificate(ctx, c3))
-	wantCode(t, "InsertCertificate(same serial)", s.InsertCertificate(ctx, c1), dbtrust.Conflict)
+	must(t, s.InsertIssuedCert(ctx, c3))
+	wantCode(t, "InsertIssuedCert(same serial)", s.InsertIssuedCert(ctx, c1), dbtrust.Conflict)
 
 	// A certificate naming another instance's CA, or another account, is refused.
 	bad := NewCert(jca, Later())
 	bad.InstanceID = i.ID
-	wantCode(t, "InsertCertificate(CA of another instance)", s.InsertCertificate(ctx, bad), dbtrust.NotFound)
+	wantCode(t, "InsertIssuedCert(CA of another instance)", s.InsertIssuedCert(ctx, bad), dbtrust.NotFound)
 	bad = NewCert(ca, Later())
 	bad.AccountID = b.ID
-	wantCode(t, "InsertCertificate(other account)", s.InsertCertificate(ctx, bad), dbtrust.NotFound)
+	wantCode(t, "InsertIssuedCert(other account)", s.InsertIssuedCert(ctx, bad), dbtrust.NotFound)
 
-	got, err := s.GetCertificate(ctx, a.ID, c1.Serial)
+	got, err := s.GetIssuedCert(ctx, a.ID, c1.Serial)
 	must(t, err)
 	if fmt.Sprint(got) != fmt.Sprint(c1) {
-		t.Fatalf("GetCertificate(%q) = %+v, want %+v", c1.Serial, got, c1)
+		t.Fatalf("GetIssuedCert(%q) = %+v, want %+v", c1.Serial, got, c1)
 	}
-	_, err = s.GetCertificate(ctx, b.ID, c1.Serial)
-	wantCode(t, "GetCertificate(other account)", err, dbtrust.NotFound)
+	_, err = s.GetIssuedCert(ctx, b.ID, c1.Serial)
+	wantCode(t, "GetIssuedCert(other account)", err, dbtrust.NotFound)
 
-	all, err := s.ListCertificates(ctx, a.ID, dbtrust.CertFilter{})
+	all, err := s.ListIssuedCerts(ctx, a.ID, dbtrust.CertFilter{})
 	must(t, err)
 	if len(all) != 3 || all[0].Serial != c1.Serial || all[2].Serial != c3.Serial {
-		t.Fatalf("ListCertificates = %d certificates, want c1, c2, c3", len(all))
+		t.Fatalf("ListIssuedCerts = %d certificates, want c1, c2, c3", len(all))
 	}
 	if all[1].IPs == nil || len(all[1].IPs) != 0 {
 		t.Fatalf("certificate without IPs came back with %#v, want an empty list", all[1].IPs)
 	}
-	byInst, err := s.ListCertificates(ctx, a.ID, dbtrust.CertFilter{InstanceID: i.ID})
+	byInst, err := s.ListIssuedCerts(ctx, a.ID, dbtrust.CertFilter{InstanceID: i.ID})
 	must(t, err)
 	if len(byInst) != 2 {
-		t.Fatalf("ListCertificates(instance) = %d, want 2", len(byInst))
+		t.Fatalf("ListIssuedCerts(instance) = %d, want 2", len(byInst))
 	}
-	byCA, err := s.ListCertificates(ctx, a.ID, dbtrust.CertFilter{CAID: jca.ID})
+	byCA, err := s.ListIssuedCerts(ctx, a.ID, dbtrust.CertFilter{CAID: jca.ID})
 	must(t, err)
 	if len(byCA) != 1 || byCA[0].Serial != c3.Serial {
-		t.Fatalf("ListCertificates(CA) = %+v, want c3", byCA)
+		t.Fatalf("ListIssuedCerts(CA) = %+v, want c3", byCA)
 	}
-	none, err := s.ListCertificates(ctx, b.ID, dbtrust.CertFilter{})
+	none, err := s.ListIssuedCerts(ctx, b.ID, dbtrust.CertFilter{})
 	must(t, err)
 	if none == nil || len(none) != 0 {
-		t.Fatalf("ListCertificates(other account) = %#v, want an empty, non-nil list", none)
+		t.Fatalf("ListIssuedCerts(other account) = %#v, want an empty, non-nil list", none)
 	}
 
 	// Deleting an instance takes its certificates with it.
 	must(t, s.DeleteInstance(ctx, a.ID, j.ID))
-	_, err = s.GetCertificate(ctx, a.ID, c3.Serial)
-	wantCode(t, "GetCertificate(of deleted instance)", err, dbtrust.NotFound)
+	_, err = s.GetIssuedCert(ctx, a.ID, c3.Serial)
+	wantCode(t, "GetIssuedCert(of deleted instance)", err, dbtrust.NotFound)
 }
 
 func testCertificateRevocation(t *testing.T, s dbtrust.Store) {
@@ -91,34 +91,34 @@ func testCertificateRevocation(t *testing.T, s dbtrust.Store) {
 	i, ca := NewInstance(a.ID, "backend")
 	must(t, s.CreateInstance(ctx, i, ca))
 	c1, c2 := NewCert(ca, Later()), NewCert(ca, Later())
-	must(t, s.InsertCertificate(ctx, c1))
-	must(t, s.InsertCertificate(ctx, c2))
+	must(t, s.InsertIssuedCert(ctx, c1))
+	must(t, s.InsertIssuedCert(ctx, c2))
 
-	wantCode(t, "RevokeCertificate(other account)", s.RevokeCertificate(ctx, b.ID, c1.Serial, Time, "superseded"), dbtrust.NotFound)
-	wantCode(t, "RevokeCertificate(unknown)", s.RevokeCertificate(ctx, a.ID, "abc", Time, "superseded"), dbtrust.NotFound)
+	wantCode(t, "RevokeIssuedCert(other account)", s.RevokeIssuedCert(ctx, b.ID, c1.Serial, Time, "superseded"), dbtrust.NotFound)
+	wantCode(t, "RevokeIssuedCert(unknown)", s.RevokeIssuedCert(ctx, a.ID, "abc", Time, "superseded"), dbtrust.NotFound)
 	at := Time.Add(time.Hour)
-	must(t, s.RevokeCertificate(ctx, a.ID, c2.Serial, at, "key_compromise"))
-	wantCode(t, "RevokeCertificate(again)", s.RevokeCertificate(ctx, a.ID, c2.Serial, Time, "superseded"), dbtrust.Conflict)
+	must(t, s.RevokeIssuedCert(ctx, a.ID, c2.Serial, at, "key_compromise"))
+	wantCode(t, "RevokeIssuedCert(again)", s.RevokeIssuedCert(ctx, a.ID, c2.Serial, Time, "superseded"), dbtrust.Conflict)
 
-	got, err := s.GetCertificate(ctx, a.ID, c2.Serial)
+	got, err := s.GetIssuedCert(ctx, a.ID, c2.Serial)
 	must(t, err)
 	if got.RevokedAt == nil || !got.RevokedAt.Equal(at) || got.RevocationReason != "key_compromise" {
 		t.Fatalf("revoked certificate: RevokedAt %v reason %q, want %v key_compromise", got.RevokedAt, got.RevocationReason, at)
 	}
-	revoked, err := s.RevokedCertificates(ctx, ca.ID)
+	revoked, err := s.RevokedIssuedCerts(ctx, ca.ID)
 	must(t, err)
 	if len(revoked) != 1 || revoked[0].Serial != c2.Serial {
-		t.Fatalf("RevokedCertificates = %+v, want c2 only", revoked)
+		t.Fatalf("RevokedIssuedCerts = %+v, want c2 only", revoked)
 	}
 	yes, no := true, false
 	for _, tc := range []struct {
 		revoked *bool
 		want    string
 	}{{&yes, c2.Serial}, {&no, c1.Serial}} {
-		l, err := s.ListCertificates(ctx, a.ID, dbtrust.CertFilter{Revoked: tc.revoked})
+		l, err := s.ListIssuedCerts(ctx, a.ID, dbtrust.CertFilter{Revoked: tc.revoked})
 		must(t, err)
 		if len(l) != 1 || l[0].Serial != tc.want {
-			t.Fatalf("ListCertificates(revoked=%v) = %d certificates, want %s", *tc.revoked, len(l), tc.want)
+			t.Fatalf("ListIssuedCerts(revoked=%v) = %d certificates, want %s", *tc.revoked, len(l), tc.want)
 		}
 	}
 
@@ -299,9 +299,9 @@ func testExpiries(t *testing.T, s dbtrust.Store) {
 	live, revoked, expired := NewCert(ca, Later()), NewCert(ca, Later()), NewCert(jca, Later())
 	expired.NotAfter = Time.Add(-time.Hour)
 	for _, c := range []dbtrust.IssuedCertificate{live, revoked, expired} {
-		must(t, s.InsertCertificate(ctx, c))
+		must(t, s.InsertIssuedCert(ctx, c))
 	}
-	must(t, s.RevokeCertificate(ctx, a.ID, revoked.Serial, Time, "superseded"))
+	must(t, s.RevokeIssuedCert(ctx, a.ID, revoked.Serial, Time, "superseded"))
 	got, err := s.Expiries(ctx, Time)
 	must(t, err)
 	want := map[string]dbtrust.Expiry{

@@ -422,7 +422,7 @@ func (a api) issueCertificate(w http.ResponseWriter, r *http.Request, p dbtrust.
 }
 
 func (a api) listCertificates(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	list, err := a.svc.ListCertificates(r.Context(), p, r.PathValue("instance_id"))
+	list, err := a.svc.ListIssuedCertificates(r.Context(), p, r.PathValue("instance_id"))
 	if err != nil {
 		return err
 	}
@@ -436,7 +436,7 @@ func (a api) listCertificates(w http.ResponseWriter, r *http.Request, p dbtrust.
 }
 
 func (a api) getCertificate(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	c, err := a.svc.GetCertificate(r.Context(), p, r.PathValue("instance_id"), r.PathValue("serial"))
+	c, err := a.svc.GetIssuedCertificate(r.Context(), p, r.PathValue("instance_id"), r.PathValue("serial"))
 	if err != nil {
 		return err
 	}
@@ -453,7 +453,7 @@ func (a api) revokeCertificate(w http.ResponseWriter, r *http.Request, p dbtrust
 	if err := a.decode(w, r, &req, true); err != nil {
 		return err
 	}
-	c, err := a.svc.RevokeCertificate(r.Context(), p, r.PathValue("instance_id"), r.PathValue("serial"), req.Reason)
+	c, err := a.svc.RevokeIssuedCertificate(r.Context(), p, r.PathValue("instance_id"), r.PathValue("serial"), req.Reason)
 	if err != nil {
 		return err
 	}

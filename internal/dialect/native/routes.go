@@ -42,9 +42,9 @@ type service interface {
 	CRL(ctx context.Context, caID string) ([]byte, error)
 
 	IssueCertificate(ctx context.Context, p dbtrust.Principal, id string, req dbtrust.IssueRequest) (dbtrust.IssuedCertificate, error)
-	ListCertificates(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.IssuedCertificate, error)
-	GetCertificate(ctx context.Context, p dbtrust.Principal, id, serial string) (dbtrust.IssuedCertificate, error)
-	RevokeCertificate(ctx context.Context, p dbtrust.Principal, id, serial, reason string) (dbtrust.IssuedCertificate, error)
+	ListIssuedCertificates(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.IssuedCertificate, error)
+	GetIssuedCertificate(ctx context.Context, p dbtrust.Principal, id, serial string) (dbtrust.IssuedCertificate, error)
+	RevokeIssuedCertificate(ctx context.Context, p dbtrust.Principal, id, serial, reason string) (dbtrust.IssuedCertificate, error)
 
 	ConnectionRecipes(ctx context.Context, p dbtrust.Principal, id, bundlePath string) (dbtrust.Instance, []dbtrust.Recipe, error)
 
