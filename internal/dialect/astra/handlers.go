@@ -368,7 +368,11 @@ func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, c
 	}{Items: make([]any, 0, len(page))}
 	for _, e := range page {
 		if lq.include == nil {
-			out.Items = append(out.Items, json.RawMessage(e.body))
+			body, err := e.json()
+			if err != nil {
+				return err
+			}
+			out.Items = append(out.Items, json.RawMessage(body))
 			continue
 		}
 		doc, err := e.decoded()
@@ -377,7 +381,13 @@ func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, c
 		}
 		row := make([]any, len(lq.include))
 		for i, f := range lq.include {
-			row[i] = doc[f] // nil (null) when the item has no such member
+			v, ok := doc[f]
+			if !ok {
+				// Astra's list schema admits no null here: an unset member
+				// (keyType, say) reads as "".
+				v = ""
+			}
+			row[i] = v
 		}
 		out.Items = append(out.Items, row)
 	}
@@ -478,11 +488,7 @@ func (a api) listCertificates(w http.ResponseWriter, r *http.Request, p dbtrust.
 		}
 		out := make([]*listEntry, 0, len(list))
 		for _, c := range list {
-			body, err := a.certificateJSON(c)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), body: body})
+			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), render: func() ([]byte, error) { return a.certificateJSON(c) }})
 		}
 		return out, nil
 	})
@@ -660,11 +666,7 @@ func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.P
 		}
 		out := make([]*listEntry, 0, len(list))
 		for _, c := range list {
-			body, err := credentialJSON(c)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), body: body})
+			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), render: func() ([]byte, error) { return credentialJSON(c) }})
 		}
 		return out, nil
 	})

@@ -263,15 +263,31 @@ func (lq listQuery) fingerprint(collection string) string {
 // listEntry is one item of a collection before paging.
 type listEntry struct {
 	id      string
-	created int64 // core creation time, Unix microseconds: the default order
+	created int64                  // core creation time, Unix microseconds: the default order
+	render  func() ([]byte, error) // the item's JSON, made only when needed
 	body    []byte
 	doc     map[string]any // body decoded, when a filter, order or include needs it
 	sortVal string
 }
 
+func (e *listEntry) json() ([]byte, error) {
+	if e.body == nil {
+		b, err := e.render()
+		if err != nil {
+			return nil, err
+		}
+		e.body = b
+	}
+	return e.body, nil
+}
+
 func (e *listEntry) decoded() (map[string]any, error) {
 	if e.doc == nil {
-		dec := json.NewDecoder(bytes.NewReader(e.body))
+		body, err := e.json()
+		if err != nil {
+			return nil, err
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		if err := dec.Decode(&e.doc); err != nil {
 			return nil, err

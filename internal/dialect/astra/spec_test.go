@@ -18,7 +18,7 @@ import (
 
 // shape is a JSON value shape: a tiny, test-only subset of JSON Schema.
 type shape struct {
-	kind     string            // "object", "array", "string", "number", "any"
+	kind     string            // "object", "array", "string", "number", "any", "nonnull"
 	fields   map[string]*shape // object members
 	required []string
 	open     bool // other members allowed
@@ -46,6 +46,10 @@ func (s *shape) validate(v any, at string) error {
 	switch s.kind {
 	case "any":
 		return nil
+	case "nonnull": // an empty schema without nullable: anything but null
+		if v == nil {
+			return fmt.Errorf("%s: null is not allowed", at)
+		}
 	case "object":
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -178,7 +182,7 @@ var (
 
 func shapeList(item *shape) *shape {
 	return sobj(map[string]*shape{
-		"items":    sarr(&shape{oneOf: []*shape{item, {kind: "array"}}}, true),
+		"items":    sarr(&shape{oneOf: []*shape{item, {kind: "array", elem: &shape{kind: "nonnull"}}}}, true),
 		"metadata": shapeListMetadata,
 	}, "items", "metadata")
 }
