@@ -589,6 +589,26 @@ func (s *Service) ListCredentials(ctx context.Context, p Principal) ([]Credentia
 	return s.store.ListCredentials(ctx, p.AccountID)
 }
 
+// ListCredentialsAfter returns at most limit of p's credentials after the
+// given creation time and ID, in creation order (keyset paging in the store).
+func (s *Service) ListCredentialsAfter(ctx context.Context, p Principal, afterCreated time.Time, afterID string, limit int) ([]Credential, error) {
+	if err := require(p, roleReadAstra); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, FieldError("limit", "limit must be positive")
+	}
+	return s.store.ListCredentialsAfter(ctx, p.AccountID, afterCreated, afterID, limit)
+}
+
+// CountCredentials returns how many credentials p's account holds.
+func (s *Service) CountCredentials(ctx context.Context, p Principal) (int, error) {
+	if err := require(p, roleReadAstra); err != nil {
+		return 0, err
+	}
+	return s.store.CountCredentials(ctx, p.AccountID)
+}
+
 // UpdateCredential applies in to one of p's credentials; a nil KeyStore keeps
 // the stored one. ifRevision works as in UpdateCertificate.
 func (s *Service) UpdateCredential(ctx context.Context, p Principal, id string, in CredentialInput, ifRevision int64) (Credential, error) {

@@ -87,6 +87,11 @@ type Store interface {
 	GetCredential(ctx context.Context, accountID, id string) (Credential, error)
 	// ListCredentials leaves SealedKeyStore nil.
 	ListCredentials(ctx context.Context, accountID string) ([]Credential, error)
+	// ListCredentialsAfter returns, in creation order and without key stores,
+	// at most limit of the account's credentials that come strictly after
+	// (afterCreated, afterID); from the first when afterID is "".
+	ListCredentialsAfter(ctx context.Context, accountID string, afterCreated time.Time, afterID string, limit int) ([]Credential, error)
+	CountCredentials(ctx context.Context, accountID string) (int, error)
 	UpdateCredential(ctx context.Context, c Credential, prevRevision int64) error
 	DeleteCredential(ctx context.Context, accountID, id string) error
 	// ListServedCAs returns the CAs of every instance of the account that are

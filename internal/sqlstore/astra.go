@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dbtrust/dbtrust"
 )
@@ -168,6 +169,22 @@ func (s *DB) GetCredential(ctx context.Context, accountID, id string) (dbtrust.C
 
 func (s *DB) ListCredentials(ctx context.Context, accountID string) ([]dbtrust.Credential, error) {
 	return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+}
+
+func (s *DB) ListCredentialsAfter(ctx context.Context, accountID string, afterCreated time.Time, afterID string, limit int) ([]dbtrust.Credential, error) {
+	if afterID == "" {
+		return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1
+			ORDER BY created_at, id LIMIT $2`, accountID, limit)
+	}
+	at := us(afterCreated)
+	return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1
+		AND (created_at > $2 OR (created_at = $2 AND id > $3)) ORDER BY created_at, id LIMIT $4`, accountID, at, afterID, limit)
+}
+
+func (s *DB) CountCredentials(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM astra_credentials WHERE account_id = $1`, accountID).Scan(&n)
+	return n, s.mapErr(err)
 }
 
 func (s *DB) UpdateCredential(ctx context.Context, c dbtrust.Credential, prevRevision int64) error {

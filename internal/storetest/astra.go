@@ -3,9 +3,11 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/google/uuid"
@@ -18,6 +20,7 @@ func astraTests() map[string]func(*testing.T, dbtrust.Store) {
 		"AstraCredentialUniqueKey": testAstraCredentialUniqueKey,
 		"AstraConcurrentUpdates":   testAstraConcurrentUpdates,
 		"AstraServedCAs":           testAstraServedCAs,
+		"AstraCredentialsAfter":    testAstraCredentialsAfter,
 	}
 }
 
@@ -219,5 +222,53 @@ func testAstraServedCAs(t *testing.T, s dbtrust.Store) {
 	must(t, err)
 	if len(got) != 0 {
 		t.Fatalf("ListServedCAs(unknown account) = %d CAs, want none", len(got))
+	}
+}
+
+func testAstraCredentialsAfter(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	must(t, s.CreateCredential(ctx, NewCredential(b.ID, "elsewhere")))
+	var want []string
+	same := Later() // two credentials created in the same microsecond are ordered by ID
+	for i := range 7 {
+		c := NewCredential(a.ID, "c")
+		if i == 3 || i == 4 {
+			c.CreatedAt = same.Add(time.Hour)
+		}
+		must(t, s.CreateCredential(ctx, c))
+	}
+	all, err := s.ListCredentials(ctx, a.ID)
+	must(t, err)
+	for _, c := range all {
+		want = append(want, c.ID)
+	}
+	n, err := s.CountCredentials(ctx, a.ID)
+	must(t, err)
+	if n != 7 {
+		t.Fatalf("CountCredentials = %d, want 7", n)
+	}
+	var got []string
+	var last dbtrust.Credential
+	for {
+		page, err := s.ListCredentialsAfter(ctx, a.ID, last.CreatedAt, last.ID, 2)
+		must(t, err)
+		if len(page) > 2 {
+			t.Fatalf("ListCredentialsAfter(limit 2) = %d items", len(page))
+		}
+		for _, c := range page {
+			if c.SealedKeyStore != nil {
+				t.Fatalf("ListCredentialsAfter returned a key store")
+			}
+			got = append(got, c.ID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		last = page[len(page)-1]
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paging with ListCredentialsAfter = %v, want %v (ListCredentials order)", got, want)
 	}
 }

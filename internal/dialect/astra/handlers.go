@@ -331,9 +331,18 @@ func location(r *http.Request, id string) string {
 
 // ---- lists ----
 
-// list answers a collection GET: entries are every item of the collection in
-// its default order.
-func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, collection string, fields collectionFields, load func() ([]*listEntry, error)) error {
+// keysetSource reads a page of a collection in creation order straight from
+// the store: the items after a position, and the collection's size.
+type keysetSource struct {
+	after func(pos *position, n int) ([]*listEntry, error)
+	count func() (int, error)
+}
+
+// list answers a collection GET. load returns every item of the collection in
+// its default order; keyset, when not nil, serves limited pages in creation
+// order without loading the rest.
+func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, collection string, fields collectionFields,
+	load func() ([]*listEntry, error), keyset *keysetSource) error {
 	lq, err := parseListQuery(r.URL.Query(), fields)
 	if err != nil {
 		return err
@@ -350,13 +359,25 @@ func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, c
 		}
 		lq.after = &pos
 	}
-	entries, err := load()
+	var entries []*listEntry
+	direct := keyset != nil && len(lq.filters) == 0 && lq.orderBy == "" && lq.limit > 0
+	if direct {
+		// One more than the page shows whether another page follows.
+		entries, err = keyset.after(lq.after, lq.skip+lq.limit+1)
+	} else {
+		entries, err = load()
+	}
 	if err != nil {
 		return err
 	}
 	page, total, more, err := lq.page(entries, fp)
 	if err != nil {
 		return dbtrust.Wrap(dbtrust.Internal, err, "list failed")
+	}
+	if direct && lq.count {
+		if total, err = keyset.count(); err != nil {
+			return err
+		}
 	}
 	type listMeta struct {
 		Continue string `json:"continue,omitempty"`
@@ -491,7 +512,7 @@ func (a api) listCertificates(w http.ResponseWriter, r *http.Request, p dbtrust.
 			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), render: func() ([]byte, error) { return a.certificateJSON(c) }})
 		}
 		return out, nil
-	})
+	}, nil)
 }
 
 func (a api) createCertificate(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
@@ -659,17 +680,30 @@ func (in credentialIn) input() (dbtrust.CredentialInput, error) {
 }
 
 func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	return a.list(w, r, p, "credentials", credentialFields, func() ([]*listEntry, error) {
-		list, err := a.svc.ListCredentials(r.Context(), p)
-		if err != nil {
-			return nil, err
-		}
+	entries := func(list []dbtrust.Credential) []*listEntry {
 		out := make([]*listEntry, 0, len(list))
 		for _, c := range list {
 			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), render: func() ([]byte, error) { return credentialJSON(c) }})
 		}
-		return out, nil
-	})
+		return out
+	}
+	load := func() ([]*listEntry, error) {
+		list, err := a.svc.ListCredentials(r.Context(), p)
+		return entries(list), err
+	}
+	keyset := &keysetSource{
+		after: func(pos *position, n int) ([]*listEntry, error) {
+			var at time.Time
+			var id string
+			if pos != nil {
+				at, id = time.UnixMicro(pos.Created), pos.ID
+			}
+			list, err := a.svc.ListCredentialsAfter(r.Context(), p, at, id, n)
+			return entries(list), err
+		},
+		count: func() (int, error) { return a.svc.CountCredentials(r.Context(), p) },
+	}
+	return a.list(w, r, p, "credentials", credentialFields, load, keyset)
 }
 
 func (a api) createCredential(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {

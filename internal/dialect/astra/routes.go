@@ -25,6 +25,8 @@ type service interface {
 	CreateCredential(ctx context.Context, p dbtrust.Principal, in dbtrust.CredentialInput) (dbtrust.Credential, error)
 	GetCredential(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Credential, error)
 	ListCredentials(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Credential, error)
+	ListCredentialsAfter(ctx context.Context, p dbtrust.Principal, afterCreated time.Time, afterID string, limit int) ([]dbtrust.Credential, error)
+	CountCredentials(ctx context.Context, p dbtrust.Principal) (int, error)
 	UpdateCredential(ctx context.Context, p dbtrust.Principal, id string, in dbtrust.CredentialInput, ifRevision int64) (dbtrust.Credential, error)
 	DeleteCredential(ctx context.Context, p dbtrust.Principal, id string) error
 
