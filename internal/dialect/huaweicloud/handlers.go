@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -19,9 +20,10 @@ import (
 const contentType = "application/json;charset=UTF-8"
 
 type api struct {
-	svc     service
-	cfg     Config
-	linkKey *linkKey
+	svc      service
+	cfg      Config
+	linkKey  *linkKey
+	projects sync.Map // project ID -> owning account ID
 }
 
 func (a *api) now() time.Time { return a.cfg.Clock() }
@@ -105,11 +107,11 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, minRole d
 		}
 		// A project that is not the caller's reads exactly like a missing
 		// instance; so does an X-Project-Id header naming another project.
-		acct, err := a.svc.ProjectAccount(r.Context(), c.projectID)
+		owner, err := a.projectOwner(r, c.projectID)
 		if err != nil {
 			return nil, err
 		}
-		if xp := r.Header.Get("X-Project-Id"); acct.ID != princ.AccountID || xp != "" && xp != c.projectID {
+		if xp := r.Header.Get("X-Project-Id"); owner != princ.AccountID || xp != "" && xp != c.projectID {
 			return nil, dbtrust.Errorf(dbtrust.NotFound, "no such instance")
 		}
 	}
@@ -120,6 +122,22 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, minRole d
 		}
 	}
 	return c, nil
+}
+
+// projectOwner returns the ID of the account that owns a project. A project
+// never changes hands (accounts keep their project ID for life and are never
+// deleted), so owners found are remembered; unknown projects are not, so the
+// map only ever holds real projects.
+func (a *api) projectOwner(r *http.Request, projectID string) (string, error) {
+	if id, ok := a.projects.Load(projectID); ok {
+		return id.(string), nil
+	}
+	acct, err := a.svc.ProjectAccount(r.Context(), projectID)
+	if err != nil {
+		return "", err
+	}
+	a.projects.Store(projectID, acct.ID)
+	return acct.ID, nil
 }
 
 // pathHas reports whether the route's pattern has the wildcard name.
@@ -187,7 +205,9 @@ type ddsCertsResponse struct {
 // ddsDownloadLink is DDS ListSslCertDownloadAddress: one "international"
 // certificate link to the instance's CA bundle.
 func (a *api) ddsDownloadLink(w http.ResponseWriter, r *http.Request, c *call) error {
-	if _, err := a.svc.GetInstance(r.Context(), c.p, c.instanceID); err != nil {
+	// The instance must exist: it does when it has CAs (the core keeps CA
+	// lists cached, so this costs no store call on the hot path).
+	if _, err := a.svc.InstanceCAs(r.Context(), c.p, c.instanceID); err != nil {
 		return err
 	}
 	link, err := a.presign(r.Context(), "/"+DDSBucket+"/"+c.projectID+"/"+c.instanceID+"/"+ddsFile)

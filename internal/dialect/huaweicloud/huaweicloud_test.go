@@ -41,7 +41,7 @@ func (c *clock) sdkDate(d time.Duration) string { return c.Now().Add(d).Format("
 
 // env is a running dbtrust with two accounts, their instances and keys.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	url      string
 	clk      *clock
 	svc      *dbtrust.Service
@@ -59,7 +59,10 @@ type env struct {
 
 type key struct{ ak, sk string }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvLimited(t, 1<<30) }
+
+// newEnvLimited is newEnv with a rate limit of limit requests per caller per minute.
+func newEnvLimited(t testing.TB, limit int) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dbtrust.db"))
@@ -73,7 +76,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, clk: newClock(), svc: svc}
 	ts := httptest.NewServer(nil)
 	t.Cleanup(ts.Close)
-	ts.Config.Handler = server.New(server.Config{Service: svc, PublicURL: ts.URL + "/", Clock: e.clk.Now, LinkTTL: 5 * time.Minute})
+	ts.Config.Handler = server.New(server.Config{Service: svc, PublicURL: ts.URL + "/", Clock: e.clk.Now, LinkTTL: 5 * time.Minute, RateLimit: limit})
 	e.url = ts.URL
 
 	var tok string
@@ -103,7 +106,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -609,5 +612,24 @@ func TestIAMProjects(t *testing.T) {
 	}
 	if got.status != 200 || json.Unmarshal(got.body, &b) != nil || len(b.Projects) != 1 || b.Projects[0].ID != e.a.ProjectID || b.Projects[0].Name != "cn-north-4" {
 		t.Fatalf("GET /v3/projects = %d %s", got.status, got.body)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnvLimited(t, 3)
+	for i := 0; i < 3; i++ {
+		if got := e.signed(e.key, "GET", ddsPath(e.a.ProjectID, e.cache.ID), ""); got.status != 200 {
+			t.Fatalf("request %d = %d %s", i, got.status, got.body)
+		}
+	}
+	got := e.signed(e.key, "GET", ddsPath(e.a.ProjectID, e.cache.ID), "")
+	wantHuaweiError(t, "fourth request in a minute", got, 429, "APIGW.0308")
+	if got.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// Another caller has its own allowance.
+	if got := e.signed(e.viewer, "GET", ddsPath(e.a.ProjectID, e.cache.ID), ""); got.status != 200 {
+		t.Fatalf("another key = %d %s", got.status, got.body)
 	}
 }

@@ -134,13 +134,13 @@ func (a *api) download(bucket string) http.Handler {
 			writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
 			return
 		}
-		acct, err := a.svc.ProjectAccount(r.Context(), project)
+		owner, err := a.projectOwner(r, project)
 		var bundle []byte
 		if err == nil {
 			// The link is a read-only capability in the account it was
 			// issued for; the bundle is read now, so a CA rotated since the
 			// link was issued is served as it stands.
-			bundle, err = a.svc.InstanceCABundle(r.Context(), dbtrust.LinkPrincipal(acct.ID, id), inst)
+			bundle, err = a.svc.InstanceCABundle(r.Context(), dbtrust.LinkPrincipal(owner, id), inst)
 		}
 		if err != nil {
 			a.logFailure(r, err)

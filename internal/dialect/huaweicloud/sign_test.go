@@ -196,3 +196,9 @@ func TestEveryCodeHasARow(t *testing.T) {
 }
 
 type httptestRequest struct{ *http.Request }
+
+func hmacHex(key, msg string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
+}
