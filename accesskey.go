@@ -151,7 +151,7 @@ func (s *Service) AuthenticateAccessKey(ctx context.Context, ak string, stringTo
 	if !accessKeyRE.MatchString(ak) {
 		return Principal{}, Errorf(Unauthorized, "%s", MsgAccessKeyUnknown)
 	}
-	k, err := s.store.GetAccessKey(ctx, ak)
+	k, err := s.getAccessKey(ctx, ak)
 	if err != nil {
 		if ErrorCode(err) == NotFound {
 			return Principal{}, Errorf(Unauthorized, "%s", MsgAccessKeyUnknown)
@@ -236,4 +236,21 @@ func (s *Service) AccountOf(ctx context.Context, p Principal) (Account, error) {
 		return Account{}, err
 	}
 	return s.store.GetAccount(ctx, p.AccountID)
+}
+
+// getAccessKey reads an access key through the read cache (which holds the SK
+// sealed, as the store does).
+func (s *Service) getAccessKey(ctx context.Context, ak string) (AccessKey, error) {
+	if !s.cache.enabled() {
+		return s.store.GetAccessKey(ctx, ak)
+	}
+	k, gen, ok := lookup(s.cache, s.cache.aks, ak)
+	if ok {
+		return k, nil
+	}
+	k, err := s.store.GetAccessKey(ctx, ak)
+	if err == nil {
+		store(s.cache, s.cache.aks, ak, k, gen)
+	}
+	return k, err
 }

@@ -13,8 +13,8 @@ type ChangeWatcher interface {
 	WatchChanges(ctx context.Context, onChange func()) error
 }
 
-// readCache holds the two reads on every hot path: tokens by ID and an
-// instance's CAs. Entries live at most ttl. Every change made through the
+// readCache holds the reads on every hot path: tokens by ID, access keys by
+// AK and an instance's CAs. Entries live at most ttl. Every change made through the
 // Service drops the whole cache, and so does every change notice from the
 // store. The generation check keeps a read that raced with a change from
 // storing what it read before the change.
@@ -26,6 +26,7 @@ type readCache struct {
 	gen    uint64
 	tokens map[string]cached[Token]
 	cas    map[[2]string]cached[caEntry]
+	aks    map[string]cached[AccessKey] // by AK; the SK stays sealed in the entry
 }
 
 // caEntry is an instance's CAs with the bundle they make, built once.
@@ -40,7 +41,8 @@ type cached[T any] struct {
 }
 
 func newReadCache(ttl time.Duration, now func() time.Time) *readCache {
-	return &readCache{ttl: ttl, now: now, tokens: map[string]cached[Token]{}, cas: map[[2]string]cached[caEntry]{}}
+	return &readCache{ttl: ttl, now: now, tokens: map[string]cached[Token]{}, cas: map[[2]string]cached[caEntry]{},
+		aks: map[string]cached[AccessKey]{}}
 }
 
 func (c *readCache) enabled() bool { return c != nil && c.ttl > 0 }
@@ -54,6 +56,7 @@ func (c *readCache) invalidate() {
 	c.gen++
 	clear(c.tokens)
 	clear(c.cas)
+	clear(c.aks)
 	c.mu.Unlock()
 }
 

@@ -82,7 +82,7 @@ func TestServePublicURLAndLinkTTL(t *testing.T) {
 	}
 
 	for _, args := range [][]string{
-		{"--public-url", "ftp://x"}, {"--public-url", "https://x/?a=1"}, {"--link-ttl", "0s"}, {"--link-ttl", "1000h"},
+		{"--public-url", "ftp://x"}, {"--public-url", "https://x/dbtrust"}, {"--public-url", "https://x/?a=1"}, {"--link-ttl", "0s"}, {"--link-ttl", "1000h"},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), append([]string{"dbtrust", "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...), noEnv, nil, &out, &errOut)

@@ -51,8 +51,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 	if *publicURL != "" {
 		u, err := neturl.Parse(*publicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return errors.New("--public-url must be an http:// or https:// URL such as https://dbtrust.example:8443")
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+			return errors.New("--public-url must be an http:// or https:// URL with no path, such as https://dbtrust.example:8443")
 		}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
