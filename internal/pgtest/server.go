@@ -28,6 +28,43 @@ type Server struct {
 	port int
 	cred *syscall.Credential // run as this user (when the test runs as root)
 	up   bool
+	tls  bool // serve TLS with base/server.crt and base/server.key
+}
+
+// Available reports whether PostgreSQL's server binaries can be found.
+func Available() bool { return findBin() != "" }
+
+// Port returns the server's TCP port on 127.0.0.1.
+func (s *Server) Port() int { return s.port }
+
+// SetTLS writes the server's certificate (chain) and key, readable by the
+// server only, and turns TLS on from the next Start (ssl=on). Call Restart
+// to have a running server pick them up.
+func (s *Server) SetTLS(certPEM, keyPEM []byte) {
+	s.t.Helper()
+	base := filepath.Dir(s.dir)
+	for name, data := range map[string][]byte{"server.crt": certPEM, "server.key": keyPEM} {
+		p := filepath.Join(base, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			s.t.Fatal(err)
+		}
+		if s.cred != nil {
+			if err := os.Chown(p, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+				s.t.Fatal(err)
+			}
+		}
+	}
+	s.tls = true
+}
+
+// Restart stops the server (if it runs) and starts it again.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if s.up {
+		s.pgctl("-m", "fast", "stop")
+		s.up = false
+	}
+	s.Start()
 }
 
 // StartServer initialises and starts a server; it is stopped and removed when
@@ -84,6 +121,10 @@ func (s *Server) URL(db string) string {
 func (s *Server) Start() {
 	s.t.Helper()
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", s.port, s.dir)
+	if s.tls {
+		base := filepath.Dir(s.dir)
+		opts += fmt.Sprintf(" -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s", filepath.Join(base, "server.crt"), filepath.Join(base, "server.key"))
+	}
 	s.pgctl("-o", opts, "-l", filepath.Join(filepath.Dir(s.dir), "server.log"), "start")
 	s.up = true
 }
