@@ -2,11 +2,13 @@ package compat
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,6 +105,29 @@ func TestGodoClusterAndCA(t *testing.T) {
 	}
 	if d := cert.NotAfter.Sub(cert.NotBefore); d < 9*365*24*time.Hour {
 		t.Fatalf("CA validity %v, want about 10 years", d)
+	}
+
+	// A server certificate issued from this cluster's CA (through dbtrust's
+	// native API) verifies against the CA that godo fetched, in a real TLS
+	// handshake; a client holding another cluster's CA is refused.
+	issued := issueServerCert(t, s, db.ID, "db.example.test")
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.Certificate)
+	if err := tlsHandshake(t, issued, pool, "db.example.test"); err != nil {
+		t.Fatalf("TLS handshake with the CA from Databases.GetCA: %v", err)
+	}
+	other, _, err := c.Databases.Create(ctx, &godo.DatabaseCreateRequest{Name: "other", EngineSlug: "pg", SizeSlug: "db-s-1vcpu-1gb", Region: "nyc1", NumNodes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCA, _, err := c.Databases.GetCA(ctx, other.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPool := x509.NewCertPool()
+	otherPool.AppendCertsFromPEM(otherCA.Certificate)
+	if err := tlsHandshake(t, issued, otherPool, "db.example.test"); err == nil {
+		t.Fatal("TLS handshake with another cluster's CA succeeded, want a verification failure")
 	}
 
 	if _, err := c.Databases.Delete(ctx, db.ID); err != nil {
@@ -206,4 +231,55 @@ func TestGodoRateLimit(t *testing.T) {
 	if _, _, err := newGodo(t, s.URL, other.Token).Databases.List(ctx, nil); err != nil {
 		t.Fatalf("second token: %v", err)
 	}
+}
+
+// issueServerCert asks dbtrust's native API for a server certificate with a
+// generated key for the cluster and returns it as a TLS certificate.
+func issueServerCert(t *testing.T, s *dbtrusttest.Server, clusterID, dnsName string) tls.Certificate {
+	t.Helper()
+	body := strings.NewReader(`{"dns_names":["` + dnsName + `"]}`)
+	req, _ := http.NewRequest("POST", s.URL+"/v1/instances/"+clusterID+"/certificates", body)
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		CertificatePEM string `json:"certificate_pem"`
+		PrivateKeyPEM  string `json:"private_key_pem"`
+	}
+	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		t.Fatalf("POST /v1/instances/%s/certificates = %d", clusterID, resp.StatusCode)
+	}
+	cert, err := tls.X509KeyPair([]byte(out.CertificatePEM), []byte(out.PrivateKeyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// tlsHandshake serves cert on a loopback listener and dials it with a client
+// that trusts only roots.
+func tlsHandshake(t *testing.T, cert tls.Certificate, roots *x509.CertPool, serverName string) error {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.(*tls.Conn).Handshake()
+		c.Close()
+	}()
+	c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, ServerName: serverName})
+	if err == nil {
+		c.Close()
+	}
+	return err
 }
