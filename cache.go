@@ -9,6 +9,8 @@ import (
 // ChangeWatcher is an optional Store capability: WatchChanges calls onChange
 // soon after another process (a replica, or the CLI) commits a change, until
 // ctx is done. Stores that have it let the Service cache hot reads safely.
+// WatchChanges also calls onChange once as soon as it is watching, so that a
+// change committed before the watch was in place is not missed.
 type ChangeWatcher interface {
 	WatchChanges(ctx context.Context, onChange func()) error
 }

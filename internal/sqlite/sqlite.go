@@ -71,6 +71,9 @@ const WatchInterval = 100 * time.Millisecond
 // WatchChanges calls onChange after another connection or process (the CLI,
 // say) commits to the database, until ctx is done. It polls SQLite's
 // data_version, which changes exactly when some other connection commits.
+// It also calls onChange once its first poll is done: a commit made before
+// the watch began (between a cached read and that first poll) has no
+// data_version change left to notice.
 func (s *Store) WatchChanges(ctx context.Context, onChange func()) error {
 	conn, err := s.SQL().Conn(ctx)
 	if err != nil {
@@ -88,7 +91,7 @@ func (s *Store) WatchChanges(ctx context.Context, onChange func()) error {
 			}
 			return err
 		}
-		if last >= 0 && v != last {
+		if v != last { // last is -1 on the first poll
 			onChange()
 		}
 		last = v
