@@ -81,14 +81,14 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	host, _, _ := net.SplitHostPort(*addr)
 	scheme, caPath := "http", ""
 	var tlsConfig *tls.Config
-	switch {
-	case *tlsCert != "":
+	switch chooseTLS(host, *tlsCert != "", *https, *insecureHTTP) {
+	case operatorTLS:
 		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
 		if err != nil {
 			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	case *https || !isLoopback(host) && !*insecureHTTP:
+	case selfIssuedTLS:
 		cert, path, err := selftls.Load(selftls.Config{
 			Dir: filepath.Join(c.data, "tls"), Hosts: append(splitList(*tlsHosts), host), Sealer: d.sealer, Now: time.Now(),
 		})
@@ -152,6 +152,28 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return err
 	}
 	return nil
+}
+
+// tlsChoice is how serve protects its listener.
+type tlsChoice int
+
+const (
+	plainHTTP     tlsChoice = iota // only on a loopback address, or when forced
+	operatorTLS                    // --tls-cert/--tls-key
+	selfIssuedTLS                  // a certificate from the internal CA in the data folder
+)
+
+// chooseTLS decides how to serve on host: the operator's certificate when
+// given; else a self-issued one when asked for with --https or when the
+// address is not loopback (unless plain HTTP is forced); else plain HTTP.
+func chooseTLS(host string, operatorCert, https, insecureHTTP bool) tlsChoice {
+	switch {
+	case operatorCert:
+		return operatorTLS
+	case https || !isLoopback(host) && !insecureHTTP:
+		return selfIssuedTLS
+	}
+	return plainHTTP
 }
 
 func isLoopback(host string) bool {
