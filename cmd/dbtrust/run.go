@@ -36,7 +36,12 @@ and print tables or, with -o json, JSON. Run 'dbtrust COMMAND -h' for a command'
 `
 
 // run is the whole program: main only passes it the process's environment.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		if errors.Is(err, flag.ErrHelp) { // -h: the flag set printed the usage
+			err = nil
+		}
+	}()
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
