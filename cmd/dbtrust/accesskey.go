@@ -31,7 +31,7 @@ func toAccessKeyOut(k dbtrust.AccessKey, projectID string) accessKeyOut {
 }
 
 func cmdAccessKey(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	sub, args, err := subcommand(args, "dbtrust accesskey create [--name NAME] [--role ROLE] | list | revoke AK")
+	sub, args, err := subcommand(args, "dbtrust accesskey create [--name NAME] [--role ROLE] | list | revoke AK", "create", "list", "revoke")
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/dbtrust/dbtrust"
@@ -53,8 +54,11 @@ func (c *common) openAs(ctx context.Context, account string) (*session, error) {
 	return s, nil
 }
 
-func subcommand(args []string, usage string) (string, []string, error) {
-	if len(args) == 0 {
+// subcommand splits off the subcommand. When known is given, any other
+// subcommand is refused here, before a command opens (and perhaps creates)
+// the data folder.
+func subcommand(args []string, usage string, known ...string) (string, []string, error) {
+	if len(args) == 0 || len(known) > 0 && !slices.Contains(known, args[0]) {
 		return "", nil, errors.New("usage: " + usage)
 	}
 	return args[0], args[1:], nil
@@ -71,7 +75,7 @@ type accountOut struct {
 }
 
 func cmdAccount(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	sub, args, err := subcommand(args, "dbtrust account create NAME | list")
+	sub, args, err := subcommand(args, "dbtrust account create NAME | list", "create", "list")
 	if err != nil {
 		return err
 	}
@@ -140,7 +144,7 @@ func toTokenOut(t dbtrust.Token) tokenOut {
 }
 
 func cmdToken(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	sub, args, err := subcommand(args, "dbtrust token create --name NAME [--role ROLE] | list | revoke ID")
+	sub, args, err := subcommand(args, "dbtrust token create --name NAME [--role ROLE] | list | revoke ID", "create", "list", "revoke")
 	if err != nil {
 		return err
 	}
@@ -252,7 +256,7 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, splitList(v)...); return nil }
 
 func cmdInstance(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	sub, args, err := subcommand(args, "dbtrust instance create --name NAME --engine ENGINE | list | show ID | delete ID")
+	sub, args, err := subcommand(args, "dbtrust instance create --name NAME --engine ENGINE | list | show ID | delete ID", "create", "list", "show", "delete")
 	if err != nil {
 		return err
 	}
