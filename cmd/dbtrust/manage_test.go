@@ -452,3 +452,27 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// TestUnknownSubcommandWritesNothing: a mistyped subcommand fails before the
+// data folder is opened, so it creates no folder, key or database.
+func TestUnknownSubcommandWritesNothing(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	env := map[string]string{"HOME": home}
+	for _, args := range [][]string{
+		{"account", "lst"},
+		{"account", "--data", filepath.Join(home, "d")},
+		{"token", "rotate"},
+		{"instance", "resize"},
+		{"instance", "-o", "json"},
+		{"accesskey", "bogus"},
+	} {
+		if _, err := runCmd("", env, args...); err == nil {
+			t.Errorf("dbtrust %s = nil, want an error", strings.Join(args, " "))
+		}
+	}
+	entries, err := os.ReadDir(home)
+	if err != nil || len(entries) != 0 {
+		t.Errorf("HOME after unknown subcommands holds %d entries (%v), want nothing", len(entries), err)
+	}
+}
