@@ -33,7 +33,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Seal(%d bytes) = %v, want nil", len(pt), err)
 		}
-		if len(pt) > 0 && bytes.Contains(sealed, pt) {
+		if len(pt) >= 16 && bytes.Contains(sealed, pt) { // a shorter one may occur in random bytes by chance
 			t.Errorf("Seal(%d bytes) holds the plaintext, want only ciphertext", len(pt))
 		}
 		got, err := s.Open(sealed, aad)
