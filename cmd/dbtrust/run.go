@@ -28,11 +28,17 @@ Usage:
   dbtrust migrate                        apply pending schema migrations and print them
   dbtrust store copy --from SRC --to DST copy every record from one store to another (SQLite to PostgreSQL)
   dbtrust accesskey create|list|revoke   manage Huawei-style AK/SK access keys (the SK is shown once)
+  dbtrust ca list INSTANCE               an instance's CAs: state, SHA-256 fingerprint, validity
+  dbtrust rotate start|finish|rollback|retire INSTANCE   staged CA rotation
+  dbtrust cert issue|list|revoke INSTANCE   server certificates (from a CSR or with a generated key)
+  dbtrust recipe INSTANCE                write the CA bundle and print how to connect with full verification
   dbtrust version
 
 Every command takes --data DIR (env DBTRUST_DATA) and --store URL (env DBTRUST_STORE);
 the management commands work on the data directly, whether or not a server runs,
-and print tables or, with -o json, JSON. Run 'dbtrust COMMAND -h' for a command's flags.
+and print tables or, with -o json, JSON. ca, rotate, cert and recipe also work through a
+running server's /v1 API with --server URL --token TOKEN (env DBTRUST_SERVER, DBTRUST_TOKEN).
+Run 'dbtrust COMMAND -h' for a command's flags.
 `
 
 // run is the whole program: main only passes it the process's environment.
@@ -63,6 +69,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdStore(ctx, rest, env, stdout, stderr)
 	case "accesskey", "accesskeys":
 		return cmdAccessKey(ctx, rest, env, stdout, stderr)
+	case "ca", "cas":
+		return cmdCA(ctx, rest, env, stdout, stderr)
+	case "rotate":
+		return cmdRotate(ctx, rest, env, stdout, stderr)
+	case "cert", "certs":
+		return cmdCert(ctx, rest, env, stdout, stderr)
+	case "recipe", "recipes":
+		return cmdRecipe(ctx, rest, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "dbtrust", version)
 		return nil

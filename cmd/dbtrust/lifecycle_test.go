@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/dialect/native"
+	"github.com/dbtrust/dbtrust/internal/pki"
+)
+
+// verifyAgainst checks that the PEM certificate chains to the PEM bundle for
+// the IP address 127.0.0.1.
+func verifyAgainst(t *testing.T, certPEM, bundle []byte) error {
+	t.Helper()
+	certs, err := pki.ParseCertsPEM(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(bundle)
+	_, err = certs[0].Verify(x509.VerifyOptions{Roots: roots, DNSName: "127.0.0.1"})
+	return err
+}
+
+// runErr runs one command and returns its error.
+func runErr(args ...string) error {
+	var out, errOut bytes.Buffer
+	return run(context.Background(), append([]string{"dbtrust"}, args...), noEnv, strings.NewReader(""), &out, &errOut)
+}
+
+// lifecycleFlow runs the same rotation and issuance commands with the given
+// location flags (the data folder, or --server and --token).
+func lifecycleFlow(t *testing.T, loc ...string) {
+	t.Helper()
+	with := func(args ...string) []string { return append(args, loc...) }
+	dir := t.TempDir()
+
+	var cas native.CAList
+	cliJSON(t, &cas, with("ca", "list", "orders")...)
+	if len(cas.CAs) != 1 || cas.CAs[0].State != "current" || len(cas.CAs[0].Fingerprint) != 64 {
+		t.Fatalf("ca list = %+v", cas.CAs)
+	}
+	if out := cli(t, with("ca", "list", "orders")...); !strings.Contains(out, cas.CAs[0].Fingerprint) || !strings.Contains(out, "NOT AFTER") {
+		t.Fatalf("ca list table lacks the fingerprint or validity:\n%s", out)
+	}
+
+	certFile, keyFile, caFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), filepath.Join(dir, "ca.pem")
+	var first native.Certificate
+	cliJSON(t, &first, with("cert", "issue", "orders", "--ip", "127.0.0.1", "--dns", "localhost", "--ttl", "24h",
+		"--cert-out", certFile, "--key-out", keyFile, "--ca-out", caFile)...)
+	certPEM, _ := os.ReadFile(certFile)
+	bundle, _ := os.ReadFile(caFile)
+	if err := verifyAgainst(t, certPEM, bundle); err != nil {
+		t.Fatalf("issued certificate does not verify against the written bundle: %v", err)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+
+	cliJSON(t, &cas, with("rotate", "start", "orders")...)
+	if len(cas.CAs) != 2 || strings.Count(cas.BundlePEM, "BEGIN CERTIFICATE") != 2 {
+		t.Fatalf("after rotate start: %d CAs", len(cas.CAs))
+	}
+	err := runErr(with("rotate", "start", "orders")...)
+	if dbtrust.ErrorCode(err) != dbtrust.Conflict {
+		t.Fatalf("second rotate start: %v, want a conflict", err)
+	}
+	cliJSON(t, &cas, with("rotate", "finish", "orders")...)
+	cliJSON(t, &cas, with("rotate", "rollback", "orders")...)
+	cliJSON(t, &cas, with("rotate", "finish", "orders")...)
+	if err := runErr(with("rotate", "retire", "orders")...); dbtrust.ErrorCode(err) != dbtrust.Conflict {
+		t.Fatalf("retire with a live certificate: %v, want a conflict", err)
+	}
+
+	var second native.Certificate
+	cliJSON(t, &second, with("cert", "issue", "orders", "--ip", "127.0.0.1")...)
+	if second.CAID == first.CAID {
+		t.Fatal("after the rotation the certificate came from the old CA")
+	}
+	var list native.CertificateList
+	cliJSON(t, &list, with("cert", "list", "orders")...)
+	if len(list.Certificates) != 2 {
+		t.Fatalf("cert list = %d certificates, want 2", len(list.Certificates))
+	}
+	var rev native.Certificate
+	cliJSON(t, &rev, with("cert", "revoke", "orders", first.Serial, "--reason", "superseded")...)
+	if rev.State != "revoked" {
+		t.Fatalf("cert revoke: %+v", rev)
+	}
+	cliJSON(t, &cas, with("rotate", "retire", "orders")...)
+	for _, c := range cas.CAs {
+		if c.State == "previous" {
+			t.Fatal("retire left a previous CA")
+		}
+	}
+
+	// The recipe writes the bundle where its commands expect it.
+	recipeCA := filepath.Join(dir, "orders-ca.pem")
+	var rc native.Recipes
+	cliJSON(t, &rc, with("recipe", "orders", "--ca-file", recipeCA)...)
+	written, err := os.ReadFile(recipeCA)
+	if err != nil {
+		t.Fatalf("recipe did not write the bundle: %v", err)
+	}
+	if err := verifyAgainst(t, []byte(second.CertificatePEM), written); err != nil {
+		t.Fatalf("the recipe's bundle does not verify the current certificate: %v", err)
+	}
+	if !strings.Contains(rc.Recipes[0].Command, "sslmode=verify-full sslrootcert="+recipeCA) {
+		t.Fatalf("psql recipe = %q", rc.Recipes[0].Command)
+	}
+	out := cli(t, with("recipe", "orders", "--ca-file", recipeCA, "--client", "jdbc")...)
+	if !strings.Contains(out, "jdbc:postgresql://") || strings.Contains(out, "psql \"") {
+		t.Fatalf("recipe --client jdbc:\n%s", out)
+	}
+	if err := runErr(with("recipe", "nope")...); err == nil {
+		t.Fatal("recipe of an unknown instance succeeded")
+	}
+}
+
+func TestLifecycleCommandsOnDataFolder(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	cli(t, "account", "create", "main", "--data", data)
+	cli(t, "instance", "create", "--name", "orders", "--engine", "pg", "--data", data)
+	lifecycleFlow(t, "--data", data)
+}
+
+func TestLifecycleCommandsThroughServer(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	url, token := serveInProcess(t, "--data", data)
+	status, body := doRequest(t, http.DefaultClient, "POST", url+"/v1/instances", token, `{"name":"orders","engine":"pg"}`)
+	if status != 201 {
+		t.Fatalf("create instance: %d %s", status, body)
+	}
+	lifecycleFlow(t, "--server", url, "--token", token)
+	if err := runErr("ca", "list", "orders", "--server", url, "--token", "dbt_bad"); dbtrust.ErrorCode(err) != dbtrust.Unauthorized {
+		t.Fatalf("a bad token: %v, want unauthorized", err)
+	}
+}
