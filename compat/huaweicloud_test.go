@@ -2,6 +2,7 @@ package compat
 
 import (
 	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -147,6 +148,66 @@ func wantSameCA(t *testing.T, what string, got []*x509.Certificate, want []byte,
 	}
 }
 
+// native sends a request to dbtrust's native API with the owner token.
+func native(t *testing.T, s *dbtrusttest.Server, method, path, body string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s = %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+// wantVerifies issues a server certificate (with its key) from the
+// instance's CA through the native API and checks that the downloaded
+// bundle verifies it, in a real TLS handshake.
+func wantVerifies(t *testing.T, s *dbtrusttest.Server, instanceID string, bundle []*x509.Certificate) {
+	t.Helper()
+	var issued struct {
+		DNSNames       []string `json:"dns_names"`
+		CertificatePEM string   `json:"certificate_pem"`
+		PrivateKeyPEM  string   `json:"private_key_pem"`
+	}
+	native(t, s, "POST", "/v1/instances/"+instanceID+"/certificates", `{"key_type":"ecdsa-p256"}`, &issued)
+	pair, err := tls.X509KeyPair([]byte(issued.CertificatePEM), []byte(issued.PrivateKeyPEM))
+	if err != nil || len(issued.DNSNames) == 0 {
+		t.Fatalf("issued certificate: %v (%v)", err, issued.DNSNames)
+	}
+	roots := x509.NewCertPool()
+	for _, c := range bundle {
+		roots.AddCert(c)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, ServerName: issued.DNSNames[0]})
+	if err != nil {
+		t.Fatalf("TLS handshake with a server certificate of %s, trusting the downloaded bundle: %v", instanceID, err)
+	}
+	conn.Close()
+}
+
 func wantSDKError(t *testing.T, what string, err error, status int, code string) {
 	t.Helper()
 	var se *sdkerr.ServiceResponseError
@@ -177,7 +238,9 @@ func TestHuaweiSDKDownloadLinks(t *testing.T) {
 	if ddsResp.Certs == nil || len(*ddsResp.Certs) != 1 || (*ddsResp.Certs)[0].Category.Value() != "international" {
 		t.Fatalf("DDS ListSslCertDownloadAddress = %v", ddsResp)
 	}
-	wantSameCA(t, "DDS link", download(t, (*ddsResp.Certs)[0].DownloadLink), doCA(t, s, mongo), mongo)
+	ddsBundle := download(t, (*ddsResp.Certs)[0].DownloadLink)
+	wantSameCA(t, "DDS link", ddsBundle, doCA(t, s, mongo), mongo)
+	wantVerifies(t, s, mongo, ddsBundle)
 
 	dcsClient := newDCS(t, s.URL, credentials(t, k, k.ProjectID))
 	dcsResp, err := dcsClient.DownloadSslCert(&dcsmodel.DownloadSslCertRequest{InstanceId: redis})
@@ -187,7 +250,15 @@ func TestHuaweiSDKDownloadLinks(t *testing.T) {
 	if dcsResp.Link == nil || dcsResp.BucketName == nil || *dcsResp.FileName != "ca.crt" {
 		t.Fatalf("DCS DownloadSslCert = %v", dcsResp)
 	}
-	wantSameCA(t, "DCS link", download(t, *dcsResp.Link), doCA(t, s, redis), redis)
+	dcsBundle := download(t, *dcsResp.Link)
+	wantSameCA(t, "DCS link", dcsBundle, doCA(t, s, redis), redis)
+	wantVerifies(t, s, redis, dcsBundle)
+	// A link reads the bundle when it is fetched: after a rotation starts, the
+	// same link serves current + next.
+	native(t, s, "POST", "/v1/instances/"+redis+"/rotation/start", "{}", nil)
+	if got := download(t, *dcsResp.Link); len(got) != 2 || !got[0].Equal(dcsBundle[0]) {
+		t.Fatalf("link after rotation start served %d certificates, want current then next", len(got))
+	}
 
 	// Neither the SK nor a link's signature reaches the log.
 	if log := s.Log(); strings.Contains(log, k.SecretKey) || strings.Contains(log, "Signature=") || strings.Contains(log, "AWSAccessKeyId") {
