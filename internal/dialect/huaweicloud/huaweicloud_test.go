@@ -45,6 +45,7 @@ type env struct {
 	url      string
 	clk      *clock
 	svc      *dbtrust.Service
+	store    interface{ Close() error }
 	a, b     dbtrust.Account
 	ownerTok string
 	key      key              // member AK/SK of account a
@@ -73,7 +74,7 @@ func newEnvLimited(t testing.TB, limit int) *env {
 	kek, _ := seal.NewKey()
 	sealer, _ := seal.New(kek)
 	svc := dbtrust.NewService(store, sealer, dbtrust.Options{})
-	e := &env{t: t, clk: newClock(), svc: svc}
+	e := &env{t: t, clk: newClock(), svc: svc, store: store}
 	ts := httptest.NewServer(nil)
 	t.Cleanup(ts.Close)
 	ts.Config.Handler = server.New(server.Config{Service: svc, PublicURL: ts.URL + "/", Clock: e.clk.Now, LinkTTL: 5 * time.Minute, RateLimit: limit})
@@ -631,5 +632,28 @@ func TestRateLimit(t *testing.T) {
 	// Another caller has its own allowance.
 	if got := e.signed(e.viewer, "GET", ddsPath(e.a.ProjectID, e.cache.ID), ""); got.status != 200 {
 		t.Fatalf("another key = %d %s", got.status, got.body)
+	}
+}
+
+// A store that fails gives a 5xx in each product's shape, with no internals.
+func TestStoreFailure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.store.Close()
+	for _, tt := range []struct {
+		name string
+		got  reply
+		code string
+	}{
+		{"DDS", e.signed(e.viewer, "GET", ddsPath(e.a.ProjectID, e.cache.ID), ""), "DBS.200005"},
+		{"DCS", e.signed(e.key, "POST", dcsPath(e.a.ProjectID, e.cache.ID, "/ssl-certs/download"), ""), "DCS.5010"},
+	} {
+		if tt.got.status < 500 {
+			t.Fatalf("%s with the store closed = %d %s, want a 5xx", tt.name, tt.got.status, tt.got.body)
+		}
+		wantHuaweiError(t, tt.name, tt.got, tt.got.status, tt.code)
+		if body := strings.ToLower(string(tt.got.body)); strings.Contains(body, "sql") || strings.Contains(body, "closed") {
+			t.Fatalf("%s: body %s shows internals", tt.name, tt.got.body)
+		}
 	}
 }

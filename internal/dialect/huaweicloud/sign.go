@@ -193,6 +193,10 @@ func verifySDKSignature(ctx context.Context, r *http.Request, body []byte, now t
 	if err != nil {
 		return dbtrust.Principal{}, err
 	}
+	if r.Header.Get("X-Security-Token") != "" {
+		// dbtrust issues no temporary (STS) credentials.
+		return dbtrust.Principal{}, authFailure("temporary security credentials (X-Security-Token) are not supported")
+	}
 	dated := false
 	for _, n := range a.signedHeaders {
 		dated = dated || n == "x-sdk-date"

@@ -112,6 +112,7 @@ func TestSignatureRejects(t *testing.T) {
 			r.Header.Set("Authorization", "SDK-HMAC-SHA256 SignedHeaders=x-sdk-date, Signature="+strings.Repeat("0", 64))
 		}, nil},
 		{"garbage", vecTime, func(r *httptestRequest) { r.Header.Set("Authorization", "SDK-HMAC-SHA256 ,,,") }, nil},
+		{"temporary credentials", vecTime, func(r *httptestRequest) { r.Header.Set("X-Security-Token", "x") }, nil},
 		{"upper-case signed header", vecTime, func(r *httptestRequest) {
 			r.Header.Set("Authorization", strings.Replace(vecAuth, "user-agent;", "User-Agent;", 1))
 		}, nil},
