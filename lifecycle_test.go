@@ -469,3 +469,97 @@ func TestRecipes(t *testing.T) {
 		}
 	}
 }
+
+func TestTTLCappedAtCAExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, p, _ := newLifecycleService(t, dbtrust.Options{CAValidity: 48 * time.Hour})
+	inst := newInstance(t, svc, p, "short")
+	cas, err := svc.InstanceCAs(ctx, p, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{TTL: 30 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.NotAfter.Equal(cas[0].NotAfter) {
+		t.Fatalf("certificate NotAfter %v, want the CA's %v", c.NotAfter, cas[0].NotAfter)
+	}
+	_, err = svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{TTL: time.Second})
+	wantCode(t, "issue with a one-second TTL", err, dbtrust.Invalid)
+	_, err = svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: []byte("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n")})
+	wantCode(t, "issue from a broken CSR", err, dbtrust.Invalid)
+	list, err := svc.ListIssuedCertificates(ctx, p, inst.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("after one good and two refused issues: %d recorded, %v; want 1", len(list), err)
+	}
+}
+
+// TestAutoRotateReplicas runs automatic rotation on two services sharing one
+// database, at once, many times: each step is taken exactly once.
+func TestAutoRotateReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dbtrust.db")
+	key, _ := seal.NewKey()
+	sealer, _ := seal.New(key)
+	c := &clock{t: time.Now().UTC()}
+	var svcs []*dbtrust.Service
+	for range 2 {
+		st, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		svcs = append(svcs, dbtrust.NewService(st, sealer, dbtrust.Options{Clock: c.now, CAValidity: 100 * 24 * time.Hour, CacheTTL: -1}))
+	}
+	a, _, _, err := svcs[0].Bootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := dbtrust.Operator(a.ID)
+	inst := newInstance(t, svcs[0], p, "shared")
+	_, err = svcs[1].SetRotationPolicy(ctx, p, inst.ID, dbtrust.RotationPolicySpec{Enabled: true, StartBefore: 200 * 24 * time.Hour})
+	wantCode(t, "policy that starts before a new CA's lifetime", err, dbtrust.Invalid)
+	if _, err := svcs[1].SetRotationPolicy(ctx, p, inst.ID, dbtrust.RotationPolicySpec{Enabled: true, StartBefore: 30 * 24 * time.Hour, FinishAfter: time.Hour, RetireAfter: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	c.add(71 * 24 * time.Hour) // 29 days left: a rotation is due
+	count := map[string]int{}
+	var mu sync.Mutex
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for _, svc := range svcs {
+			for range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					done, err := svc.AutoRotate(ctx)
+					if err != nil {
+						t.Error(err)
+					}
+					mu.Lock()
+					for _, d := range done {
+						count[d.Step]++
+					}
+					mu.Unlock()
+				}()
+			}
+		}
+		wg.Wait()
+		if round < 2 {
+			c.add(time.Hour)
+		}
+	}
+	if count["start"] != 1 || count["finish"] != 1 || count["retire"] != 1 {
+		t.Fatalf("steps taken across replicas: %v, want each of start, finish, retire once", count)
+	}
+	cas, err := svcs[1].InstanceCAs(ctx, p, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := byState(cas); len(cas) != 2 || st[dbtrust.CACurrent] == "" || len(st) != 1 {
+		t.Fatalf("after automatic rotation on two replicas: %d CAs, %v", len(cas), st)
+	}
+}

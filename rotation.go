@@ -195,6 +195,9 @@ func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID
 			return RotationPolicy{}, err
 		}
 	}
+	if spec.StartBefore >= s.opt.CAValidity {
+		return RotationPolicy{}, FieldError("start_before", "start_before must be shorter than the lifetime of a new CA (%s), or every new CA would start the next rotation at once", s.opt.CAValidity)
+	}
 	if spec.KeyType != "" {
 		if _, err := pki.ParseKeyType(spec.KeyType); err != nil {
 			return RotationPolicy{}, FieldError("key_type", "%s", err.Error())
@@ -237,7 +240,8 @@ type AutoRotation struct {
 }
 
 // AutoRotate takes, for every enabled policy, the rotation step that is due:
-// start when the current CA expires within StartBefore, finish FinishAfter
+// start when the current CA expires within StartBefore (and the previous
+// rotation is over: no next, no previous CA), finish FinishAfter
 // after the next CA was created, retire the previous CA RetireAfter after
 // the finish (measured as FinishAfter+RetireAfter from the current CA's
 // creation) and only once no live certificate depends on it. It is safe to
@@ -271,7 +275,7 @@ func (s *Service) AutoRotate(ctx context.Context) ([]AutoRotation, error) {
 			continue
 		case hasNext && !now.Before(next.CreatedAt.Add(pol.FinishAfter)):
 			step, err = "finish", ignore(s.RotateFinish(ctx, p, pol.InstanceID))
-		case !hasNext && cur.NotAfter.Sub(now) <= pol.StartBefore:
+		case !hasNext && !hasPrev && cur.NotAfter.Sub(now) <= pol.StartBefore:
 			step, err = "start", ignore(s.RotateStart(ctx, p, pol.InstanceID, pol.KeyType))
 		case hasPrev && !now.Before(cur.CreatedAt.Add(pol.FinishAfter+pol.RetireAfter)):
 			step, err = "retire", ignore(s.RotateRetire(ctx, p, pol.InstanceID, false))

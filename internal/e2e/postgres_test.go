@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +37,22 @@ func pgConnect(port int, bundleFile string) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("the connection is a %T, not TLS", conn.PgConn().Conn())
 	}
 	return tc.ConnectionState().PeerCertificates[0], nil
+}
+
+// psql runs libpq's own client the way the psql recipe does (verify-full,
+// sslrootcert) and returns whether the session is encrypted ("t"); ok is
+// false when psql is not installed.
+func psql(t *testing.T, port int, bundleFile string) (out string, ok bool, err error) {
+	t.Helper()
+	bin, lerr := exec.LookPath("psql")
+	if lerr != nil {
+		return "", false, nil
+	}
+	cmd := exec.Command(bin, fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=10", port, bundleFile),
+		"-XtAc", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+	cmd.Env = append(os.Environ(), "PGSSLCERT=/nonexistent", "PGSSLKEY=/nonexistent")
+	b, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(b)), true, err
 }
 
 // TestPostgresVerifyFullAcrossRotation runs a real PostgreSQL with a server
@@ -106,6 +124,13 @@ func TestPostgresVerifyFullAcrossRotation(t *testing.T) {
 	}
 	if _, err := pgConnect(pg.Port(), foreign); !isUnknownAuthority(err) {
 		t.Fatalf("verify-full with another instance's CA after rotation: %v, want an unknown-authority refusal", err)
+	}
+	// libpq itself (psql, as the recipe runs it) agrees.
+	if out, ok, err := psql(t, pg.Port(), afterStart); ok && (err != nil || out != "t") {
+		t.Fatalf("psql verify-full with the bundle fetched after start: %q, %v", out, err)
+	}
+	if out, ok, err := psql(t, pg.Port(), foreign); ok && err == nil {
+		t.Fatalf("psql verify-full with another instance's CA connected: %q", out)
 	}
 	// The bundle served now (current + previous) verifies the server too.
 	now := save(t, clients, "now.pem", d.doBundle(inst.ID))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,7 +50,8 @@ func dialectOf(path string) string {
 		return "digitalocean"
 	case strings.HasPrefix(path, "/accounts/"):
 		return "astra"
-	case strings.HasPrefix(path, "/v3/") || strings.HasPrefix(path, "/v2/"):
+	case strings.HasPrefix(path, "/v3/") || strings.HasPrefix(path, "/v2/"),
+		strings.HasPrefix(path, "/"+huaweicloud.DDSBucket+"/"), strings.HasPrefix(path, "/"+huaweicloud.DCSBucket+"/"):
 		return "huaweicloud"
 	case path == "/healthz" || path == "/readyz" || path == "/metrics":
 		return "server"
