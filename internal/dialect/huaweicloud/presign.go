@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dbtrust/dbtrust"
 )
@@ -38,25 +39,34 @@ const (
 	linkKeyName = "download-link"
 )
 
-// linkKey loads the link signing key once and keeps it.
+// linkKey loads the link signing key once and keeps it; after the first
+// load, reads take no lock.
 type linkKey struct {
-	load func(ctx context.Context, name string) (string, []byte, error)
-	mu   sync.Mutex
-	id   string
-	key  []byte
+	load   func(ctx context.Context, name string) (string, []byte, error)
+	mu     sync.Mutex // serializes loads
+	loaded atomic.Pointer[loadedKey]
+}
+
+type loadedKey struct {
+	id  string
+	key []byte
 }
 
 func (k *linkKey) get(ctx context.Context) (string, []byte, error) {
+	if l := k.loaded.Load(); l != nil {
+		return l.id, l.key, nil
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.key == nil {
-		id, key, err := k.load(ctx, linkKeyName)
-		if err != nil {
-			return "", nil, err
-		}
-		k.id, k.key = id, key
+	if l := k.loaded.Load(); l != nil {
+		return l.id, l.key, nil
 	}
-	return k.id, k.key, nil
+	id, key, err := k.load(ctx, linkKeyName)
+	if err != nil {
+		return "", nil, err
+	}
+	k.loaded.Store(&loadedKey{id: id, key: key})
+	return id, key, nil
 }
 
 // signV2 returns the S3 V2 query signature of a GET of resource
