@@ -22,7 +22,7 @@ import (
 // conditional store transaction, so two callers (or two replicas) racing on
 // the same step change the states once; the other gets Conflict.
 
-// rotationBy returns the instance's CAs by state, checking p and the ID.
+// casByState returns the instance's served CAs by state (admins only).
 func (s *Service) casByState(ctx context.Context, p Principal, instanceID string) (map[CAState]CA, error) {
 	if err := require(p, RoleAdmin); err != nil {
 		return nil, err

@@ -76,7 +76,7 @@ func New(cfg Config) http.Handler {
 	})
 
 	astra.Register(mux, cfg.Service, astra.Config{Log: cfg.Logger, Clock: cfg.Clock})
-	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger})
+	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock)})
 
 	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, mux)))
 }

@@ -41,7 +41,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		code, status = dbtrust.Internal, http.StatusInternalServerError
 	}
-	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	if status == http.StatusUnauthorized {

@@ -433,3 +433,48 @@ func TestErrorTable(t *testing.T) {
 		t.Fatalf("unknown /v1 route: %d %+v", resp.StatusCode, eb)
 	}
 }
+
+// TestRateLimit checks that a token over its limit gets 429 rate_limited
+// with Retry-After, and that the public CRL route is limited per address.
+func TestRateLimit(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dbtrust.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, _ := seal.NewKey()
+	sealer, _ := seal.New(key)
+	svc := dbtrust.NewService(st, sealer, dbtrust.Options{})
+	_, token, _, err := svc.Bootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(server.New(server.Config{Service: svc, RateLimit: 3}))
+	defer ts.Close()
+	for _, tc := range []struct{ path, token string }{
+		{"/v1/instances", token},
+		{"/v1/cas/00000000-0000-4000-8000-000000000000/crl", ""},
+	} {
+		var last *http.Response
+		for range 4 {
+			req, _ := http.NewRequest("GET", ts.URL+tc.path, nil)
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = resp
+			if resp.StatusCode == 429 && code(t, body) != "rate_limited" {
+				t.Fatalf("GET %s: 429 with body %s", tc.path, body)
+			}
+		}
+		if last.StatusCode != 429 || last.Header.Get("Retry-After") == "" {
+			t.Fatalf("GET %s, 4th of a limit of 3: %d, Retry-After %q", tc.path, last.StatusCode, last.Header.Get("Retry-After"))
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/ratelimit"
 )
 
 //go:embed openapi.json
@@ -57,7 +58,8 @@ type service interface {
 // Config is what the dialect needs besides the service.
 type Config struct {
 	Log     *slog.Logger
-	MaxBody int64 // request body limit in bytes; default 1 MiB
+	MaxBody int64              // request body limit in bytes; default 1 MiB
+	Limiter *ratelimit.Limiter // requests per token (per address without one); nil: no limit
 }
 
 // Register adds the native API to mux, one line per route. Paths under /v1
