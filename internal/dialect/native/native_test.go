@@ -14,6 +14,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -323,6 +325,16 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	}
 	if len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Text(16) != first.Serial {
 		t.Fatalf("CRL entries = %+v, want %s", crl.RevokedCertificateEntries, first.Serial)
+	}
+	if openssl, err := exec.LookPath("openssl"); err == nil { // openssl reads the served CRL too
+		cmd := exec.Command(openssl, "crl", "-inform", "DER", "-noout", "-text")
+		cmd.Stdin = bytes.NewReader(der)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(strings.ToUpper(string(out)), strings.ToUpper(first.Serial)) {
+			t.Fatalf("openssl crl of the served CRL: %v\n%s", err, out)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("openssl is not installed")
 	}
 	b, _ := pem.Decode(e.do("GET", "/v1/cas/"+first.CAID+"/crl.pem", "", nil, 200))
 	if b == nil || b.Type != "X509 CRL" {
