@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,10 @@ func TestOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mongo, err := svc.CreateInstance(ctx, dbtrust.Operator(acct.ID), dbtrust.InstanceSpec{Name: "docs", Engine: "mongodb"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var (
 		mu         sync.Mutex
@@ -92,11 +97,18 @@ func TestOutage(t *testing.T) {
 		wg         sync.WaitGroup
 		client     = &http.Client{Timeout: time.Minute}
 		badShape   atomic.Int64
+		downBy     = map[string]int{} // 503s by first word of what
+		lat503     []time.Duration
 	)
-	do := func(method, path, body string) (int, []byte, http.Header) {
+	creates := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	do := func(method, path, body string, hdrs ...string) (int, []byte, http.Header) {
 		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(hdrs); i += 2 {
+			req.Header.Del("Authorization")
+			req.Header.Set(hdrs[i], hdrs[i+1])
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Errorf("%s %s: %v", method, path, err)
@@ -106,21 +118,37 @@ func TestOutage(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b, resp.Header
 	}
-	check := func(what string, status int, body []byte, hdr http.Header, took time.Duration, want int) bool {
+	// Each dialect's 503: DigitalOcean {"id":"service_unavailable",...};
+	// Huawei {"error_code":"DBS.200005","error_msg":...}; both with Retry-After.
+	doShape := func(body []byte) bool {
+		var e struct{ ID, Message string }
+		return json.Unmarshal(body, &e) == nil && e.ID == "service_unavailable" && e.Message != ""
+	}
+	huaweiShape := func(body []byte) bool {
+		var e struct {
+			Code string `json:"error_code"`
+			Msg  string `json:"error_msg"`
+		}
+		return json.Unmarshal(body, &e) == nil && e.Code == "DBS.200005" && e.Msg != ""
+	}
+	check := func(what string, status int, body []byte, hdr http.Header, took time.Duration, want int, shape func([]byte) bool) bool {
 		switch status {
 		case want:
 			ok.Add(1)
 			return true
 		case http.StatusServiceUnavailable:
 			down.Add(1)
+			mu.Lock()
+			downBy[strings.Fields(what)[0]]++
+			lat503 = append(lat503, took)
+			mu.Unlock()
 			if took > time.Duration(slowest503.Load()) {
 				slowest503.Store(int64(took))
 			}
-			var e struct{ ID, Message string }
-			if json.Unmarshal(body, &e) != nil || e.ID != "service_unavailable" || e.Message == "" || hdr.Get("Retry-After") == "" {
+			if !shape(body) || hdr.Get("Retry-After") == "" {
 				badShape.Add(1)
 				mu.Lock()
-				unexpected = append(unexpected, fmt.Sprintf("%s: 503 not in DigitalOcean's shape: %s", what, body))
+				unexpected = append(unexpected, fmt.Sprintf("%s: 503 not in the dialect's shape: %s", what, body))
 				mu.Unlock()
 			}
 		default:
@@ -130,7 +158,8 @@ func TestOutage(t *testing.T) {
 		}
 		return false
 	}
-	for w := range 4 {
+	ddsPath := "/v3/" + acct.ProjectID + "/instances/" + mongo.ID + "/ssl-cert/download-link"
+	for w := range 6 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -140,21 +169,26 @@ func TestOutage(t *testing.T) {
 					return
 				default:
 				}
-				if w%2 == 0 {
+				switch w % 3 {
+				case 0:
 					name := fmt.Sprintf("db-%05d", seq.Add(1))
 					t0 := time.Now()
 					st, body, hdr := do("POST", "/v2/databases", `{"name":"`+name+`","engine":"pg","num_nodes":1,"size":"db-s-1vcpu-1gb","region":"nyc1"}`)
-					if check("create "+name, st, body, hdr, time.Since(t0), http.StatusCreated) {
+					if check("create "+name, st, body, hdr, time.Since(t0), http.StatusCreated, doShape) {
 						var r struct{ Database struct{ ID string } }
 						json.Unmarshal(body, &r)
 						mu.Lock()
 						acked[name] = r.Database.ID
 						mu.Unlock()
 					}
-				} else {
+				case 1:
 					t0 := time.Now()
 					st, body, hdr := do("GET", "/v2/databases/"+inst.ID+"/ca", "")
-					check("get ca", st, body, hdr, time.Since(t0), http.StatusOK)
+					check("get ca", st, body, hdr, time.Since(t0), http.StatusOK, doShape)
+				case 2:
+					t0 := time.Now()
+					st, body, hdr := do("GET", ddsPath, "", "X-Auth-Token", token)
+					check("huawei dds link", st, body, hdr, time.Since(t0), http.StatusOK, huaweiShape)
 				}
 			}
 		}()
@@ -179,25 +213,33 @@ func TestOutage(t *testing.T) {
 		return resp.StatusCode
 	}
 
-	waitFor("writes before the outage", func() bool { return ok.Load() >= 40 })
+	waitFor("writes before the outage", func() bool { return creates() >= 10 })
 	pg.Stop()
 	tStop := time.Now()
 	waitFor("503s during the outage", func() bool { return down.Load() >= 40 })
 	waitFor("/readyz to say not ready", func() bool { return ready() == http.StatusServiceUnavailable })
-	okBeforeRestart := ok.Load()
+	createsBefore := creates()
 	pg.Start()
 	tStart := time.Now()
 	waitFor("/readyz to say ready again", func() bool { return ready() == http.StatusOK })
 	recovered := time.Since(tStart)
-	waitFor("writes after the outage", func() bool { return ok.Load() >= okBeforeRestart+40 })
+	waitFor("writes after the outage", func() bool { return creates() >= createsBefore+10 })
 	close(stop)
 	wg.Wait()
 
 	for _, u := range unexpected {
 		t.Error(u)
 	}
-	t.Logf("outage %v: %d answered, %d x 503 (slowest %v); ready again %v after start",
-		tStart.Sub(tStop).Round(time.Millisecond), ok.Load(), down.Load(), time.Duration(slowest503.Load()).Round(time.Millisecond), recovered.Round(time.Millisecond))
+	for _, kind := range []string{"create", "get", "huawei"} {
+		if downBy[kind] == 0 {
+			t.Errorf("no 503 for %s requests during the outage (503s: %v)", kind, downBy)
+		}
+	}
+	slices.Sort(lat503)
+	t.Logf("outage %v: %d answered, %d x 503 %v (p50 %v, p99 %v, slowest %v); ready again %v after start",
+		tStart.Sub(tStop).Round(time.Millisecond), ok.Load(), down.Load(), downBy,
+		lat503[len(lat503)/2].Round(time.Microsecond), lat503[len(lat503)*99/100].Round(time.Microsecond),
+		time.Duration(slowest503.Load()).Round(time.Millisecond), recovered.Round(time.Millisecond))
 
 	// Full service after: every acknowledged create is there, with its CA,
 	// and reads and writes all succeed.
