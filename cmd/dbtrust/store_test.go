@@ -123,6 +123,15 @@ func TestStoreCopy(t *testing.T) {
 	// Every table, row for row and byte for byte.
 	compareStores(t, dbPath, pg)
 
+	// And the way back, into a new SQLite file.
+	back := filepath.Join(t.TempDir(), "back.db")
+	var returned copyOut
+	cliJSON(t, &returned, "store", "copy", "--from", pg, "--to", back, "--data", data)
+	if returned.Rows != res.Rows {
+		t.Fatalf("copy back moved %d rows, want %d", returned.Rows, res.Rows)
+	}
+	compareStores(t, back, pg)
+
 	// Serve from PostgreSQL with the same KEK and a data folder of its own.
 	pgURL, token := serveInProcess(t, "--store", pg, "--kek-file", kek, "--data", t.TempDir())
 	if token != "" {
