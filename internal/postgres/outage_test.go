@@ -52,7 +52,8 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 }
 
 // TestOutage stops a real PostgreSQL under load and starts it again. While it
-// is down every request is answered in DigitalOcean's 503 shape and /readyz
+// is down every request is answered in its dialect's 503 shape (DigitalOcean,
+// Huawei DDS, Astra) and /readyz
 // says not ready; nothing crashes; once it is back, dbtrust serves again
 // without a restart, and every write it acknowledged is there.
 func TestOutage(t *testing.T) {
@@ -119,7 +120,8 @@ func TestOutage(t *testing.T) {
 		return resp.StatusCode, b, resp.Header
 	}
 	// Each dialect's 503: DigitalOcean {"id":"service_unavailable",...};
-	// Huawei {"error_code":"DBS.200005","error_msg":...}; both with Retry-After.
+	// Huawei {"error_code":"DBS.200005","error_msg":...}; Astra's problem 41;
+	// all with Retry-After.
 	doShape := func(body []byte) bool {
 		var e struct{ ID, Message string }
 		return json.Unmarshal(body, &e) == nil && e.ID == "service_unavailable" && e.Message != ""
@@ -130,6 +132,10 @@ func TestOutage(t *testing.T) {
 			Msg  string `json:"error_msg"`
 		}
 		return json.Unmarshal(body, &e) == nil && e.Code == "DBS.200005" && e.Msg != ""
+	}
+	astraShape := func(body []byte) bool {
+		var e struct{ Type, Title, Status string }
+		return json.Unmarshal(body, &e) == nil && e.Type == "https://astra.netapp.io/problems/41" && e.Status == "503" && e.Title != ""
 	}
 	check := func(what string, status int, body []byte, hdr http.Header, took time.Duration, want int, shape func([]byte) bool) bool {
 		switch status {
@@ -159,7 +165,7 @@ func TestOutage(t *testing.T) {
 		return false
 	}
 	ddsPath := "/v3/" + acct.ProjectID + "/instances/" + mongo.ID + "/ssl-cert/download-link"
-	for w := range 6 {
+	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -169,7 +175,7 @@ func TestOutage(t *testing.T) {
 					return
 				default:
 				}
-				switch w % 3 {
+				switch w % 4 {
 				case 0:
 					name := fmt.Sprintf("db-%05d", seq.Add(1))
 					t0 := time.Now()
@@ -189,6 +195,10 @@ func TestOutage(t *testing.T) {
 					t0 := time.Now()
 					st, body, hdr := do("GET", ddsPath, "", "X-Auth-Token", token)
 					check("huawei dds link", st, body, hdr, time.Since(t0), http.StatusOK, huaweiShape)
+				case 3:
+					t0 := time.Now()
+					st, body, hdr := do("GET", "/accounts/"+acct.ID+"/core/v1/certificates", "")
+					check("astra certificates", st, body, hdr, time.Since(t0), http.StatusOK, astraShape)
 				}
 			}
 		}()
@@ -230,7 +240,7 @@ func TestOutage(t *testing.T) {
 	for _, u := range unexpected {
 		t.Error(u)
 	}
-	for _, kind := range []string{"create", "get", "huawei"} {
+	for _, kind := range []string{"create", "get", "huawei", "astra"} {
 		if downBy[kind] == 0 {
 			t.Errorf("no 503 for %s requests during the outage (503s: %v)", kind, downBy)
 		}
