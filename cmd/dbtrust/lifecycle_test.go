@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/dialect/native"
@@ -143,5 +146,61 @@ func TestLifecycleCommandsThroughServer(t *testing.T) {
 	lifecycleFlow(t, "--server", url, "--token", token)
 	if err := runErr("ca", "list", "orders", "--server", url, "--token", "dbt_bad"); dbtrust.ErrorCode(err) != dbtrust.Unauthorized {
 		t.Fatalf("a bad token: %v, want unauthorized", err)
+	}
+}
+
+// TestLifecycleCommandsOverHTTPS drives the commands through a server that
+// serves HTTPS with its self-issued certificate, trusting its CA file.
+func TestLifecycleCommandsOverHTTPS(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	exited := make(chan error, 1)
+	go func() {
+		exited <- run(ctx, []string{"dbtrust", "serve", "--addr", "127.0.0.1:0", "--https", "--data", t.TempDir()}, noEnv, nil, &out, &errOut)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-exited; err != nil {
+			t.Errorf("serve: %v\n%s", err, errOut.String())
+		}
+	})
+	caRE := regexp.MustCompile(`tls ca:\s+(\S+)`)
+	var url, token, caPath string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		s := out.String()
+		m, c, k := servingRE.FindStringSubmatch(s), caRE.FindStringSubmatch(s), tokenRE.FindStringSubmatch(s)
+		if m != nil && c != nil && k != nil {
+			url, caPath, token = m[1], c[1], k[1]
+			break
+		}
+	}
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("serve --https did not come up on HTTPS:\n%s", out.String())
+	}
+	pemBytes, err := os.ReadFile(caPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pemBytes)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	var status int
+	var body []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if status, body = doRequest(t, client, "POST", url+"/v1/instances", token, `{"name":"orders","engine":"pg"}`); status != 0 {
+			break
+		}
+	}
+	if status != 201 {
+		t.Fatalf("create instance over HTTPS: %d %s", status, body)
+	}
+	var cas native.CAList
+	cliJSON(t, &cas, "ca", "list", "orders", "--server", url, "--token", token, "--server-ca", caPath)
+	if len(cas.CAs) != 1 {
+		t.Fatalf("ca list over HTTPS = %+v", cas)
+	}
+	if err := runErr("ca", "list", "orders", "--server", url, "--token", token); err == nil {
+		t.Fatal("ca list over HTTPS without --server-ca trusted the self-issued certificate")
 	}
 }

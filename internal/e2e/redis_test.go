@@ -25,6 +25,7 @@ type redisServer struct {
 	dir  string
 	port int
 	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
 }
 
 // startRedis checks that redis-server (6 or later, built with TLS) is
@@ -78,9 +79,13 @@ func (r *redisServer) start(certPEM, keyPEM, caPEM []byte) {
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
+	r.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(r.cmd, r.done)
 	waitFor(r.t, "redis-server listening", func() error {
-		if r.cmd.ProcessState != nil {
-			return fmt.Errorf("redis-server exited: %s", log.String())
+		select {
+		case <-r.done:
+			r.t.Fatalf("redis-server exited: %s", log.String())
+		default:
 		}
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), time.Second)
 		if err == nil {
@@ -95,13 +100,11 @@ func (r *redisServer) stop() {
 		return
 	}
 	r.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { r.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-r.done:
 	case <-time.After(10 * time.Second):
 		r.cmd.Process.Kill()
-		<-done
+		<-r.done
 	}
 	r.cmd = nil
 }
