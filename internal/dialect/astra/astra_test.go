@@ -311,6 +311,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown metadata field", req{method: "POST", path: "/credentials", body: map[string]any{"type": "application/astra-credential", "version": "1.1", "name": "x", "keyStore": map[string]string{"k": "dg=="}, "metadata": map[string]any{"owner": "me"}}}, 400, 8},
 		{"keyStore returned on input", req{method: "POST", path: "/credentials", body: map[string]any{"type": "application/astra-credential", "version": "1.1", "name": "x", "keyStore": map[string]any{"k": 5}}}, 400, 8},
 		{"missing keyStore", req{method: "POST", path: "/credentials", body: map[string]any{"type": "application/astra-credential", "version": "1.1", "name": "x"}}, 400, 8},
+		{"repeated label", req{method: "POST", path: "/credentials", body: map[string]any{"type": "application/astra-credential", "version": "1.1", "name": "x", "keyStore": map[string]string{"k": "dg=="},
+			"metadata": map[string]any{"labels": []dbtrust.Label{{Name: "a", Value: "b"}, {Name: "a", Value: "b"}}}}}, 400, 8},
 		{"name too long", req{method: "POST", path: "/credentials", body: credBody(strings.Repeat("n", 128), map[string]string{"k": "dg=="})}, 400, 8},
 		{"empty keyStore", req{method: "POST", path: "/credentials", body: credBody("x", map[string]string{})}, 400, 9},
 		{"s3 without secret", req{method: "POST", path: "/credentials", body: map[string]any{"type": "application/astra-credential", "version": "1.1", "name": "x", "keyType": "s3", "keyStore": map[string]string{"accessKey": "dg=="}}}, 400, 9},

@@ -383,37 +383,9 @@ func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, c
 		Continue string `json:"continue,omitempty"`
 		Count    *int   `json:"count,omitempty"`
 	}
-	out := struct {
-		Items    []any    `json:"items"`
-		Metadata listMeta `json:"metadata"`
-	}{Items: make([]any, 0, len(page))}
-	for _, e := range page {
-		if lq.include == nil {
-			body, err := e.json()
-			if err != nil {
-				return err
-			}
-			out.Items = append(out.Items, json.RawMessage(body))
-			continue
-		}
-		doc, err := e.decoded()
-		if err != nil {
-			return dbtrust.Wrap(dbtrust.Internal, err, "list failed")
-		}
-		row := make([]any, len(lq.include))
-		for i, f := range lq.include {
-			v, ok := doc[f]
-			if !ok {
-				// Astra's list schema admits no null here: an unset member
-				// (keyType, say) reads as "".
-				v = ""
-			}
-			row[i] = v
-		}
-		out.Items = append(out.Items, row)
-	}
+	var meta listMeta
 	if lq.count {
-		out.Metadata.Count = &total
+		meta.Count = &total
 	}
 	if more && len(page) > 0 {
 		pos, err := marshal(page[len(page)-1].position(fp))
@@ -424,14 +396,54 @@ func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, c
 		if err != nil {
 			return err
 		}
-		out.Metadata.Continue = base64.StdEncoding.EncodeToString(sealed)
+		meta.Continue = base64.StdEncoding.EncodeToString(sealed)
 	}
-	body, err := marshal(out)
+	// The items are JSON already: join them rather than encode them again.
+	var buf bytes.Buffer
+	buf.WriteString(`{"items":[`)
+	for i, e := range page {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		var item []byte
+		if lq.include == nil {
+			item, err = e.json()
+		} else {
+			item, err = includeRow(e, lq.include)
+		}
+		if err != nil {
+			return err
+		}
+		buf.Write(item)
+	}
+	buf.WriteString(`],"metadata":`)
+	m, err := marshal(meta)
 	if err != nil {
 		return err
 	}
-	writeBody(w, http.StatusOK, mediaJSON, body)
+	buf.Write(m)
+	buf.WriteByte('}')
+	writeBody(w, http.StatusOK, mediaJSON, buf.Bytes())
 	return nil
+}
+
+// includeRow is an item as the array of its members named by include.
+func includeRow(e *listEntry, include []string) ([]byte, error) {
+	doc, err := e.decoded()
+	if err != nil {
+		return nil, dbtrust.Wrap(dbtrust.Internal, err, "list failed")
+	}
+	row := make([]any, len(include))
+	for i, f := range include {
+		v, ok := doc[f]
+		if !ok {
+			// Astra's list schema admits no null here: an unset member
+			// (keyType, say) reads as "".
+			v = ""
+		}
+		row[i] = v
+	}
+	return marshal(row)
 }
 
 // ---- certificates ----

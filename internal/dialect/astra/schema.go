@@ -20,6 +20,7 @@ type schema struct {
 	closed     bool    // no members beyond props
 	additional *schema // the schema of members beyond props (when not closed)
 	items      *schema
+	unique     bool // array items must differ
 	anyOf      []*schema
 	enum       []string
 	pattern    *regexp.Regexp
@@ -75,6 +76,16 @@ func (s *schema) check(v any, path string) error {
 		a, ok := v.([]any)
 		if !ok {
 			return fmt.Errorf("%s: must be an array", at(path))
+		}
+		if s.unique {
+			seen := make(map[string]bool, len(a))
+			for i, e := range a {
+				b, _ := json.Marshal(e)
+				if seen[string(b)] {
+					return fmt.Errorf("%s/%d: repeats an earlier item; items must be unique", at(path), i)
+				}
+				seen[string(b)] = true
+			}
 		}
 		if s.items != nil {
 			for i, e := range a {
@@ -138,7 +149,7 @@ var (
 	labelShape = &schema{typ: "object", closed: true, required: []string{"name", "value"},
 		props: map[string]*schema{"name": str, "value": str}}
 	metadataShape = &schema{typ: "object", closed: true, props: map[string]*schema{
-		"labels":                {typ: "array", items: labelShape},
+		"labels":                {typ: "array", items: labelShape, unique: true},
 		"creationTimestamp":     timeStr,
 		"modificationTimestamp": timeStr,
 		"createdBy":             identifier,
