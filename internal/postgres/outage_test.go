@@ -296,3 +296,78 @@ func TestOutage(t *testing.T) {
 		return st == http.StatusUnauthorized
 	})
 }
+
+// blackHole accepts TCP connections and never answers, like a server that
+// hangs or a network that drops packets after the handshake.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestHungServerIsUnavailable: a server that accepts connections and never
+// answers does not hold requests: the connect timeout ends a call that has
+// no deadline of its own, and the per-request deadline ends an HTTP request,
+// which is answered as a 503 in the dialect's shape.
+func TestHungServerIsUnavailable(t *testing.T) {
+	t.Parallel()
+	addr := blackHole(t)
+	s, err := postgres.OpenNoMigrate(context.Background(), "postgres://postgres@"+addr+"/x?sslmode=disable&connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(context.Background()); dbtrust.ErrorCode(err) != dbtrust.Unavailable {
+		t.Fatalf("Ping without a deadline = %v, want Code %s (after connect_timeout)", err, dbtrust.Unavailable)
+	}
+
+	key, _ := seal.NewKey()
+	sealer, _ := seal.New(key)
+	svc := dbtrust.NewService(s, sealer, dbtrust.Options{})
+	ts := httptest.NewServer(server.New(server.Config{Service: svc, RequestTimeout: 200 * time.Millisecond}))
+	defer ts.Close()
+	req, _ := http.NewRequest("GET", ts.URL+"/v2/databases", nil)
+	req.Header.Set("Authorization", "Bearer "+dbtrust.TokenPrefix+"0123456789abcdef_"+strings.Repeat("a", 43))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&e)
+	if resp.StatusCode != http.StatusServiceUnavailable || e.ID != "service_unavailable" {
+		t.Fatalf("GET /v2/databases with the store hung = %d %q, want 503 service_unavailable", resp.StatusCode, e.ID)
+	}
+	resp, err = http.Get(ts.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with the store hung = %d, want 503", resp.StatusCode)
+	}
+}
