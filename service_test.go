@@ -468,7 +468,8 @@ func TestIssueCertificate(t *testing.T) {
 		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 	}
 	goodCSR := csr("node1.orders.test", []string{"node1.orders.test", "orders.test"}, []net.IP{net.ParseIP("10.1.2.3")})
-	badCSR := []byte(strings.Replace(string(goodCSR), "A", "B", 1))
+	body := strings.SplitN(string(goodCSR), "\n", 3) // BEGIN line, first base64 line, rest
+	badCSR := []byte(body[0] + "\n" + body[1][:10] + "!" + body[1][11:] + "\n" + body[2])
 	badSigDER, _ := pem.Decode(goodCSR)
 	tampered := append([]byte{}, badSigDER.Bytes...)
 	tampered[len(tampered)-3] ^= 0xff
