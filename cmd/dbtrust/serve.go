@@ -69,11 +69,6 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	svc := dbtrust.NewService(d.store, d.sealer, dbtrust.Options{
 		CAValidity: *caValidity, CAKeyType: *caKeyType, DBDomain: *dbDomain, Logger: log, CRLBaseURL: *crlBase, CacheTTL: *cacheTTL,
 	})
-	acct, token, created, err := svc.Bootstrap(ctx)
-	if err != nil {
-		return fmt.Errorf("first start: %w", err)
-	}
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -103,6 +98,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		ln = tls.NewListener(ln, tlsConfig)
 	}
 
+	// The first account is made only once the listener is ready, so that a
+	// start that fails (a port in use, a bad certificate) never makes a
+	// token it cannot print.
+	acct, token, created, err := svc.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
 	url := scheme + "://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "dbtrust %s serving on %s\n", version, url)
 	if *publicURL == "" {
