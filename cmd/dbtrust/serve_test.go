@@ -461,3 +461,41 @@ func TestDisplayAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestServeFailedFirstStartKeepsTheToken: a first start that fails before
+// serving (port taken, bad certificate) makes no account, so the next start
+// still prints the first token.
+func TestServeFailedFirstStartKeepsTheToken(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() }) // not defer: the parallel subtests run after this function returns
+	junk := filepath.Join(t.TempDir(), "junk.pem")
+	if err := os.WriteFile(junk, []byte("not PEM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"port in use", []string{"--addr", busy.Addr().String()}},
+		{"unusable certificate", []string{"--addr", "127.0.0.1:0", "--tls-cert", junk, "--tls-key", junk}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			data := t.TempDir()
+			var out, errOut syncBuffer
+			err := run(context.Background(), append([]string{"dbtrust", "serve", "--data", data}, tt.args...), noEnv, nil, &out, &errOut)
+			if err == nil {
+				t.Fatalf("serve (%s) = nil, want an error", tt.name)
+			}
+			s := startServe(t, http.DefaultClient, nil, "serve", "--addr", "127.0.0.1:0", "--data", data)
+			if s.token == "" {
+				t.Errorf("serve after a failed first start (%s) printed no token, want the first token\n%s", tt.name, s.out.String())
+			}
+		})
+	}
+}
