@@ -370,7 +370,19 @@ func cmdRotate(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	return printCAs(stdout, f.output, l)
+	if err := printCAs(stdout, f.output, l); err != nil || f.output == "json" {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n%s\n", rotateHints[sub])
+	return nil
+}
+
+// rotateHints says, after each step, what the operator does next.
+var rotateHints = map[string]string{
+	"start":    "The bundle now holds the current and the next CA. Let clients fetch it again (dbtrust recipe, or their\nvendor API), then run 'dbtrust rotate finish'.",
+	"finish":   "New certificates now come from the new CA; the old one stays in the bundle as previous. Re-issue the\nnodes' certificates (dbtrust cert issue), then 'dbtrust rotate retire'. 'dbtrust rotate rollback' undoes this step.",
+	"rollback": "The old CA is current again and the new one is back to next: 'dbtrust rotate finish' promotes it again.",
+	"retire":   "The previous CA is no longer served.",
 }
 
 // cmdCert: dbtrust cert issue|list|revoke.
