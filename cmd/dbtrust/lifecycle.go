@@ -505,8 +505,12 @@ func cmdCert(ctx context.Context, args []string, env envFunc, stdout, stderr io.
 	})
 }
 
-// writeFile writes data to path with mode, replacing the file whole.
+// writeFile writes data to path with mode, replacing the file whole and
+// creating its folder if needed (e.g. ~/.postgresql for libpq's root.crt).
 func writeFile(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".dbtrust-*")
 	if err != nil {
 		return err

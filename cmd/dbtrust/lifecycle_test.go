@@ -105,7 +105,7 @@ func lifecycleFlow(t *testing.T, loc ...string) {
 	}
 
 	// The recipe writes the bundle where its commands expect it.
-	recipeCA := filepath.Join(dir, "orders-ca.pem")
+	recipeCA := filepath.Join(dir, "client", ".postgresql", "root.crt") // a folder that does not exist yet
 	var rc native.Recipes
 	cliJSON(t, &rc, with("recipe", "orders", "--ca-file", recipeCA)...)
 	written, err := os.ReadFile(recipeCA)
