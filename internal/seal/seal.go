@@ -153,5 +153,22 @@ func createKeyFile(path string, k []byte) error {
 	if err != nil {
 		return err
 	}
-	return os.Link(tmp, path)
+	err = os.Link(tmp, path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// A file system without hard links: fall back to an exclusive create,
+	// which still never writes two keys.
+	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(EncodeKey(k))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
 }
