@@ -689,3 +689,22 @@ func TestSecretsStaySecret(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimit: a token over its limit gets Astra's problem 41 with
+// Retry-After, and other callers are not affected.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnvLimited(t, 3)
+	for i := range 3 {
+		if r := e.do(req{method: "GET", path: "/credentials"}); r.status != 200 {
+			t.Fatalf("request %d = %d, want 200", i+1, r.status)
+		}
+	}
+	r := e.do(req{method: "GET", path: "/credentials"})
+	if r.status != 503 || r.problem != 41 || r.header.Get("Retry-After") == "" {
+		t.Errorf("request over the limit = %d problem %d Retry-After %q, want 503 problem 41 with Retry-After", r.status, r.problem, r.header.Get("Retry-After"))
+	}
+	if r := e.do(req{method: "GET", path: "/credentials", token: e.tokenFor(dbtrust.RoleViewer)}); r.status != 200 {
+		t.Errorf("another token = %d, want 200", r.status)
+	}
+}

@@ -143,7 +143,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) {
 	if def.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="astra"`)
 	}
-	if def.status == http.StatusServiceUnavailable {
+	if def.status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "5")
 	}
 	httpx.WriteJSON(w, def.status, mediaProblem, problemBody{

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/ratelimit"
 )
 
 // service is the part of the core this dialect uses.
@@ -39,6 +40,10 @@ type Config struct {
 	Log     *slog.Logger
 	MaxBody int64         // request body limit in bytes; default 1 MiB
 	Clock   dbtrust.Clock // decides when a certificate reads as expired; default time.Now
+	// Limiter counts requests per token (per address for requests without a
+	// valid one); nil: no limit. Astra has no 429 problem: a caller over the
+	// limit gets 503 problems/41 with Retry-After.
+	Limiter *ratelimit.Limiter
 }
 
 // Register adds the Astra surface to mux, one line per route.
