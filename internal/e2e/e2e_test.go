@@ -29,6 +29,7 @@ type trust struct {
 	url     string
 	token   string
 	project string // the account's Huawei project ID
+	account string // the account's ID (Astra's account_id)
 }
 
 func startTrust(t *testing.T) *trust {
@@ -61,11 +62,12 @@ func startTrust(t *testing.T) *trust {
 	ts := &httptest.Server{Listener: ln, Config: &http.Server{Handler: server.New(server.Config{Service: svc, PublicURL: url + "/"})}}
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &trust{t: t, url: url, token: token, project: acct.ProjectID}
+	return &trust{t: t, url: url, token: token, project: acct.ProjectID, account: acct.ID}
 }
 
 // call sends a request with the owner token in header hdr ("Authorization"
-// gets "Bearer "), expects status want, and decodes the JSON answer into out.
+// gets "Bearer "), expects status want, and decodes the JSON answer into out
+// (or keeps the raw body, when out is a *[]byte).
 func (d *trust) call(method, path, hdr string, body, out any, want int) {
 	d.t.Helper()
 	var rd io.Reader
@@ -95,7 +97,9 @@ func (d *trust) call(method, path, hdr string, body, out any, want int) {
 	if resp.StatusCode != want {
 		d.t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, b, want)
 	}
-	if out != nil {
+	if raw, ok := out.(*[]byte); ok {
+		*raw = b
+	} else if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
 			d.t.Fatalf("%s %s: %v", method, path, err)
 		}
