@@ -708,3 +708,76 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("another token = %d, want 200", r.status)
 	}
 }
+
+// TestRotationShowsInCertificates follows an instance's CA rotation in the
+// certificates collection: the next CA appears when a rotation starts, the
+// states move on finish, and a retired CA leaves.
+func TestRotationShowsInCertificates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	op := dbtrust.Operator(e.acct.ID)
+	inst, err := e.svc.CreateInstance(ctx, op, dbtrust.InstanceSpec{Name: "ledger", Engine: "pg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := func() map[string]string { // CA certificate id -> dbtrust.io/ca-state
+		t.Helper()
+		var list listReply
+		e.do(req{method: "GET", path: "/certificates?filter=" + url.QueryEscape("metadata.labels[*].value eq '"+inst.ID+"'")}).decode(t, &list)
+		out := map[string]string{}
+		for _, raw := range list.Items {
+			var c resource
+			json.Unmarshal(raw, &c)
+			for _, l := range c.Metadata.Labels {
+				if l.Name == "dbtrust.io/ca-state" {
+					out[c.ID] = l.Value
+				}
+			}
+		}
+		return out
+	}
+	count := func(m map[string]string, state string) int {
+		n := 0
+		for _, s := range m {
+			if s == state {
+				n++
+			}
+		}
+		return n
+	}
+	before := states()
+	if len(before) != 1 || count(before, "current") != 1 {
+		t.Fatalf("before rotation: %v, want one current CA", before)
+	}
+	if _, err := e.svc.RotateStart(ctx, op, inst.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(); len(got) != 2 || count(got, "current") != 1 || count(got, "next") != 1 {
+		t.Fatalf("after RotateStart: %v, want current and next", got)
+	}
+	if _, err := e.svc.RotateFinish(ctx, op, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := states()
+	for id := range before {
+		if got[id] != "previous" {
+			t.Errorf("after RotateFinish: the old CA is %q, want previous (%v)", got[id], got)
+		}
+	}
+	if _, err := e.svc.RotateRetire(ctx, op, inst.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	got = states()
+	for id := range before {
+		if _, ok := got[id]; ok {
+			t.Errorf("after RotateRetire: the retired CA is still listed (%v)", got)
+		}
+		if r := e.do(req{method: "GET", path: "/certificates/" + id}); r.status != 404 {
+			t.Errorf("GET retired CA = %d, want 404", r.status)
+		}
+	}
+	if len(got) != 1 || count(got, "current") != 1 {
+		t.Errorf("after RotateRetire: %v, want one current CA", got)
+	}
+}
