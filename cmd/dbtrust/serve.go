@@ -85,13 +85,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	case selfIssuedTLS:
-		cert, path, err := selftls.Load(selftls.Config{
-			Dir: filepath.Join(c.data, "tls"), Hosts: append(splitList(*tlsHosts), host), Sealer: d.sealer, Now: time.Now(),
+		iss, err := selftls.Open(selftls.Config{
+			Dir: filepath.Join(c.data, "tls"), Hosts: append(splitList(*tlsHosts), host), Sealer: d.sealer,
 		})
 		if err != nil {
 			return fmt.Errorf("self-issued TLS: %w", err)
 		}
-		tlsConfig, caPath = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, path
+		tlsConfig, caPath = &tls.Config{GetCertificate: iss.GetCertificate, MinVersion: tls.VersionTLS12}, iss.CAPath
 	}
 	if tlsConfig != nil {
 		scheme = "https"
