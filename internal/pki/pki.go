@@ -228,7 +228,7 @@ func NewCA(req CARequest) ([]byte, error) {
 		Subject:               req.Subject,
 		NotBefore:             req.Now.Add(-time.Minute).UTC(),
 		NotAfter:              req.NotAfter.UTC(),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		SubjectKeyId:          ski,
