@@ -233,12 +233,23 @@ func (s *Service) ListTokens(ctx context.Context, p Principal) ([]Token, error) 
 	return s.store.ListTokens(ctx, p.AccountID)
 }
 
-// RevokeToken revokes a token of p's account (admins only).
+// RevokeToken revokes a token of p's account (admins only). As with creation,
+// nobody may revoke a token whose role is above their own: an admin cannot
+// lock the owners out.
 func (s *Service) RevokeToken(ctx context.Context, p Principal, id string) error {
 	if err := require(p, RoleAdmin); err != nil {
 		return err
 	}
-	err := s.store.RevokeToken(ctx, p.AccountID, id, s.now())
+	t, err := s.store.GetToken(ctx, id)
+	if err == nil && t.AccountID != p.AccountID {
+		err = Errorf(NotFound, "no such token")
+	}
+	if err == nil && !p.Role.AtLeast(t.Role) {
+		err = Errorf(Forbidden, "a %s cannot revoke a token with the %s role", p.Role, t.Role)
+	}
+	if err == nil {
+		err = s.store.RevokeToken(ctx, p.AccountID, id, s.now())
+	}
 	s.audit(ctx, p, "token.revoke", "token/"+id, err)
 	return err
 }

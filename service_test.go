@@ -171,6 +171,13 @@ func TestRoles(t *testing.T) {
 			}
 			return e.svc.RevokeToken(ctx, p, tok.ID)
 		}},
+		{"RevokeToken of an owner", dbtrust.RoleOwner, func(p dbtrust.Principal) error {
+			tok, _, err := e.svc.CreateToken(ctx, owner, "owner-to-revoke", dbtrust.RoleOwner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e.svc.RevokeToken(ctx, p, tok.ID)
+		}},
 		{"Audit", dbtrust.RoleAdmin, func(p dbtrust.Principal) error {
 			_, err := e.svc.Audit(ctx, p, 10)
 			return err
