@@ -428,16 +428,31 @@ func TestRoles(t *testing.T) {
 // TestPagingWhileChanging pages through 1,000 credentials with limit=7 while
 // others are created and deleted between pages: every credential that
 // exists throughout is returned exactly once, and none is returned twice.
+// On PostgreSQL only creation order runs: it is the order the store pages by
+// keyset itself; the others are paged in memory whatever the store.
 func TestPagingWhileChanging(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			testPagingWhileChanging(t, backend)
+		})
+	}
+}
+
+func testPagingWhileChanging(t *testing.T, backend string) {
+	e := newEnvOn(t, backend, 1<<30)
 	const n = 1000
 	createMany(t, e, "p", n)
-	for _, tc := range []struct{ name, query string }{
+	cases := []struct{ name, query string }{
 		{"creation order", ""},
 		{"by name, descending", "&orderBy=" + url.QueryEscape("name desc")},
 		{"filtered by name", "&filter=" + url.QueryEscape("name gte 'p-'")},
-	} {
+	}
+	if backend == "postgres" {
+		cases = cases[:1]
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			// The credentials that exist as paging starts.
 			all, err := e.svc.ListCredentials(context.Background(), dbtrust.Operator(e.acct.ID))

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/pgtest"
+	"github.com/dbtrust/dbtrust/internal/postgres"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
@@ -63,18 +65,36 @@ type env struct {
 
 func (e *env) now() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
 
-func newEnv(t testing.TB) *env { return newEnvLimited(t, 1<<30) }
+func newEnv(t testing.TB) *env { return newEnvOn(t, "sqlite", 1<<30) }
 
 // newEnvLimited is newEnv with a per-token limit of rateLimit requests a minute.
-func newEnvLimited(t testing.TB, rateLimit int) *env {
+func newEnvLimited(t testing.TB, rateLimit int) *env { return newEnvOn(t, "sqlite", rateLimit) }
+
+// newEnvOn is newEnv on the given backend: "sqlite" (a file in dataDir) or
+// "postgres" (a fresh database; skipped without DBTRUST_TEST_POSTGRES).
+func newEnvOn(t testing.TB, backend string, rateLimit int) *env {
 	t.Helper()
 	e := &env{t: t, dataDir: t.TempDir(), logs: &lockedBuffer{}, client: &http.Client{}}
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(e.dataDir, "dbtrust.db"))
-	if err != nil {
-		t.Fatal(err)
+	var store dbtrust.Store
+	switch backend {
+	case "sqlite":
+		s, err := sqlite.Open(ctx, filepath.Join(e.dataDir, "dbtrust.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		store = s
+	case "postgres":
+		s, err := postgres.Open(ctx, pgtest.FreshDB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		store = s
+	default:
+		t.Fatalf("unknown backend %q", backend)
 	}
 	t.Cleanup(func() { store.Close() })
+	var err error
 	kek := make([]byte, seal.KeySize)
 	rand.Read(kek)
 	sealer, err := seal.New(kek)
