@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -283,4 +284,107 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestConcurrentReplicaStateChanges races two replicas (full Services) over
+// the read-modify-write changes of the other features: a CA rotation started
+// through both at once starts once, and an Astra certificate updated through
+// both at once from the same revision is updated once; the loser is told so
+// (Conflict, PreconditionFailed), never silently overwritten.
+func TestConcurrentReplicaStateChanges(t *testing.T) {
+	t.Parallel()
+	r := openReplicas(t, 2)
+	key, _ := seal.NewKey()
+	sealer, _ := seal.New(key)
+	svcs := []*dbtrust.Service{
+		dbtrust.NewService(r[0], sealer, dbtrust.Options{}),
+		dbtrust.NewService(r[1], sealer, dbtrust.Options{}),
+	}
+	for _, svc := range svcs { // as serve runs them
+		wctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); svc.WatchStore(wctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	ctx := context.Background()
+	acct, _, _, err := svcs[0].Bootstrap(ctx)
+	must(t, err)
+	p := dbtrust.Operator(acct.ID)
+
+	// race runs fn through both replicas at once and returns the two errors.
+	race := func(fn func(svc *dbtrust.Service) error) [2]error {
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i, svc := range svcs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = fn(svc) }()
+		}
+		wg.Wait()
+		return errs
+	}
+	once := func(what string, errs [2]error, loser ...dbtrust.Code) {
+		t.Helper()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+			} else if !slices.Contains(loser, dbtrust.ErrorCode(err)) {
+				t.Fatalf("%s: %v, want success or %v", what, err, loser)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%s through both replicas at once: %d succeeded (%v), want exactly 1", what, ok, errs)
+		}
+	}
+
+	for i := range 10 {
+		inst, err := svcs[0].CreateInstance(ctx, p, dbtrust.InstanceSpec{Name: fmt.Sprintf("db-%d", i), Engine: "pg"})
+		must(t, err)
+		once("RotateStart", race(func(svc *dbtrust.Service) error {
+			_, err := svc.RotateStart(ctx, p, inst.ID, "")
+			return err
+		}), dbtrust.Conflict)
+		cas, err := svcs[1].InstanceCAs(ctx, p, inst.ID)
+		must(t, err)
+		next := 0
+		for _, ca := range cas {
+			if ca.State == dbtrust.CANext {
+				next++
+			}
+		}
+		if len(cas) != 2 || next != 1 {
+			t.Fatalf("after racing RotateStart: %d CAs, %d next; want 2 and 1", len(cas), next)
+		}
+		once("RotateFinish", race(func(svc *dbtrust.Service) error {
+			_, err := svc.RotateFinish(ctx, p, inst.ID)
+			return err
+		}), dbtrust.Conflict, dbtrust.PreconditionFailed)
+	}
+
+	cas, err := svcs[0].InstanceCAs(ctx, p, mustFirstInstance(t, svcs[0], p))
+	must(t, err)
+	cert, err := svcs[0].CreateCertificate(ctx, p, dbtrust.CertificateInput{Version: "1.1", CertPEM: cas[0].CertPEM})
+	must(t, err)
+	for i := range 10 {
+		c, err := svcs[1].GetCertificate(ctx, p, cert.ID)
+		must(t, err)
+		if c.Revision != cert.Revision+int64(i) {
+			t.Fatalf("revision %d after %d raced updates, want %d", c.Revision, i, cert.Revision+int64(i))
+		}
+		once("UpdateCertificate", race(func(svc *dbtrust.Service) error {
+			trust := []string{dbtrust.TrustUntrusted, dbtrust.TrustTrusted}[i%2]
+			_, err := svc.UpdateCertificate(ctx, p, cert.ID, dbtrust.CertificateInput{Version: "1.1", CertPEM: c.CertPEM, TrustDesired: trust}, c.Revision)
+			return err
+		}), dbtrust.PreconditionFailed, dbtrust.Conflict)
+	}
+}
+
+func mustFirstInstance(t *testing.T, svc *dbtrust.Service, p dbtrust.Principal) string {
+	t.Helper()
+	list, err := svc.ListInstances(context.Background(), p, "")
+	must(t, err)
+	if len(list) == 0 {
+		t.Fatal("no instance")
+	}
+	return list[0].ID
 }
