@@ -116,13 +116,13 @@ func parseListQuery(q url.Values, fields collectionFields) (listQuery, error) {
 	}
 	if v, ok := single(q, "limit"); ok {
 		if !positiveRE.MatchString(v) {
-			return lq, badParam("limit", "must be a positive integer")
+			return lq, badParam("limit", "must be a positive integer of at most 9 digits")
 		}
 		lq.limit, _ = strconv.Atoi(v)
 	}
 	if v, ok := single(q, "skip"); ok {
 		if !positiveRE.MatchString(v) {
-			return lq, badParam("skip", "must be a positive integer")
+			return lq, badParam("skip", "must be a positive integer of at most 9 digits")
 		}
 		lq.skip, _ = strconv.Atoi(v)
 	}
