@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/pgtest"
 	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
@@ -368,7 +369,7 @@ func TestCertificatesAndCRL(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("openssl is not installed")
 		}
-		t.Skip("openssl not installed")
+		pgtest.Skip(t, "openssl not installed")
 	}
 	der, err := svc.CRL(ctx, issued[0].CAID)
 	if err != nil {

@@ -75,7 +75,7 @@ func StartServer(t testing.TB) *Server {
 	t.Helper()
 	bin := findBin()
 	if bin == "" {
-		t.Skip("PostgreSQL server binaries (initdb, pg_ctl) not found; set " + EnvBin)
+		Skip(t, "PostgreSQL server binaries (initdb, pg_ctl) not found; set "+EnvBin)
 	}
 	s := &Server{t: t, bin: bin}
 	base, err := os.MkdirTemp("", "dbtrust-pg-")
@@ -86,7 +86,7 @@ func StartServer(t testing.TB) *Server {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			t.Skip("running as root and there is no postgres user to run initdb as: " + err.Error())
+			Skip(t, "running as root and there is no postgres user to run initdb as: "+err.Error())
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
