@@ -8,14 +8,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/pki"
-	"github.com/dbtrust/dbtrust/internal/seal"
-	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
 
 // BenchmarkIssue measures server-certificate issuance, ECDSA P-256, through
@@ -28,18 +26,8 @@ import (
 //	go test -run '^$' -bench BenchmarkIssue -benchtime 2s .
 func BenchmarkIssue(b *testing.B) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "dbtrust.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	key, _ := seal.NewKey()
-	sealer, _ := seal.New(key)
-	svc := dbtrust.NewService(st, sealer, dbtrust.Options{})
-	acct, _, _, err := svc.Bootstrap(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
+	env := servicetest.New(b, dbtrust.Options{})
+	svc, acct := env.Service, env.Account
 	p := dbtrust.Operator(acct.ID)
 	inst, err := svc.CreateInstance(ctx, p, dbtrust.InstanceSpec{Name: "bench", Engine: "pg"})
 	if err != nil {

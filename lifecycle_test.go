@@ -17,6 +17,7 @@ import (
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/seal"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
 )
 
@@ -37,27 +38,10 @@ func (c *clock) add(d time.Duration) {
 // first account, and the service's clock.
 func newLifecycleService(t *testing.T, opt dbtrust.Options) (*dbtrust.Service, dbtrust.Principal, *clock) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "dbtrust.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err := seal.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: time.Now().UTC()}
 	opt.Clock = c.now
-	svc := dbtrust.NewService(st, sealer, opt)
-	a, _, _, err := svc.Bootstrap(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc, dbtrust.Operator(a.ID), c
+	env := servicetest.New(t, opt)
+	return env.Service, env.Owner(), c
 }
 
 func newInstance(t *testing.T, svc *dbtrust.Service, p dbtrust.Principal, name string) dbtrust.Instance {

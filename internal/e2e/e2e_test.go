@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -18,9 +17,8 @@ import (
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/pki"
-	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
-	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
 
 // trust is a running dbtrust (all dialects) and its first account's owner.
@@ -34,25 +32,8 @@ type trust struct {
 
 func startTrust(t *testing.T) *trust {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dbtrust.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err := seal.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := dbtrust.NewService(st, sealer, dbtrust.Options{})
-	acct, token, _, err := svc.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := servicetest.New(t, dbtrust.Options{})
+	svc, acct, token := env.Service, env.Account, env.Token
 	// The listener comes first: the Huawei download links name the server's URL.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -14,9 +13,8 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
-	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
 
 // BenchmarkGetCA measures GET /v2/databases/{id}/ca over loopback HTTP with
@@ -59,18 +57,8 @@ func BenchmarkGetCA(b *testing.B) {
 
 func benchServer(b *testing.B) (*httptest.Server, string, string) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "dbtrust.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	key, _ := seal.NewKey()
-	sealer, _ := seal.New(key)
-	svc := dbtrust.NewService(store, sealer, dbtrust.Options{})
-	acct, token, _, err := svc.Bootstrap(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
+	env := servicetest.New(b, dbtrust.Options{})
+	svc, acct, token := env.Service, env.Account, env.Token
 	inst, err := svc.CreateInstance(ctx, dbtrust.Operator(acct.ID), dbtrust.InstanceSpec{Name: "bench", Engine: "pg"})
 	if err != nil {
 		b.Fatal(err)

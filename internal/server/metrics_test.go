@@ -6,16 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
-	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
 
 // scrape returns the samples of /metrics as "name{labels}" -> value.
@@ -51,18 +49,8 @@ func scrape(t *testing.T, url string) map[string]float64 {
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dbtrust.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key, _ := seal.NewKey()
-	sealer, _ := seal.New(key)
-	svc := dbtrust.NewService(st, sealer, dbtrust.Options{CAValidity: 1000 * time.Hour})
-	acct, token, _, err := svc.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := servicetest.New(t, dbtrust.Options{CAValidity: 1000 * time.Hour})
+	svc, acct, token := env.Service, env.Account, env.Token
 	p := dbtrust.Operator(acct.ID)
 	inst, err := svc.CreateInstance(ctx, p, dbtrust.InstanceSpec{Name: "backend", Engine: "pg"})
 	if err != nil {

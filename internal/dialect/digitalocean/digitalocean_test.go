@@ -8,15 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/pki"
-	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -35,28 +34,10 @@ type env struct {
 // newEnv runs the real server over a real SQLite file.
 func newEnv(t *testing.T, rateLimit int) *env {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dbtrust.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	key, err := seal.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := dbtrust.NewService(store, sealer, dbtrust.Options{})
-	acct, token, _, err := svc.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(server.New(server.Config{Service: svc, RateLimit: rateLimit}))
+	se := servicetest.New(t, dbtrust.Options{})
+	ts := httptest.NewServer(server.New(server.Config{Service: se.Service, RateLimit: rateLimit}))
 	t.Cleanup(ts.Close)
-	return &env{url: ts.URL, token: token, acct: acct, svc: svc, store: store}
+	return &env{url: ts.URL, token: se.Token, acct: se.Account, svc: se.Service, store: se.Store}
 }
 
 type result struct {

@@ -16,7 +16,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -24,9 +23,8 @@ import (
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/dialect/native"
-	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
-	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -56,21 +54,8 @@ func newEnv(t *testing.T) *env {
 		openapi3filter.RegisterBodyDecoder("application/pkix-crl", openapi3filter.PlainBodyDecoder)
 	})
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dbtrust.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, _ := seal.NewKey()
-	sealer, err := seal.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := dbtrust.NewService(st, sealer, dbtrust.Options{})
-	acct, owner, _, err := svc.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	se := servicetest.New(t, dbtrust.Options{})
+	svc, acct, owner := se.Service, se.Account, se.Token
 	_, viewer, err := svc.CreateToken(ctx, dbtrust.Operator(acct.ID), "viewer", dbtrust.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
@@ -449,19 +434,8 @@ func TestErrorTable(t *testing.T) {
 // TestRateLimit checks that a token over its limit gets 429 rate_limited
 // with Retry-After, and that the public CRL route is limited per address.
 func TestRateLimit(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dbtrust.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key, _ := seal.NewKey()
-	sealer, _ := seal.New(key)
-	svc := dbtrust.NewService(st, sealer, dbtrust.Options{})
-	_, token, _, err := svc.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	se := servicetest.New(t, dbtrust.Options{})
+	svc, token := se.Service, se.Token
 	ts := httptest.NewServer(server.New(server.Config{Service: svc, RateLimit: 3}))
 	defer ts.Close()
 	for _, tc := range []struct{ path, token string }{

@@ -1,0 +1,64 @@
+// Package servicetest gives tests a real Service: a fresh SQLite file in the
+// test's temporary folder and a fresh key-encryption key, with its first
+// account bootstrapped.
+package servicetest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/seal"
+	"github.com/dbtrust/dbtrust/internal/sqlite"
+)
+
+// Env is a Service with the parts under it and its first account.
+type Env struct {
+	Service *dbtrust.Service
+	Store   *sqlite.Store
+	Sealer  *seal.AESGCM
+	Account dbtrust.Account
+	Token   string // the first account's owner token
+}
+
+// Owner acts as the operator of the first account.
+func (e *Env) Owner() dbtrust.Principal { return dbtrust.Operator(e.Account.ID) }
+
+// New returns a bootstrapped Service over a fresh SQLite store; the store is
+// closed when the test ends.
+func New(t testing.TB, opt dbtrust.Options) *Env {
+	t.Helper()
+	e := &Env{Store: SQLite(t), Sealer: Sealer(t)}
+	e.Service = dbtrust.NewService(e.Store, e.Sealer, opt)
+	var err error
+	if e.Account, e.Token, _, err = e.Service.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// SQLite opens a fresh SQLite store in the test's temporary folder.
+func SQLite(t testing.TB) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "dbtrust.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// Sealer returns a sealer under a fresh random key-encryption key.
+func Sealer(t testing.TB) *seal.AESGCM {
+	t.Helper()
+	k, err := seal.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := seal.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
