@@ -42,6 +42,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	crlBase := fs.String("crl-base-url", env("DBTRUST_CRL_BASE_URL"), "public base URL of this server; when set, issued certificates carry a CRL distribution point BASE/v1/cas/{ca_id}/crl (env DBTRUST_CRL_BASE_URL)")
 	autoRotate := fs.Duration("auto-rotate-interval", time.Minute, "how often to apply instances' automatic rotation policies; 0 turns automatic rotation off on this replica")
 	noMetrics := fs.Bool("no-metrics", false, "do not serve Prometheus metrics at /metrics")
+	metricsToken := fs.String("metrics-token", env("DBTRUST_METRICS_TOKEN"), "bearer token /metrics requires; without it /metrics answers loopback clients only (env DBTRUST_METRICS_TOKEN)")
 	cacheTTL := fs.Duration("cache-ttl", durationOr(env("DBTRUST_CACHE_TTL"), 0), "longest a cached token or CA list is served (default 5s); changes drop it at once, other replicas' changes when their notice arrives; negative turns the cache off (env DBTRUST_CACHE_TTL)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -125,7 +126,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	srv := &http.Server{
 		Handler: server.New(server.Config{
 			Service: svc, Logger: log, RateLimit: *rateLimit, RequestTimeout: *requestTimeout,
-			PublicURL: *publicURL, LinkTTL: *linkTTL, NoMetrics: *noMetrics,
+			PublicURL: *publicURL, LinkTTL: *linkTTL, NoMetrics: *noMetrics, MetricsToken: *metricsToken,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -67,6 +71,28 @@ func (m *metrics) observe(r *http.Request, status int, d time.Duration) {
 	dialect := dialectOf(r.URL.Path)
 	m.requests.WithLabelValues(dialect, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(dialect).Observe(d.Seconds())
+}
+
+// guardMetrics lets a request through to next when it carries the metrics
+// token (compared in constant time) or, with no token configured, when it
+// comes from a loopback address. Everyone else gets 401 or 403.
+func guardMetrics(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token != "" {
+			got, _ := httpx.Bearer(r)
+			sum := sha256.Sum256([]byte(got))
+			if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="dbtrust metrics"`)
+				writeError(w, r, http.StatusUnauthorized, dbtrust.Unauthorized, "the metrics token is missing or wrong")
+				return
+			}
+		} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+			writeError(w, r, http.StatusForbidden, dbtrust.Forbidden, "metrics are served to loopback clients only unless dbtrust runs with --metrics-token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (m *metrics) handler() http.Handler {

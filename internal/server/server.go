@@ -31,6 +31,10 @@ type Config struct {
 	PublicURL      string        // base URL of links dbtrust hands out (Huawei download links)
 	LinkTTL        time.Duration // lifetime of a Huawei download link; default huaweicloud.DefaultLinkTTL
 	NoMetrics      bool          // do not serve GET /metrics
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	// Without it, /metrics answers loopback clients only: it names the
+	// instances, CAs and certificates of every account.
+	MetricsToken string
 }
 
 // DefaultRequestTimeout is Config.RequestTimeout's default.
@@ -60,7 +64,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("/", handleUnknown())
 	m := newMetrics(cfg.Service)
 	if !cfg.NoMetrics {
-		mux.Handle("GET /metrics", m.handler())
+		mux.Handle("GET /metrics", guardMetrics(cfg.MetricsToken, m.handler()))
 	}
 
 	digitalocean.Register(mux, cfg.Service, digitalocean.Config{
@@ -123,11 +127,17 @@ type errorBody struct {
 	RequestID string `json:"request_id"`
 }
 
+// writeError answers in the native error shape, for the routes the server
+// itself owns.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code dbtrust.Code, message string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message, b.RequestID = string(code), message, httpx.RequestID(r)
+	httpx.WriteJSON(w, status, "application/json", b)
+}
+
 func handleUnknown() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b errorBody
-		b.Error.Code, b.Error.Message, b.RequestID = string(dbtrust.NotFound), "no such route", httpx.RequestID(r)
-		httpx.WriteJSON(w, http.StatusNotFound, "application/json", b)
+		writeError(w, r, http.StatusNotFound, dbtrust.NotFound, "no such route")
 	})
 }
 
