@@ -99,11 +99,12 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 	for _, ip := range leaf.IPs {
 		out.IPs = append(out.IPs, ip.String())
 	}
-	// The record is kept before the certificate is handed out: a certificate
-	// that was not recorded is never returned.
-	err = s.store.InsertIssuedCert(ctx, out)
-	s.audit(ctx, p, "certificate.issue", "instance/"+instanceID+"/certificate/"+out.Serial, err)
-	if err != nil {
+	// The record, with its audit event in the same transaction, is kept before
+	// the certificate is handed out: a certificate that was not recorded is
+	// never returned. (Issuance changes nothing the read cache holds.)
+	resource := "instance/" + instanceID + "/certificate/" + out.Serial
+	if err := s.store.InsertIssuedCert(ctx, out, s.auditEvent(p, "certificate.issue", resource, nil)); err != nil {
+		s.audit(ctx, p, "certificate.issue", resource, err)
 		return IssuedCertificate{}, err
 	}
 	out.CAPEM = ca.CertPEM

@@ -95,14 +95,20 @@ func require(p Principal, min Role) error {
 // so this is also where cached reads are dropped.
 func (s *Service) audit(ctx context.Context, p Principal, action, resource string, err error) {
 	s.cache.invalidate()
+	e := s.auditEvent(p, action, resource, err)
+	if aerr := s.store.AppendAudit(context.WithoutCancel(ctx), e); aerr != nil {
+		s.log.Error("audit append failed", "action", action, "resource", resource, "err", aerr)
+	}
+}
+
+// auditEvent describes what p did, for audit or for a store method that
+// writes the event in the same transaction as the change.
+func (s *Service) auditEvent(p Principal, action, resource string, err error) AuditEvent {
 	outcome := "ok"
 	if err != nil {
 		outcome = string(ErrorCode(err))
 	}
-	e := AuditEvent{Time: s.now(), AccountID: p.AccountID, Actor: p.Subject, Action: action, Resource: resource, Outcome: outcome}
-	if aerr := s.store.AppendAudit(context.WithoutCancel(ctx), e); aerr != nil {
-		s.log.Error("audit append failed", "action", action, "resource", resource, "err", aerr)
-	}
+	return AuditEvent{Time: s.now(), AccountID: p.AccountID, Actor: p.Subject, Action: action, Resource: resource, Outcome: outcome}
 }
 
 // ---- accounts and tokens ----

@@ -100,10 +100,11 @@ type Store interface {
 
 	// ---- certificate lifecycle (issued certificates, rotation) ----
 
-	// InsertIssuedCert records an issued certificate. Conflict when its
-	// serial or fingerprint is already recorded; NotFound when its instance
-	// or CA does not exist.
-	InsertIssuedCert(ctx context.Context, c IssuedCertificate) error
+	// InsertIssuedCert records an issued certificate and its audit event in
+	// one transaction. Conflict when its serial or fingerprint is already
+	// recorded; NotFound when its instance or CA does not exist. Neither row
+	// is written when it fails.
+	InsertIssuedCert(ctx context.Context, c IssuedCertificate, e AuditEvent) error
 	// GetIssuedCert returns one of the account's certificates by serial.
 	GetIssuedCert(ctx context.Context, accountID, serial string) (IssuedCertificate, error)
 	// ListIssuedCerts returns the account's certificates matching f, oldest

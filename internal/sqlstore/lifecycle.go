@@ -43,7 +43,7 @@ func orEmpty(l []string) []string {
 	return l
 }
 
-func (s *DB) InsertIssuedCert(ctx context.Context, c dbtrust.IssuedCertificate) error {
+func (s *DB) InsertIssuedCert(ctx context.Context, c dbtrust.IssuedCertificate, e dbtrust.AuditEvent) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		// The CA must belong to the instance and the account named.
 		var n int
@@ -57,7 +57,10 @@ func (s *DB) InsertIssuedCert(ctx context.Context, c dbtrust.IssuedCertificate) 
 		_, err := tx.ExecContext(ctx, `INSERT INTO issued_certs (`+certCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			c.Serial, c.InstanceID, c.AccountID, c.CAID, c.CommonName, jsonText(orEmpty(c.DNSNames)), jsonText(orEmpty(c.IPs)),
 			c.KeyType, c.Fingerprint, string(c.CertPEM), us(c.NotBefore), us(c.NotAfter), us(c.CreatedAt), nullUS(c.RevokedAt), c.RevocationReason)
-		return err
+		if err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, e)
 	})
 }
 

@@ -393,9 +393,16 @@ func scanAudit(sc interface{ Scan(...any) error }) (dbtrust.AuditEvent, error) {
 }
 
 func (s *DB) AppendAudit(ctx context.Context, e dbtrust.AuditEvent) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome) VALUES ($1, $2, $3, $4, $5, $6)`,
+	return s.mapErr(insertAudit(ctx, s.db, e))
+}
+
+// insertAudit writes one audit row through db, a *sql.DB or a *sql.Tx.
+func insertAudit(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, e dbtrust.AuditEvent) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome) VALUES ($1, $2, $3, $4, $5, $6)`,
 		us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome)
-	return s.mapErr(err)
+	return err
 }
 
 func (s *DB) ListAudit(ctx context.Context, accountID string, limit int) ([]dbtrust.AuditEvent, error) {

@@ -20,6 +20,12 @@ func NewCert(ca dbtrust.CA, created time.Time) dbtrust.IssuedCertificate {
 		CAID: ca.ID, InstanceID: ca.InstanceID, AccountID: ca.AccountID, CreatedAt: created}
 }
 
+// IssueEvent is the audit event recorded with c.
+func IssueEvent(c dbtrust.IssuedCertificate) dbtrust.AuditEvent {
+	return dbtrust.AuditEvent{Time: c.CreatedAt, AccountID: c.AccountID, Actor: "operator", Action: "certificate.issue",
+		Resource: "instance/" + c.InstanceID + "/certificate/" + c.Serial, Outcome: "ok"}
+}
+
 func testCertificates(t *testing.T, s dbtrust.Store) {
 	ctx := context.Background()
 	a, _ := NewAccount(t, s, "alpha")
@@ -30,21 +36,33 @@ func testCertificates(t *testing.T, s dbtrust.Store) {
 	must(t, s.CreateInstance(ctx, j, jca))
 
 	c1 := NewCert(ca, Later())
-	must(t, s.InsertIssuedCert(ctx, c1))
+	must(t, s.InsertIssuedCert(ctx, c1, IssueEvent(c1)))
 	c2 := NewCert(ca, Later())
 	c2.IPs = nil
-	must(t, s.InsertIssuedCert(ctx, c2))
+	must(t, s.InsertIssuedCert(ctx, c2, IssueEvent(c2)))
 	c3 := NewCert(jca, Later())
-	must(t, s.InsertIssuedCert(ctx, c3))
-	wantCode(t, "InsertIssuedCert(same serial)", s.InsertIssuedCert(ctx, c1), dbtrust.Conflict)
+	must(t, s.InsertIssuedCert(ctx, c3, IssueEvent(c3)))
+	wantCode(t, "InsertIssuedCert(same serial)", s.InsertIssuedCert(ctx, c1, IssueEvent(c1)), dbtrust.Conflict)
 
 	// A certificate naming another instance's CA, or another account, is refused.
 	bad := NewCert(jca, Later())
 	bad.InstanceID = i.ID
-	wantCode(t, "InsertIssuedCert(CA of another instance)", s.InsertIssuedCert(ctx, bad), dbtrust.NotFound)
+	wantCode(t, "InsertIssuedCert(CA of another instance)", s.InsertIssuedCert(ctx, bad, IssueEvent(bad)), dbtrust.NotFound)
 	bad = NewCert(ca, Later())
 	bad.AccountID = b.ID
-	wantCode(t, "InsertIssuedCert(other account)", s.InsertIssuedCert(ctx, bad), dbtrust.NotFound)
+	wantCode(t, "InsertIssuedCert(other account)", s.InsertIssuedCert(ctx, bad, IssueEvent(bad)), dbtrust.NotFound)
+
+	// Each recorded certificate left its audit event; the refused ones left none.
+	events, err := s.ListAudit(ctx, a.ID, 100)
+	must(t, err)
+	if len(events) != 3 || events[0].Resource != IssueEvent(c3).Resource || events[2].Resource != IssueEvent(c1).Resource {
+		t.Fatalf("ListAudit after 3 recorded and 3 refused certificates = %+v, want the 3 recorded ones, newest first", events)
+	}
+	events, err = s.ListAudit(ctx, b.ID, 100)
+	must(t, err)
+	if len(events) != 0 {
+		t.Fatalf("ListAudit(other account) = %+v, want none", events)
+	}
 
 	got, err := s.GetIssuedCert(ctx, a.ID, c1.Serial)
 	must(t, err)
@@ -91,8 +109,8 @@ func testCertificateRevocation(t *testing.T, s dbtrust.Store) {
 	i, ca := NewInstance(a.ID, "backend")
 	must(t, s.CreateInstance(ctx, i, ca))
 	c1, c2 := NewCert(ca, Later()), NewCert(ca, Later())
-	must(t, s.InsertIssuedCert(ctx, c1))
-	must(t, s.InsertIssuedCert(ctx, c2))
+	must(t, s.InsertIssuedCert(ctx, c1, IssueEvent(c1)))
+	must(t, s.InsertIssuedCert(ctx, c2, IssueEvent(c2)))
 
 	wantCode(t, "RevokeIssuedCert(other account)", s.RevokeIssuedCert(ctx, b.ID, c1.Serial, Time, "superseded"), dbtrust.NotFound)
 	wantCode(t, "RevokeIssuedCert(unknown)", s.RevokeIssuedCert(ctx, a.ID, "abc", Time, "superseded"), dbtrust.NotFound)
@@ -299,7 +317,7 @@ func testExpiries(t *testing.T, s dbtrust.Store) {
 	live, revoked, expired := NewCert(ca, Later()), NewCert(ca, Later()), NewCert(jca, Later())
 	expired.NotAfter = Time.Add(-time.Hour)
 	for _, c := range []dbtrust.IssuedCertificate{live, revoked, expired} {
-		must(t, s.InsertIssuedCert(ctx, c))
+		must(t, s.InsertIssuedCert(ctx, c, IssueEvent(c)))
 	}
 	must(t, s.RevokeIssuedCert(ctx, a.ID, revoked.Serial, Time, "superseded"))
 	got, err := s.Expiries(ctx, Time)
