@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/ratelimit"
 	"github.com/google/uuid"
 )
 
@@ -192,4 +195,33 @@ func jsonKind(te *json.UnmarshalTypeError) string {
 		return "an object"
 	}
 	return te.Type.String()
+}
+
+// LimitKey is what a caller's requests are counted under: its principal's
+// subject once authenticated, else its address, so that unauthenticated
+// callers are limited per address.
+func LimitKey(r *http.Request, subject string, authenticated bool) string {
+	if authenticated {
+		return subject
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "ip:" + host
+}
+
+// Limit counts one request of key against l (no limit when l is nil). Over
+// the limit it sets Retry-After, in whole seconds until the window resets, and
+// returns a RateLimited error; the Decision is returned either way.
+func Limit(w http.ResponseWriter, l *ratelimit.Limiter, key string) (ratelimit.Decision, error) {
+	if l == nil {
+		return ratelimit.Decision{Allowed: true}, nil
+	}
+	d := l.Allow(key)
+	if d.Allowed {
+		return d, nil
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(d.Reset).Seconds()+0.999))))
+	return d, dbtrust.Errorf(dbtrust.RateLimited, "too many requests: at most %d per window", d.Limit)
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,11 +39,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principa
 func (a api) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.authenticate(r)
-		key := p.Subject
-		if err != nil {
-			key = "ip:" + clientIP(r)
-		}
-		if lerr := a.limit(w, key); lerr != nil {
+		if _, lerr := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, p.Subject, err == nil)); lerr != nil {
 			err = lerr
 		}
 		if err == nil {
@@ -75,28 +70,6 @@ func (a api) authenticate(r *http.Request) (dbtrust.Principal, error) {
 		return p, newProblem(4)
 	}
 	return p, err
-}
-
-// limit counts one request of key; RateLimited, with Retry-After, when the
-// key is over its limit.
-func (a api) limit(w http.ResponseWriter, key string) error {
-	if a.cfg.Limiter == nil {
-		return nil
-	}
-	d := a.cfg.Limiter.Allow(key)
-	if d.Allowed {
-		return nil
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(d.Reset).Seconds()+0.999))))
-	return dbtrust.Errorf(dbtrust.RateLimited, "too many requests: at most %d per window", d.Limit)
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // checkAccount answers a malformed account ID with problem 33 and another

@@ -3,7 +3,6 @@ package digitalocean
 import (
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,18 +29,13 @@ func (a api) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, _ := httpx.Bearer(r)
 		p, err := a.svc.Authenticate(r.Context(), token)
-		key := p.Subject
-		if err != nil {
-			key = "ip:" + clientIP(r) // unauthenticated callers are limited per address
-		}
-		d := a.cfg.Limiter.Allow(key)
+		d, lerr := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, p.Subject, err == nil))
 		hdr := w.Header() // keys already in canonical form: no per-request canonicalisation
 		hdr["Ratelimit-Limit"] = []string{strconv.Itoa(d.Limit)}
 		hdr["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
 		hdr["Ratelimit-Reset"] = []string{strconv.FormatInt(d.Reset.Unix(), 10)}
-		if !d.Allowed {
-			hdr.Set("Retry-After", strconv.Itoa(max(1, int(time.Until(d.Reset).Seconds()+0.999))))
-			writeError(w, r, dbtrust.Errorf(dbtrust.RateLimited, "rate limited"))
+		if lerr != nil {
+			writeError(w, r, lerr)
 			return
 		}
 		if err != nil {
@@ -56,15 +50,6 @@ func (a api) wrap(h handlerFunc) http.Handler {
 		}
 	})
 }
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (a api) notFound(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
 	return dbtrust.Errorf(dbtrust.NotFound, "not found")
 }

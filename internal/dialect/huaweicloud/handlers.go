@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -83,15 +82,8 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, minRole d
 		return nil, fail(badBody, "body could not be read")
 	}
 	princ, authErr := a.authenticate(r, body)
-	if a.cfg.Limiter != nil {
-		key := princ.Subject
-		if authErr != nil {
-			key = "ip:" + clientIP(r) // unauthenticated callers are limited per address
-		}
-		if d := a.cfg.Limiter.Allow(key); !d.Allowed {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(d.Reset).Seconds()+0.999))))
-			return nil, dbtrust.Errorf(dbtrust.RateLimited, "rate limited")
-		}
+	if _, err := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, princ.Subject, authErr == nil)); err != nil {
+		return nil, err
 	}
 	if authErr != nil {
 		return nil, authErr
@@ -164,15 +156,6 @@ func (a *api) authenticate(r *http.Request, body []byte) (dbtrust.Principal, err
 	}
 	return p, err
 }
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (a *api) logFailure(r *http.Request, err error) {
 	switch dbtrust.ErrorCode(err) {
 	case dbtrust.Internal, dbtrust.Unavailable:

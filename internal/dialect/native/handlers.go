@@ -1,7 +1,6 @@
 package native
 
 import (
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,11 +25,7 @@ func (a api) auth(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, _ := httpx.Bearer(r)
 		p, err := a.svc.Authenticate(r.Context(), token)
-		key := p.Subject
-		if err != nil {
-			key = "ip:" + clientIP(r) // unauthenticated callers are limited per address
-		}
-		if lerr := a.limit(w, key); lerr != nil {
+		if _, lerr := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, p.Subject, err == nil)); lerr != nil {
 			err = lerr
 		}
 		if err == nil {
@@ -45,7 +40,7 @@ func (a api) auth(h handlerFunc) http.Handler {
 // public runs h without credentials, limited per client address.
 func (a api) public(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := a.limit(w, "ip:"+clientIP(r))
+		_, err := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, "", false))
 		if err == nil {
 			err = h(w, r)
 		}
@@ -53,28 +48,6 @@ func (a api) public(h func(w http.ResponseWriter, r *http.Request) error) http.H
 			a.fail(w, r, err)
 		}
 	})
-}
-
-// limit counts one request of key; RateLimited (with Retry-After) when the
-// key is over its limit.
-func (a api) limit(w http.ResponseWriter, key string) error {
-	if a.cfg.Limiter == nil {
-		return nil
-	}
-	d := a.cfg.Limiter.Allow(key)
-	if d.Allowed {
-		return nil
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(d.Reset).Seconds()+0.999))))
-	return dbtrust.Errorf(dbtrust.RateLimited, "too many requests: at most %d per window", d.Limit)
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (a api) fail(w http.ResponseWriter, r *http.Request, err error) {
