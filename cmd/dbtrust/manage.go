@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/dialect/native"
 )
 
 // session is an opened data folder with the account a command acts in.
@@ -126,23 +127,6 @@ func cmdAccount(ctx context.Context, args []string, env envFunc, stdout, stderr 
 
 // ---- tokens ----
 
-type tokenOut struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Role      string `json:"role"`
-	CreatedAt string `json:"created_at"`
-	RevokedAt string `json:"revoked_at,omitempty"`
-	Token     string `json:"token,omitempty"`
-}
-
-func toTokenOut(t dbtrust.Token) tokenOut {
-	o := tokenOut{ID: t.ID, Name: t.Name, Role: string(t.Role), CreatedAt: ts(t.CreatedAt)}
-	if t.RevokedAt != nil {
-		o.RevokedAt = ts(*t.RevokedAt)
-	}
-	return o
-}
-
 func cmdToken(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
 	sub, args, err := subcommand(args, "dbtrust token create --name NAME [--role ROLE] | list | revoke ID", "create", "list", "revoke")
 	if err != nil {
@@ -173,8 +157,8 @@ func cmdToken(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		if err != nil {
 			return err
 		}
-		out := toTokenOut(t)
-		out.Token = full
+		out := native.FromToken(t)
+		out.Secret = full
 		return printOut(stdout, c.output, out, func(w io.Writer) {
 			fmt.Fprintf(w, "id:\t%s\nname:\t%s\nrole:\t%s\ntoken:\t%s\n\t(shown only now: keep it)\n", t.ID, t.Name, t.Role, full)
 		})
@@ -183,9 +167,9 @@ func cmdToken(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		if err != nil {
 			return err
 		}
-		out := []tokenOut{}
+		out := []native.Token{}
 		for _, t := range list {
-			out = append(out, toTokenOut(t))
+			out = append(out, native.FromToken(t))
 		}
 		return printOut(stdout, c.output, out, func(w io.Writer) {
 			fmt.Fprintln(w, "ID\tNAME\tROLE\tCREATED\tREVOKED")
@@ -216,38 +200,14 @@ func dash(s string) string {
 
 // ---- instances ----
 
-type caOut struct {
-	ID          string `json:"id"`
-	State       string `json:"state"`
-	KeyType     string `json:"key_type"`
-	Serial      string `json:"serial"`
-	Fingerprint string `json:"fingerprint_sha256"`
-	NotBefore   string `json:"not_before"`
-	NotAfter    string `json:"not_after"`
-}
-
+// instanceOut is the native API's instance, with its CAs when shown alone.
 type instanceOut struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Engine    string   `json:"engine"`
-	Version   string   `json:"version"`
-	Region    string   `json:"region"`
-	Size      string   `json:"size"`
-	NumNodes  int      `json:"num_nodes"`
-	TLS       bool     `json:"tls"`
-	Host      string   `json:"host"`
-	Tags      []string `json:"tags"`
-	CreatedAt string   `json:"created_at"`
-	CAs       []caOut  `json:"cas,omitempty"`
+	native.Instance
+	CAs []native.CA `json:"cas,omitempty"`
 }
 
 func toInstanceOut(svc *dbtrust.Service, i dbtrust.Instance) instanceOut {
-	tags := i.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	return instanceOut{ID: i.ID, Name: i.Name, Engine: string(i.Engine), Version: i.Version, Region: i.Region, Size: i.Size,
-		NumNodes: i.NumNodes, TLS: i.TLS, Host: svc.InstanceHost(i), Tags: tags, CreatedAt: ts(i.CreatedAt)}
+	return instanceOut{Instance: native.FromInstance(i, svc.InstanceHost(i))}
 }
 
 type stringList []string
@@ -347,8 +307,7 @@ func (s *session) showInstance(ctx context.Context, stdout io.Writer, format, id
 	}
 	out := toInstanceOut(s.svc, inst)
 	for _, ca := range cas {
-		out.CAs = append(out.CAs, caOut{ID: ca.ID, State: string(ca.State), KeyType: ca.KeyType, Serial: ca.Serial,
-			Fingerprint: ca.Fingerprint, NotBefore: ts(ca.NotBefore), NotAfter: ts(ca.NotAfter)})
+		out.CAs = append(out.CAs, native.FromCA(ca))
 	}
 	return printOut(stdout, format, out, func(w io.Writer) {
 		fmt.Fprintf(w, "id:\t%s\nname:\t%s\nengine:\t%s %s\nregion:\t%s\nsize:\t%s\nnodes:\t%d\ntls:\t%t\nhost:\t%s\ntags:\t%s\ncreated:\t%s\n",

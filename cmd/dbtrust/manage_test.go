@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/google/uuid"
 )
 
@@ -140,9 +141,9 @@ func TestTokenCommands(t *testing.T) {
 	mustJSON(t, &acme, data, "account", "create", "acme")
 
 	// With one account, --account may be left out.
-	var ci tokenOut
+	var ci native.Token
 	mustJSON(t, &ci, data, "token", "create", "--name", "ci", "--role", "admin")
-	if len(ci.ID) != 16 || ci.Name != "ci" || ci.Role != "admin" || !strings.HasPrefix(ci.Token, "dbt_"+ci.ID+"_") || ci.RevokedAt != "" {
+	if len(ci.ID) != 16 || ci.Name != "ci" || ci.Role != "admin" || !strings.HasPrefix(ci.Secret, "dbt_"+ci.ID+"_") || ci.RevokedAt != "" {
 		t.Errorf("token create -o json = %+v, want ID, name ci, role admin, the token", ci)
 	}
 	wantTimestamp(t, "token create created_at", ci.CreatedAt)
@@ -153,26 +154,26 @@ func TestTokenCommands(t *testing.T) {
 	}
 	readerToken := m[1]
 	readerID := strings.Split(readerToken, "_")[1]
-	var def tokenOut
+	var def native.Token
 	mustJSON(t, &def, data, "token", "create", "--name", "default-role", "--account", acme.ID)
 	if def.Role != "member" {
 		t.Errorf("token create without --role = role %q, want member", def.Role)
 	}
 
 	s := startServe(t, http.DefaultClient, nil, "serve", "--addr", "127.0.0.1:0", "--data", data)
-	for _, tok := range []string{ci.Token, readerToken, def.Token} {
+	for _, tok := range []string{ci.Secret, readerToken, def.Secret} {
 		if code, _ := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases", tok, ""); code != http.StatusOK {
 			t.Errorf("GET /v2/databases with a CLI-made token = %d, want 200", code)
 		}
 	}
 
-	var list []tokenOut
+	var list []native.Token
 	mustJSON(t, &list, data, "token", "list")
 	if len(list) != 4 { // the owner token, ci, reader, default-role
 		t.Fatalf("token list -o json = %d tokens, want 4: %+v", len(list), list)
 	}
 	for _, tok := range list {
-		if tok.Token != "" {
+		if tok.Secret != "" {
 			t.Errorf("token list -o json shows the secret of %q, want none", tok.Name)
 		}
 	}
@@ -200,7 +201,7 @@ func TestTokenCommands(t *testing.T) {
 	// The running server stops accepting them once it notices the CLI's change.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c1, _ := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases", ci.Token, "")
+		c1, _ := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases", ci.Secret, "")
 		c2, _ := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases", readerToken, "")
 		if c1 == http.StatusUnauthorized && c2 == http.StatusUnauthorized {
 			break
@@ -210,7 +211,7 @@ func TestTokenCommands(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if code, _ := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases", def.Token, ""); code != http.StatusOK {
+	if code, _ := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases", def.Secret, ""); code != http.StatusOK {
 		t.Errorf("GET with a token that was not revoked = %d, want 200", code)
 	}
 
@@ -307,9 +308,9 @@ func TestInstanceCommands(t *testing.T) {
 
 	// The server on the same data serves the CLI's instance and its CA.
 	s := startServe(t, http.DefaultClient, nil, "serve", "--addr", "127.0.0.1:0", "--data", data)
-	var tok tokenOut
+	var tok native.Token
 	mustJSON(t, &tok, data, "token", "create", "--name", "api", "--role", "viewer")
-	if code, body := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases/"+orders.ID+"/ca", tok.Token, ""); code != http.StatusOK {
+	if code, body := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases/"+orders.ID+"/ca", tok.Secret, ""); code != http.StatusOK {
 		t.Errorf("GET /v2/databases/{CLI instance}/ca = %d %s, want 200", code, body)
 	}
 
@@ -327,7 +328,7 @@ func TestInstanceCommands(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, _ := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases/"+orders.ID+"/ca", tok.Token, "")
+		code, _ := doRequest(t, http.DefaultClient, http.MethodGet, s.url+"/v2/databases/"+orders.ID+"/ca", tok.Secret, "")
 		if code == http.StatusNotFound {
 			break
 		}

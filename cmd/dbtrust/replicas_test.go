@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
@@ -192,10 +193,10 @@ func TestTwoProcesses(t *testing.T) {
 
 	// A token made and then revoked with the CLI (a third client of the
 	// database) stops working on both replicas, though both had it cached.
-	var tok tokenOut
+	var tok native.Token
 	cliJSON(t, &tok, "token", "create", "--name", "ci", "--role", "viewer", "--store", pg, "--kek-file", kek, "--data", t.TempDir())
 	for _, url := range urls {
-		if st, body := doRequest(t, client, "GET", url+"/v2/databases/"+id+"/ca", tok.Token, ""); st != http.StatusOK {
+		if st, body := doRequest(t, client, "GET", url+"/v2/databases/"+id+"/ca", tok.Secret, ""); st != http.StatusOK {
 			t.Fatalf("new token via %s = %d %s", url, st, body)
 		}
 	}
@@ -203,7 +204,7 @@ func TestTwoProcesses(t *testing.T) {
 	for _, url := range urls {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			st, _ := doRequest(t, client, "GET", url+"/v2/databases/"+id+"/ca", tok.Token, "")
+			st, _ := doRequest(t, client, "GET", url+"/v2/databases/"+id+"/ca", tok.Secret, "")
 			if st == http.StatusUnauthorized {
 				break
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/postgres"
@@ -68,7 +69,7 @@ func TestStoreCopy(t *testing.T) {
 	var acme, beta accountOut
 	cliJSON(t, &acme, "account", "create", "acme", "--data", data)
 	cliJSON(t, &beta, "account", "create", "beta", "--data", data)
-	var tok, revoked tokenOut
+	var tok, revoked native.Token
 	cliJSON(t, &tok, "token", "create", "--account", "acme", "--name", "ci", "--role", "admin", "--data", data)
 	cliJSON(t, &revoked, "token", "create", "--account", "acme", "--name", "old", "--data", data)
 	cli(t, "token", "revoke", revoked.ID, "--account", "acme", "--data", data)
@@ -201,7 +202,7 @@ func TestStoreCopy(t *testing.T) {
 	if status != http.StatusOK || !bytes.Equal(rotatedAfter, rotatedBefore) {
 		t.Fatalf("GET ca of the rotated instance from PostgreSQL = %d %s, want 200 %s", status, rotatedAfter, rotatedBefore)
 	}
-	status, body := doRequest(t, http.DefaultClient, "GET", pgURL+"/v2/databases", revoked.Token, "")
+	status, body := doRequest(t, http.DefaultClient, "GET", pgURL+"/v2/databases", revoked.Secret, "")
 	if status != http.StatusUnauthorized {
 		t.Fatalf("revoked token on the copied store = %d %s, want 401", status, body)
 	}
