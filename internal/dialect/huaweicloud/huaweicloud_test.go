@@ -532,7 +532,10 @@ func TestLinkTampering(t *testing.T) {
 		{"expires not a number", withQuery("Expires", "soon"), "AccessDenied"},
 		{"another instance", otherInst, "SignatureDoesNotMatch"},
 		{"another project", otherProject, "SignatureDoesNotMatch"},
-		{"path changed by one character", strings.Replace(b.Link, "/ca.crt?", "/ca.crs?", 1), "NoSuchKey"},
+		{"path changed by one character", strings.Replace(b.Link, "/ca.crt?", "/ca.crs?", 1), "SignatureDoesNotMatch"},
+		{"object key changed by one character", strings.Replace(b.Link, "/ssl-"+e.cache.ID[:7], "/ssl-"+e.cache.ID[:6]+"0", 1), "SignatureDoesNotMatch"},
+		{"another path, no query", e.url + "/" + huaweicloud.DCSBucket + "/x/y", "AccessDenied"},
+		{"another path, the link's query", e.url + "/" + huaweicloud.DDSBucket + "/x?" + u.RawQuery, "SignatureDoesNotMatch"},
 		{"another key", withQuery("AWSAccessKeyId", "DBTSAAAAAAAAAAAAAAAA"), "InvalidAccessKeyId"},
 		{"no signature", withQuery("Signature", ""), "AccessDenied"},
 		{"no expiry", withQuery("Expires", ""), "AccessDenied"},
@@ -557,6 +560,22 @@ func TestLinkTampering(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { check(t, tt.name, tt.link, tt.code) })
 	}
+	// The link's own query on another method is not the signed request.
+	if got := e.do(e.req("DELETE", strings.TrimPrefix(b.Link, e.url), "")); got.status != http.StatusForbidden {
+		t.Fatalf("DELETE of a link = %d %s, want 403", got.status, got.body)
+	}
+	// Only a correctly signed link to an object that is gone says so.
+	gone := e.signed(e.key, "GET", ddsPath(e.a.ProjectID, e.old.ID), "")
+	var g struct {
+		Certs []struct {
+			DownloadLink string `json:"download_link"`
+		} `json:"certs"`
+	}
+	if json.Unmarshal(gone.body, &g) != nil || len(g.Certs) != 1 {
+		t.Fatalf("DDS download link = %d %s", gone.status, gone.body)
+	}
+	must(t, e.svc.DeleteInstance(context.Background(), dbtrust.Operator(e.a.ID), e.old.ID))
+	check(t, "signed link to a deleted instance", g.Certs[0].DownloadLink, "NoSuchKey")
 	// Still valid just before expiry; expired one second after.
 	e.clk.Add(5*time.Minute - time.Second)
 	e.fetchBundle(b.Link)
@@ -656,4 +675,36 @@ func TestStoreFailure(t *testing.T) {
 			t.Fatalf("%s: body %s shows internals", tt.name, tt.got.body)
 		}
 	}
+}
+
+// TestReplayedBodyRefused: a signed PUT captured in flight and replayed with
+// another body, its signature and X-Sdk-Content-Sha256 kept, is refused
+// (401 APIGW.0301) and changes nothing; the request as signed is accepted.
+func TestReplayedBodyRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ak, sk, err := e.svc.CreateAccessKey(context.Background(), dbtrust.Operator(e.a.ID), "admin", dbtrust.RoleAdmin)
+	must(t, err)
+	admin := key{ak.ID, sk}
+	path := dcsPath(e.a.ProjectID, e.cache.ID, "/ssl")
+	on, off := `{"enabled":true}`, `{"enabled":false}`
+	sum := sha256.Sum256([]byte(on))
+	send := func(body string) reply {
+		r := e.req("PUT", path, body)
+		r.Header.Set("X-Sdk-Content-Sha256", hex.EncodeToString(sum[:]))
+		sdkSign(r, admin, e.clk.sdkDate(0), []byte(on)) // signed over on, whatever is sent
+		return e.do(r)
+	}
+	wantHuaweiError(t, "replayed PUT ssl with another body", send(off), 401, "APIGW.0301")
+	shown := e.signed(e.viewer, "GET", path, "")
+	if shown.status != 200 || !strings.Contains(string(shown.body), `"enabled":true`) {
+		t.Fatalf("GET ssl after the replay = %d %s; TLS must still be on", shown.status, shown.body)
+	}
+	if got := send(on); got.status != 200 {
+		t.Fatalf("PUT ssl as signed = %d %s", got.status, got.body)
+	}
+	r := e.req("PUT", path, off)
+	r.Header.Set("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")
+	sdkSign(r, admin, e.clk.sdkDate(0), []byte(off))
+	wantHuaweiError(t, "PUT ssl with UNSIGNED-PAYLOAD", e.do(r), 401, "APIGW.0301")
 }

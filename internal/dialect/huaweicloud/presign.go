@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -95,52 +96,20 @@ var (
 	maxQueryV = 512
 )
 
-// download serves a presigned link of bucket: the signature is checked
-// before anything else is looked at, so a link changed anywhere, signed with
-// another key or expired gets a 403 and no file.
+// download serves every request under bucket. The link's signature is
+// checked before anything else is looked at, so a link changed anywhere
+// (its key included), signed with another key or expired gets a 403 and no
+// file; only a correctly signed link to an object that is not there is told
+// NoSuchKey.
 func (a *api) download(bucket string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		ak, expires, sig := q.Get("AWSAccessKeyId"), q.Get("Expires"), q.Get("Signature")
-		if ak == "" || expires == "" || sig == "" || len(ak)+len(expires)+len(sig) > maxQueryV {
-			writeS3Error(w, r, http.StatusForbidden, "AccessDenied",
-				"Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
-			return
-		}
-		id, key, err := a.linkKey.get(r.Context())
+		id, err := a.checkLink(r)
 		if err != nil {
-			a.logFailure(r, err)
 			a.writeS3Failure(w, r, err)
 			return
 		}
-		if !hmac.Equal([]byte(ak), []byte(id)) {
-			writeS3Error(w, r, http.StatusForbidden, "InvalidAccessKeyId",
-				"The access key ID you provided does not exist in our records.")
-			return
-		}
-		if !digitsRE.MatchString(expires) {
-			writeS3Error(w, r, http.StatusForbidden, "AccessDenied", "Invalid date (should be seconds since epoch)")
-			return
-		}
-		got, err := base64.StdEncoding.DecodeString(sig)
-		if err != nil || !hmac.Equal(got, signV2(key, expires, r.URL.EscapedPath())) {
-			writeS3Error(w, r, http.StatusForbidden, "SignatureDoesNotMatch",
-				"The request signature we calculated does not match the signature you provided.")
-			return
-		}
-		exp, _ := strconv.ParseInt(expires, 10, 64)
-		if a.now().Unix() > exp {
-			writeS3Error(w, r, http.StatusForbidden, "AccessDenied", "Request has expired")
-			return
-		}
-		project, inst := r.PathValue("project_id"), r.PathValue("object")
-		if bucket == DCSBucket {
-			var ok bool
-			if inst, ok = strings.CutPrefix(inst, "ssl-"); !ok {
-				inst = ""
-			}
-		}
-		if !uuidRE.MatchString(inst) {
+		project, inst, ok := linkObject(bucket, r.URL.Path)
+		if !ok {
 			writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
 			return
 		}
@@ -171,7 +140,68 @@ func (a *api) download(bucket string) http.Handler {
 	})
 }
 
+// s3Denied is a refused link: a 403 in the S3 XML shape with code and message.
+type s3Denied struct{ code, message string }
+
+func (d *s3Denied) Error() string { return d.code + ": " + d.message }
+
+// checkLink verifies r's query signature (S3 V2, over the method and the
+// path as sent) and expiry, and returns the link key's ID. Failures are
+// *s3Denied, or the store's error when the link key cannot be loaded.
+func (a *api) checkLink(r *http.Request) (string, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	ak, expires, sig := q.Get("AWSAccessKeyId"), q.Get("Expires"), q.Get("Signature")
+	if err != nil || ak == "" || expires == "" || sig == "" || len(ak)+len(expires)+len(sig) > maxQueryV {
+		return "", &s3Denied{"AccessDenied", "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"}
+	}
+	id, key, err := a.linkKey.get(r.Context())
+	if err != nil {
+		a.logFailure(r, err)
+		return "", err
+	}
+	if !hmac.Equal([]byte(ak), []byte(id)) {
+		return "", &s3Denied{"InvalidAccessKeyId", "The access key ID you provided does not exist in our records."}
+	}
+	if !digitsRE.MatchString(expires) {
+		return "", &s3Denied{"AccessDenied", "Invalid date (should be seconds since epoch)"}
+	}
+	got, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil || r.Method != http.MethodGet || !hmac.Equal(got, signV2(key, expires, r.URL.EscapedPath())) {
+		return "", &s3Denied{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
+	}
+	exp, _ := strconv.ParseInt(expires, 10, 64)
+	if a.now().Unix() > exp {
+		return "", &s3Denied{"AccessDenied", "Request has expired"}
+	}
+	return id, nil
+}
+
+// linkObject splits a link path, "/{bucket}/{project}/{object}/{file}", into
+// the project and instance it names; ok is false for any other path.
+func linkObject(bucket, path string) (project, inst string, ok bool) {
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	file := ddsFile
+	if bucket == DCSBucket {
+		file = dcsFile
+	}
+	if len(parts) != 4 || parts[0] != bucket || parts[3] != file {
+		return "", "", false
+	}
+	project, inst = parts[1], parts[2]
+	if bucket == DCSBucket {
+		if inst, ok = strings.CutPrefix(inst, "ssl-"); !ok {
+			return "", "", false
+		}
+	}
+	return project, inst, uuidRE.MatchString(inst)
+}
+
 func (a *api) writeS3Failure(w http.ResponseWriter, r *http.Request, err error) {
+	var d *s3Denied
+	if errors.As(err, &d) {
+		writeS3Error(w, r, http.StatusForbidden, d.code, d.message)
+		return
+	}
 	switch dbtrust.ErrorCode(err) {
 	case dbtrust.NotFound:
 		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
@@ -180,11 +210,4 @@ func (a *api) writeS3Failure(w http.ResponseWriter, r *http.Request, err error) 
 	default:
 		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
 	}
-}
-
-// noSuchKey answers every other path under a bucket.
-func noSuchKey() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
-	})
 }

@@ -87,10 +87,10 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	dcsMux.Handle("/", a.unknown(dcs))
 	mux.Handle("/v2/", dcsMux)
 
-	mux.Handle("GET /"+DDSBucket+"/{project_id}/{object}/"+ddsFile, a.download(DDSBucket))
-	mux.Handle("GET /"+DCSBucket+"/{project_id}/{object}/"+dcsFile, a.download(DCSBucket))
-	mux.Handle("/"+DDSBucket+"/", noSuchKey())
-	mux.Handle("/"+DCSBucket+"/", noSuchKey())
+	// Every path under a link bucket is a link: its signature is checked
+	// before anything is looked up (presign.go).
+	mux.Handle("/"+DDSBucket+"/", a.download(DDSBucket))
+	mux.Handle("/"+DCSBucket+"/", a.download(DCSBucket))
 }
 
 func newAPI(svc service, cfg Config) *api {

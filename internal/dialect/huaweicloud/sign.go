@@ -29,7 +29,6 @@ const (
 	// MaxClockSkew is how far X-Sdk-Date may be from the server's clock, as
 	// at Huawei's gateway.
 	MaxClockSkew = 15 * time.Minute
-	emptySHA256  = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 )
 
 // sdkAuth is a parsed "Authorization: SDK-HMAC-SHA256 ..." header.
@@ -160,18 +159,35 @@ func canonicalHeaders(r *http.Request, signed []string) string {
 	return b.String()
 }
 
-// canonicalRequest rebuilds the SDK's canonical request from r as received,
-// with body the bytes received.
-func canonicalRequest(r *http.Request, signed []string, body []byte) string {
-	hash := r.Header.Get("X-Sdk-Content-Sha256")
-	if hash == "" {
-		if len(body) == 0 {
-			hash = emptySHA256
-		} else {
-			sum := sha256.Sum256(body)
-			hash = hex.EncodeToString(sum[:])
+// unsignedPayload is the X-Sdk-Content-Sha256 value with which the SDK
+// leaves the body out of the signature.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
+// payloadHash returns the body hash the canonical request carries: always the
+// SHA-256 of the bytes received, so that the signature binds the body. A
+// client-sent X-Sdk-Content-Sha256 must match it; UNSIGNED-PAYLOAD is taken
+// only for a request that carries no body and whose method sends none.
+func payloadHash(r *http.Request, body []byte) (string, error) {
+	sum := sha256.Sum256(body)
+	computed := hex.EncodeToString(sum[:])
+	sent := strings.TrimSpace(r.Header.Get("X-Sdk-Content-Sha256"))
+	switch {
+	case sent == "":
+		return computed, nil
+	case sent == unsignedPayload:
+		if len(body) > 0 || (r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodDelete) {
+			return "", authFailure("UNSIGNED-PAYLOAD is not accepted on a request with a body; sign the body's SHA-256")
 		}
+		return unsignedPayload, nil
+	case !strings.EqualFold(sent, computed):
+		return "", authFailure("x-sdk-content-sha256 does not match the SHA-256 of the body received")
 	}
+	return computed, nil
+}
+
+// canonicalRequest rebuilds the SDK's canonical request from r as received,
+// with hash the payload hash (see payloadHash).
+func canonicalRequest(r *http.Request, signed []string, hash string) string {
 	return r.Method + "\n" + canonicalURI(r.URL.Path) + "\n" + canonicalQuery(r) + "\n" +
 		canonicalHeaders(r, signed) + "\n" + strings.Join(signed, ";") + "\n" + hash
 }
@@ -212,7 +228,11 @@ func verifySDKSignature(ctx context.Context, r *http.Request, body []byte, now t
 	if d := now.Sub(t); d > MaxClockSkew || d < -MaxClockSkew {
 		return dbtrust.Principal{}, authFailure("x-sdk-date is more than 15 minutes from the server's time")
 	}
-	sts := stringToSign(date, canonicalRequest(r, a.signedHeaders, body))
+	hash, err := payloadHash(r, body)
+	if err != nil {
+		return dbtrust.Principal{}, err
+	}
+	sts := stringToSign(date, canonicalRequest(r, a.signedHeaders, hash))
 	p, err := verify(ctx, a.access, []byte(sts), a.signature)
 	if err != nil && dbtrust.ErrorMessage(err) == dbtrust.MsgAccessKeyUnknown {
 		// Huawei's gateway names the AK it could not find.

@@ -58,7 +58,7 @@ func benchVerifyCore(b *testing.B, cacheTTL time.Duration) {
 		}
 		r := vecRequest().Request
 		r.Header.Del("Authorization")
-		canonical := canonicalRequest(r, []string{"user-agent", "x-project-id", "x-sdk-date"}, nil)
+		canonical := canonicalRequest(r, []string{"user-agent", "x-project-id", "x-sdk-date"}, bodyHash(nil))
 		r.Header.Set("Authorization", sdkAlgorithm+" Access="+k.ID+", SignedHeaders=user-agent;x-project-id;x-sdk-date, Signature="+
 			hmacHex(sk, stringToSign(vecDate, canonical)))
 		now := vecTime.Add(time.Minute)

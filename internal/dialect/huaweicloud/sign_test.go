@@ -1,6 +1,7 @@
 package huaweicloud
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -60,7 +61,11 @@ func TestSignatureVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cr := canonicalRequest(r, a.signedHeaders, nil); cr != vecCR {
+	hash, err := payloadHash(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr := canonicalRequest(r, a.signedHeaders, hash); cr != vecCR {
 		t.Fatalf("canonicalRequest =\n%q\nwant\n%q", cr, vecCR)
 	}
 	if sts := stringToSign(vecDate, vecCR); sts != vecSTS {
@@ -138,10 +143,10 @@ func TestSignatureWithHost(t *testing.T) {
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("X-Sdk-Date", vecDate)
 	signed := []string{"content-type", "host", "x-sdk-date"}
-	sts := stringToSign(vecDate, canonicalRequest(r, signed, []byte("{}\n")))
-	if !strings.Contains(canonicalRequest(r, signed, []byte("{}\n")), "\nhost:127.0.0.1:8080\n") ||
-		!strings.Contains(canonicalRequest(r, signed, nil), "\na=0&a=1&b=2\n") {
-		t.Fatalf("canonical request lacks the host line or the sorted query:\n%s", canonicalRequest(r, signed, nil))
+	cr := canonicalRequest(r, signed, bodyHash([]byte("{}\n")))
+	sts := stringToSign(vecDate, cr)
+	if !strings.Contains(cr, "\nhost:127.0.0.1:8080\n") || !strings.Contains(cr, "\na=0&a=1&b=2\n") {
+		t.Fatalf("canonical request lacks the host line or the sorted query:\n%s", cr)
 	}
 	m := hmac.New(sha256.New, []byte(vecSK))
 	m.Write([]byte(sts))
@@ -152,6 +157,60 @@ func TestSignatureWithHost(t *testing.T) {
 	r.Host = "127.0.0.1:8081"
 	if _, err := verifySDKSignature(context.Background(), r, []byte("{}\n"), vecTime, vecVerifier); dbtrust.ErrorCode(err) != dbtrust.Unauthorized {
 		t.Fatalf("verifySDKSignature(other host) = %v, want Unauthorized", err)
+	}
+}
+
+func bodyHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// signedWith signs r over the payload hash given (as a client would put in
+// X-Sdk-Content-Sha256) with the vector's key.
+func signedWith(r *http.Request, hash string) {
+	r.Header.Set("X-Sdk-Date", vecDate)
+	signed := []string{"content-type", "x-sdk-date"}
+	m := hmac.New(sha256.New, []byte(vecSK))
+	m.Write([]byte(stringToSign(vecDate, canonicalRequest(r, signed, hash))))
+	r.Header.Set("Authorization", "SDK-HMAC-SHA256 Access="+vecAK+", SignedHeaders=content-type;x-sdk-date, Signature="+hex.EncodeToString(m.Sum(nil)))
+}
+
+// TestSignatureBindsBody: a signature made over one body does not carry
+// another, whatever X-Sdk-Content-Sha256 claims, and UNSIGNED-PAYLOAD is
+// taken only where there is no body.
+func TestSignatureBindsBody(t *testing.T) {
+	on, off := []byte(`{"enabled":true}`), []byte(`{"enabled":false}`)
+	tests := []struct {
+		name    string
+		method  string
+		header  string // X-Sdk-Content-Sha256 sent; "" sends none
+		signed  string // payload hash the signature was made over
+		body    []byte // body received
+		wantErr bool
+	}{
+		{"body as signed, no header", "PUT", "", bodyHash(on), on, false},
+		{"body as signed, header matches", "PUT", bodyHash(on), bodyHash(on), on, false},
+		{"header in upper case", "PUT", strings.ToUpper(bodyHash(on)), bodyHash(on), on, false},
+		{"replayed with another body, header kept", "PUT", bodyHash(on), bodyHash(on), off, true},
+		{"replayed with another body, no header", "PUT", "", bodyHash(on), off, true},
+		{"header and signature over the new body, signature old", "PUT", bodyHash(off), bodyHash(on), off, true},
+		{"UNSIGNED-PAYLOAD with a body", "PUT", unsignedPayload, unsignedPayload, on, true},
+		{"UNSIGNED-PAYLOAD on a POST without body", "POST", unsignedPayload, unsignedPayload, nil, true},
+		{"UNSIGNED-PAYLOAD on a GET", "GET", unsignedPayload, unsignedPayload, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "http://127.0.0.1/v2/p/instances/i/ssl", bytes.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
+			if tt.header != "" {
+				r.Header.Set("X-Sdk-Content-Sha256", tt.header)
+			}
+			signedWith(r, tt.signed)
+			_, err := verifySDKSignature(context.Background(), r, tt.body, vecTime, vecVerifier)
+			if tt.wantErr && dbtrust.ErrorCode(err) != dbtrust.Unauthorized || !tt.wantErr && err != nil {
+				t.Fatalf("verifySDKSignature = %v, want error %v", err, tt.wantErr)
+			}
+		})
 	}
 }
 
