@@ -105,6 +105,7 @@ type Instance struct {
 	TLS       bool // whether the instance serves TLS at all
 	Status    string
 	Tags      []string
+	Endpoints []Endpoint // as given; none means the generated default (see Service.InstanceEndpoints)
 	CreatedAt time.Time
 }
 

@@ -177,7 +177,7 @@ func (s *Service) leafRequest(inst Instance, req IssueRequest) (pki.LeafRequest,
 		out.IPs = append(out.IPs, ip)
 	}
 	if len(out.DNSNames) == 0 && len(out.IPs) == 0 {
-		out.DNSNames = []string{s.InstanceHost(inst)}
+		out.DNSNames, out.IPs = s.endpointSANs(inst)
 	}
 	if out.CommonName == "" {
 		if len(out.DNSNames) > 0 {

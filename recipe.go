@@ -3,6 +3,7 @@ package dbtrust
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 )
 
@@ -17,7 +18,8 @@ type Recipe struct {
 // ConnectionRecipes returns, for one of p's instances, how to connect with
 // full verification from each common client of its engine, reading the CA
 // bundle at bundlePath (the caller writes the bundle there; see
-// InstanceCABundle). The host and port are the instance's own.
+// InstanceCABundle). The host and port are those of the instance's first
+// endpoint (InstanceEndpoint).
 func (s *Service) ConnectionRecipes(ctx context.Context, p Principal, instanceID, bundlePath string) (Instance, []Recipe, error) {
 	inst, err := s.GetInstance(ctx, p, instanceID)
 	if err != nil {
@@ -26,13 +28,14 @@ func (s *Service) ConnectionRecipes(ctx context.Context, p Principal, instanceID
 	if bundlePath == "" {
 		bundlePath = inst.Name + "-ca.pem"
 	}
-	return inst, Recipes(inst.Engine, s.InstanceHost(inst), Engines[inst.Engine].Port, bundlePath), nil
+	ep := s.InstanceEndpoint(inst)
+	return inst, Recipes(inst.Engine, ep.Host, ep.Port, bundlePath), nil
 }
 
 // Recipes returns the connection recipes of an engine for host:port, with the
 // CA bundle at bundlePath.
 func Recipes(engine Engine, host string, port int, bundlePath string) []Recipe {
-	ca, hp := shellQuote(bundlePath), host+":"+strconv.Itoa(port)
+	ca, hp := shellQuote(bundlePath), net.JoinHostPort(host, strconv.Itoa(port))
 	switch engine {
 	case EnginePostgres:
 		return []Recipe{

@@ -298,8 +298,9 @@ type InstanceSpec struct {
 	Size      string
 	NumNodes  int
 	Tags      []string
-	TLS       *bool  // default true
-	CAKeyType string // default Options.CAKeyType
+	TLS       *bool      // default true
+	CAKeyType string     // default Options.CAKeyType
+	Endpoints []Endpoint // default: the generated host and the engine's port
 }
 
 var (
@@ -393,8 +394,12 @@ func (s *Service) validateSpec(spec InstanceSpec) (Instance, pki.KeyType, error)
 	if err != nil {
 		return Instance{}, "", FieldError("ca_key_type", "%s", err.Error())
 	}
+	eps, err := CheckEndpoints(spec.Endpoints)
+	if err != nil {
+		return Instance{}, "", err
+	}
 	return Instance{Name: spec.Name, Engine: Engine(spec.Engine), Version: version, Region: region,
-		Size: size, NumNodes: nodes, Tags: tags, TLS: tls}, kt, nil
+		Size: size, NumNodes: nodes, Tags: tags, TLS: tls, Endpoints: eps}, kt, nil
 }
 
 // caAAD binds a sealed CA key to its CA record.
@@ -498,11 +503,6 @@ func validID(id string) error {
 		return Errorf(NotFound, "no such instance")
 	}
 	return nil
-}
-
-// InstanceHost returns the DNS name clients use for inst.
-func (s *Service) InstanceHost(inst Instance) string {
-	return inst.Name + "-" + inst.ID[:8] + "." + s.opt.DBDomain
 }
 
 // ---- CAs ----

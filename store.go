@@ -49,6 +49,9 @@ type Store interface {
 	DeleteInstance(ctx context.Context, accountID, id string) error
 	// UpdateInstanceTLS switches TLS on or off.
 	UpdateInstanceTLS(ctx context.Context, accountID, id string, tls bool) error
+	// UpdateInstanceEndpoints replaces the instance's endpoints (an empty
+	// list stores none), keeping their order.
+	UpdateInstanceEndpoints(ctx context.Context, accountID, id string, eps []Endpoint) error
 
 	// ListCAs returns every CA of the instance, retired ones included, oldest first.
 	ListCAs(ctx context.Context, accountID, instanceID string) ([]CA, error)

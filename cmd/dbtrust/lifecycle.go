@@ -124,7 +124,7 @@ func (l localLifecycle) instances(ctx context.Context) ([]native.Instance, error
 	list, err := l.s.svc.ListInstances(ctx, l.s.p, "")
 	var out []native.Instance
 	for _, i := range list {
-		out = append(out, native.FromInstance(i, l.s.svc.InstanceHost(i)))
+		out = append(out, native.FromInstance(i, l.s.svc.InstanceEndpoints(i)))
 	}
 	return out, err
 }
@@ -183,7 +183,7 @@ func (l localLifecycle) recipes(ctx context.Context, id, caFile string) (native.
 	if err != nil {
 		return native.Recipes{}, err
 	}
-	return native.FromRecipes(inst, l.s.svc.InstanceHost(inst), caFile, rs), nil
+	return native.FromRecipes(inst, l.s.svc.InstanceEndpoint(inst), caFile, rs), nil
 }
 
 // ---- remote: a running server's /v1 API ----

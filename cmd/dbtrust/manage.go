@@ -207,7 +207,7 @@ type instanceOut struct {
 }
 
 func toInstanceOut(svc *dbtrust.Service, i dbtrust.Instance) instanceOut {
-	return instanceOut{Instance: native.FromInstance(i, svc.InstanceHost(i))}
+	return instanceOut{Instance: native.FromInstance(i, svc.InstanceEndpoints(i))}
 }
 
 type stringList []string

@@ -291,19 +291,41 @@ func (s *DB) RevokeToken(ctx context.Context, accountID, id string, at time.Time
 
 // ---- instances ----
 
-const instanceCols = `id, account_id, name, engine, version, region, size, num_nodes, tls, status, tags, created_at`
+const instanceCols = `id, account_id, name, engine, version, region, size, num_nodes, tls, status, tags, created_at, endpoints`
+
+// endpointRow is how an endpoint is kept in the instances.endpoints JSON array.
+type endpointRow struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	Role string `json:"role,omitempty"`
+}
+
+func endpointsJSON(eps []dbtrust.Endpoint) string {
+	rows := make([]endpointRow, 0, len(eps))
+	for _, e := range eps {
+		rows = append(rows, endpointRow(e))
+	}
+	return jsonText(rows)
+}
 
 func scanInstance(sc interface{ Scan(...any) error }) (dbtrust.Instance, error) {
 	var i dbtrust.Instance
-	var engine, tags string
+	var engine, tags, eps string
 	var created int64
-	err := sc.Scan(&i.ID, &i.AccountID, &i.Name, &engine, &i.Version, &i.Region, &i.Size, &i.NumNodes, &i.TLS, &i.Status, &tags, &created)
+	err := sc.Scan(&i.ID, &i.AccountID, &i.Name, &engine, &i.Version, &i.Region, &i.Size, &i.NumNodes, &i.TLS, &i.Status, &tags, &created, &eps)
 	if err != nil {
 		return i, err
 	}
 	i.Engine, i.CreatedAt = dbtrust.Engine(engine), fromUS(created)
 	if err := json.Unmarshal([]byte(tags), &i.Tags); err != nil {
 		return i, fmt.Errorf("instance %s: tags: %w", i.ID, err)
+	}
+	var rows []endpointRow
+	if err := json.Unmarshal([]byte(eps), &rows); err != nil {
+		return i, fmt.Errorf("instance %s: endpoints: %w", i.ID, err)
+	}
+	for _, r := range rows {
+		i.Endpoints = append(i.Endpoints, dbtrust.Endpoint(r))
 	}
 	return i, nil
 }
@@ -313,9 +335,9 @@ func (s *DB) CreateInstance(ctx context.Context, i dbtrust.Instance, ca dbtrust.
 		i.Tags = []string{}
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO instances (`+instanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO instances (`+instanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			i.ID, i.AccountID, i.Name, string(i.Engine), i.Version, i.Region, i.Size, i.NumNodes, i.TLS, i.Status,
-			jsonText(i.Tags), us(i.CreatedAt)); err != nil {
+			jsonText(i.Tags), us(i.CreatedAt), endpointsJSON(i.Endpoints)); err != nil {
 			return err
 		}
 		return InsertCA(ctx, tx, ca)
@@ -350,6 +372,10 @@ func (s *DB) ListInstances(ctx context.Context, accountID, tag string) ([]dbtrus
 func (s *DB) DeleteInstance(ctx context.Context, accountID, id string) error {
 	// Rows that hang off the instance go with it (ON DELETE CASCADE).
 	return s.execOne(ctx, "no such instance", `DELETE FROM instances WHERE account_id = $1 AND id = $2`, accountID, id)
+}
+
+func (s *DB) UpdateInstanceEndpoints(ctx context.Context, accountID, id string, eps []dbtrust.Endpoint) error {
+	return s.execOne(ctx, "no such instance", `UPDATE instances SET endpoints = $1 WHERE account_id = $2 AND id = $3`, endpointsJSON(eps), accountID, id)
 }
 
 func (s *DB) UpdateInstanceTLS(ctx context.Context, accountID, id string, tls bool) error {

@@ -25,6 +25,7 @@ func Run(t *testing.T, open Opener) {
 		"Tokens":                testTokens,
 		"Instances":             testInstances,
 		"InstanceNameConflict":  testInstanceNameConflict,
+		"InstanceEndpoints":     testInstanceEndpoints,
 		"CAs":                   testCAs,
 		"DeleteCascades":        testDeleteCascades,
 		"ConcurrentCreates":     testConcurrentCreates,

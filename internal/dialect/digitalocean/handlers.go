@@ -187,17 +187,19 @@ var engineConn = map[dbtrust.Engine]struct{ protocol, user, database, uriFmt str
 }
 
 func (a api) cluster(inst dbtrust.Instance) cluster {
-	host := a.svc.InstanceHost(inst)
-	port := dbtrust.Engines[inst.Engine].Port
 	ec := engineConn[inst.Engine]
-	conn := func(h string) connection {
-		return connection{Protocol: ec.protocol, URI: fmt.Sprintf(ec.uriFmt, ec.user, h, port, ec.database),
-			Database: ec.database, Host: h, Port: port, User: ec.user, SSL: inst.TLS}
+	conn := func(e dbtrust.Endpoint) connection {
+		h := e.Host
+		if e.IP().To4() == nil && e.IP() != nil {
+			h = "[" + h + "]" // an IPv6 host in a URI
+		}
+		return connection{Protocol: ec.protocol, URI: fmt.Sprintf(ec.uriFmt, ec.user, h, e.Port, ec.database),
+			Database: ec.database, Host: e.Host, Port: e.Port, User: ec.user, SSL: inst.TLS}
 	}
 	c := cluster{
 		ID: inst.ID, Name: inst.Name, Engine: string(inst.Engine), Version: inst.Version, NumNodes: inst.NumNodes,
 		Size: inst.Size, Region: inst.Region, Status: inst.Status, CreatedAt: inst.CreatedAt.Format(time.RFC3339),
-		Connection: conn(host), PrivateConnection: conn("private-" + host), Tags: inst.Tags, DBNames: []string{},
+		Connection: conn(a.svc.InstanceEndpoint(inst)), PrivateConnection: conn(a.svc.InstancePrivateEndpoint(inst)), Tags: inst.Tags, DBNames: []string{},
 	}
 	if c.Tags == nil {
 		c.Tags = []string{}

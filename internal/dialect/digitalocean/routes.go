@@ -19,7 +19,8 @@ type service interface {
 	ListInstances(ctx context.Context, p dbtrust.Principal, tag string) ([]dbtrust.Instance, error)
 	DeleteInstance(ctx context.Context, p dbtrust.Principal, id string) error
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
-	InstanceHost(inst dbtrust.Instance) string
+	InstanceEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
+	InstancePrivateEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 }
 
 // Config is what the dialect needs besides the service.

@@ -273,7 +273,8 @@ func (a *api) dcsShowSSL(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return err
 	}
-	out := dcsSSLDetail{Enabled: inst.TLS, Port: strconv.Itoa(dbtrust.Engines[inst.Engine].Port), DomainName: a.svc.InstanceHost(inst)}
+	ep := a.svc.InstanceEndpoint(inst)
+	out := dcsSSLDetail{Enabled: inst.TLS, Port: strconv.Itoa(ep.Port), DomainName: ep.Host}
 	now := a.now()
 	for _, ca := range cas {
 		if ca.State == dbtrust.CACurrent {

@@ -26,7 +26,7 @@ type service interface {
 	InstanceCAs(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
 	SetInstanceTLS(ctx context.Context, p dbtrust.Principal, id string, on bool) error
-	InstanceHost(inst dbtrust.Instance) string
+	InstanceEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 	ServerSigningKey(ctx context.Context, name string) (string, []byte, error)
 }
 

@@ -79,37 +79,64 @@ func orEmpty(l []string) []string {
 
 // Instance is the wire form of an instance.
 type Instance struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Engine    string   `json:"engine"`
-	Version   string   `json:"version"`
-	Region    string   `json:"region"`
-	Size      string   `json:"size"`
-	NumNodes  int      `json:"num_nodes"`
-	TLS       bool     `json:"tls"`
-	Host      string   `json:"host"`
-	Port      int      `json:"port"`
-	Tags      []string `json:"tags"`
-	CreatedAt string   `json:"created_at"`
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Engine    string     `json:"engine"`
+	Version   string     `json:"version"`
+	Region    string     `json:"region"`
+	Size      string     `json:"size"`
+	NumNodes  int        `json:"num_nodes"`
+	TLS       bool       `json:"tls"`
+	Host      string     `json:"host"`
+	Port      int        `json:"port"`
+	Endpoints []Endpoint `json:"endpoints"`
+	Tags      []string   `json:"tags"`
+	CreatedAt string     `json:"created_at"`
 }
 
-// FromInstance returns the wire form of inst; host is its DNS name.
-func FromInstance(inst dbtrust.Instance, host string) Instance {
-	return Instance{ID: inst.ID, Name: inst.Name, Engine: string(inst.Engine), Version: inst.Version, Region: inst.Region,
-		Size: inst.Size, NumNodes: inst.NumNodes, TLS: inst.TLS, Host: host, Port: dbtrust.Engines[inst.Engine].Port,
-		Tags: orEmpty(inst.Tags), CreatedAt: ts(inst.CreatedAt)}
+// Endpoint is the wire form of an instance's endpoint.
+type Endpoint struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	Role string `json:"role,omitempty"`
+}
+
+// FromInstance returns the wire form of inst; eps are its endpoints (see
+// Service.InstanceEndpoints), and host and port those of the primary one.
+func FromInstance(inst dbtrust.Instance, eps []dbtrust.Endpoint) Instance {
+	ep := dbtrust.PrimaryEndpoint(eps)
+	out := Instance{ID: inst.ID, Name: inst.Name, Engine: string(inst.Engine), Version: inst.Version, Region: inst.Region,
+		Size: inst.Size, NumNodes: inst.NumNodes, TLS: inst.TLS, Host: ep.Host, Port: ep.Port,
+		Endpoints: []Endpoint{}, Tags: orEmpty(inst.Tags), CreatedAt: ts(inst.CreatedAt)}
+	for _, e := range eps {
+		out.Endpoints = append(out.Endpoints, Endpoint(e))
+	}
+	return out
+}
+
+// toEndpoints returns the core form of wire endpoints (nil for nil).
+func toEndpoints(eps []Endpoint) []dbtrust.Endpoint {
+	if eps == nil {
+		return nil
+	}
+	out := make([]dbtrust.Endpoint, 0, len(eps))
+	for _, e := range eps {
+		out = append(out, dbtrust.Endpoint(e))
+	}
+	return out
 }
 
 type createInstanceRequest struct {
-	Name      string   `json:"name"`
-	Engine    string   `json:"engine"`
-	Version   string   `json:"version"`
-	Region    string   `json:"region"`
-	Size      string   `json:"size"`
-	NumNodes  int      `json:"num_nodes"`
-	Tags      []string `json:"tags"`
-	TLS       *bool    `json:"tls"`
-	CAKeyType string   `json:"ca_key_type"`
+	Name      string     `json:"name"`
+	Engine    string     `json:"engine"`
+	Version   string     `json:"version"`
+	Region    string     `json:"region"`
+	Size      string     `json:"size"`
+	NumNodes  int        `json:"num_nodes"`
+	Tags      []string   `json:"tags"`
+	TLS       *bool      `json:"tls"`
+	CAKeyType string     `json:"ca_key_type"`
+	Endpoints []Endpoint `json:"endpoints"`
 }
 
 func (a api) createInstance(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
@@ -118,12 +145,13 @@ func (a api) createInstance(w http.ResponseWriter, r *http.Request, p dbtrust.Pr
 		return err
 	}
 	inst, err := a.svc.CreateInstance(r.Context(), p, dbtrust.InstanceSpec{Name: req.Name, Engine: req.Engine, Version: req.Version,
-		Region: req.Region, Size: req.Size, NumNodes: req.NumNodes, Tags: req.Tags, TLS: req.TLS, CAKeyType: req.CAKeyType})
+		Region: req.Region, Size: req.Size, NumNodes: req.NumNodes, Tags: req.Tags, TLS: req.TLS, CAKeyType: req.CAKeyType,
+		Endpoints: toEndpoints(req.Endpoints)})
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/v1/instances/"+inst.ID)
-	httpx.WriteJSON(w, http.StatusCreated, jsonType, FromInstance(inst, a.svc.InstanceHost(inst)))
+	httpx.WriteJSON(w, http.StatusCreated, jsonType, FromInstance(inst, a.svc.InstanceEndpoints(inst)))
 	return nil
 }
 
@@ -139,7 +167,7 @@ func (a api) listInstances(w http.ResponseWriter, r *http.Request, p dbtrust.Pri
 	}
 	out := InstanceList{Instances: []Instance{}}
 	for _, inst := range list {
-		out.Instances = append(out.Instances, FromInstance(inst, a.svc.InstanceHost(inst)))
+		out.Instances = append(out.Instances, FromInstance(inst, a.svc.InstanceEndpoints(inst)))
 	}
 	httpx.WriteJSON(w, http.StatusOK, jsonType, out)
 	return nil
@@ -150,7 +178,32 @@ func (a api) getInstance(w http.ResponseWriter, r *http.Request, p dbtrust.Princ
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, jsonType, FromInstance(inst, a.svc.InstanceHost(inst)))
+	httpx.WriteJSON(w, http.StatusOK, jsonType, FromInstance(inst, a.svc.InstanceEndpoints(inst)))
+	return nil
+}
+
+type updateInstanceRequest struct {
+	Endpoints *[]Endpoint `json:"endpoints"`
+}
+
+func (a api) updateInstance(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	var req updateInstanceRequest
+	if err := a.decode(w, r, &req, false); err != nil {
+		return err
+	}
+	var u dbtrust.InstanceUpdate
+	if req.Endpoints != nil {
+		eps := toEndpoints(*req.Endpoints)
+		if eps == nil {
+			eps = []dbtrust.Endpoint{}
+		}
+		u.Endpoints = &eps
+	}
+	inst, err := a.svc.UpdateInstance(r.Context(), p, r.PathValue("instance_id"), u)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, jsonType, FromInstance(inst, a.svc.InstanceEndpoints(inst)))
 	return nil
 }
 
@@ -491,9 +544,10 @@ type Recipes struct {
 	Recipes    []Recipe `json:"recipes"`
 }
 
-// FromRecipes returns the wire form of an instance's recipes.
-func FromRecipes(inst dbtrust.Instance, host, caFile string, rs []dbtrust.Recipe) Recipes {
-	out := Recipes{InstanceID: inst.ID, Engine: string(inst.Engine), Host: host, Port: dbtrust.Engines[inst.Engine].Port,
+// FromRecipes returns the wire form of an instance's recipes, made for its
+// endpoint ep (see Service.InstanceEndpoint).
+func FromRecipes(inst dbtrust.Instance, ep dbtrust.Endpoint, caFile string, rs []dbtrust.Recipe) Recipes {
+	out := Recipes{InstanceID: inst.ID, Engine: string(inst.Engine), Host: ep.Host, Port: ep.Port,
 		CAFile: caFile, BundleURL: "/v1/instances/" + inst.ID + "/ca-bundle", Recipes: []Recipe{}}
 	for _, r := range rs {
 		out.Recipes = append(out.Recipes, Recipe{Client: r.Client, Title: r.Title, Command: r.Command})
@@ -513,7 +567,7 @@ func (a api) getRecipes(w http.ResponseWriter, r *http.Request, p dbtrust.Princi
 	if caFile == "" {
 		caFile = inst.Name + "-ca.pem"
 	}
-	httpx.WriteJSON(w, http.StatusOK, jsonType, FromRecipes(inst, a.svc.InstanceHost(inst), caFile, rs))
+	httpx.WriteJSON(w, http.StatusOK, jsonType, FromRecipes(inst, a.svc.InstanceEndpoint(inst), caFile, rs))
 	return nil
 }
 

@@ -216,6 +216,11 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("GET", "/v1/instances/not-a-uuid", own, nil, 404)
 	e.do("GET", "/v1/instances/"+inst.ID, "", nil, 401)
 	redis := decode[native.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "cache", "engine": "redis"}, 201))
+	e.do("PATCH", "/v1/instances/"+redis.ID, own, map[string]any{"endpoints": []map[string]any{{"host": "cache.example.internal", "port": 6380}}}, 200)
+	e.do("PATCH", "/v1/instances/"+redis.ID, own, map[string]any{"endpoints": []map[string]any{{"host": "cache.example.internal", "port": 0}}}, 400)
+	e.do("PATCH", "/v1/instances/"+redis.ID, view, map[string]any{"endpoints": []map[string]any{}}, 403)
+	e.do("PATCH", "/v1/instances/"+redis.ID, "", map[string]any{"endpoints": []map[string]any{}}, 401)
+	e.do("PATCH", "/v1/instances/"+missing, own, map[string]any{"endpoints": []map[string]any{}}, 404)
 
 	// CAs, bundle, rotation.
 	p := "/v1/instances/" + inst.ID

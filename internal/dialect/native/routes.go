@@ -29,7 +29,9 @@ type service interface {
 	GetInstance(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Instance, error)
 	ListInstances(ctx context.Context, p dbtrust.Principal, tag string) ([]dbtrust.Instance, error)
 	DeleteInstance(ctx context.Context, p dbtrust.Principal, id string) error
-	InstanceHost(inst dbtrust.Instance) string
+	UpdateInstance(ctx context.Context, p dbtrust.Principal, id string, u dbtrust.InstanceUpdate) (dbtrust.Instance, error)
+	InstanceEndpoints(inst dbtrust.Instance) []dbtrust.Endpoint
+	InstanceEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 
 	InstanceCAs(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
@@ -78,6 +80,7 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	mux.Handle("GET /v1/instances", a.auth(a.listInstances))
 	mux.Handle("POST /v1/instances", a.auth(a.createInstance))
 	mux.Handle("GET /v1/instances/{instance_id}", a.auth(a.getInstance))
+	mux.Handle("PATCH /v1/instances/{instance_id}", a.auth(a.updateInstance))
 	mux.Handle("DELETE /v1/instances/{instance_id}", a.auth(a.deleteInstance))
 
 	mux.Handle("GET /v1/instances/{instance_id}/cas", a.auth(a.listCAs))
