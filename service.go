@@ -27,7 +27,10 @@ type Options struct {
 	LeafTTL    time.Duration // default lifetime of an issued certificate; default 90 days
 	DBDomain   string        // DNS suffix of instance hosts; default "db.internal"
 	Clock      Clock         // default time.Now
-	Logger     *slog.Logger  // default discards
+	// EmulatedClock, when set, is the service's clock (Clock is ignored) and
+	// may be read and moved forward through Clock and MoveClock.
+	EmulatedClock *EmulatedClock
+	Logger        *slog.Logger // default discards
 	// CacheTTL bounds how long a cached token or CA list is served (default
 	// 5s; negative disables the cache). Changes made through this Service
 	// drop the cache at once; changes by other processes do so as soon as
@@ -64,6 +67,9 @@ func NewService(store Store, sealer Sealer, opt Options) *Service {
 		opt.CRLTTL = 24 * time.Hour
 	}
 	opt.CRLBaseURL = strings.TrimSuffix(opt.CRLBaseURL, "/")
+	if opt.EmulatedClock != nil {
+		opt.Clock = opt.EmulatedClock.Now
+	}
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}

@@ -44,10 +44,19 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	noMetrics := fs.Bool("no-metrics", false, "do not serve Prometheus metrics at /metrics")
 	metricsToken := fs.String("metrics-token", env("DBTRUST_METRICS_TOKEN"), "bearer token /metrics requires; without it /metrics answers loopback clients only (env DBTRUST_METRICS_TOKEN)")
 	cacheTTL := fs.Duration("cache-ttl", durationOr(env("DBTRUST_CACHE_TTL"), 0), "longest a cached token or CA list is served (default 5s); changes drop it at once, other replicas' changes when their notice arrives; negative turns the cache off (env DBTRUST_CACHE_TTL)")
+	clockKind := fs.String("clock", env.or("DBTRUST_CLOCK", "real"), "real, or emulated: start at the real time and let an admin move it forward with POST /v1/clock, to rehearse expiries and rotations in CI (env DBTRUST_CLOCK)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	c.noMigrate = !*migrate
+	var emulated *dbtrust.EmulatedClock
+	switch *clockKind {
+	case "real":
+	case "emulated":
+		emulated = dbtrust.NewEmulatedClock(time.Now)
+	default:
+		return errors.New("--clock must be real or emulated")
+	}
 	if *linkTTL < time.Second || *linkTTL > 7*24*time.Hour {
 		return errors.New("--link-ttl must be between 1s and 168h")
 	}
@@ -69,6 +78,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	defer d.store.Close()
 	svc := dbtrust.NewService(d.store, d.sealer, dbtrust.Options{
 		CAValidity: *caValidity, CAKeyType: *caKeyType, DBDomain: *dbDomain, Logger: log, CRLBaseURL: *crlBase, CacheTTL: *cacheTTL,
+		EmulatedClock: emulated,
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -112,6 +122,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		*publicURL = url
 	}
 	fmt.Fprintf(stdout, "store:    %s\n", d.storeDesc)
+	if emulated != nil {
+		fmt.Fprintf(stdout, "clock:    emulated, now %s (admins move it forward with POST /v1/clock; never use this in production)\n", emulated.Now().Format(time.RFC3339))
+	}
 	if caPath != "" {
 		fmt.Fprintf(stdout, "tls ca:   %s (trust this file to reach dbtrust over HTTPS)\n", caPath)
 	}
@@ -127,6 +140,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		Handler: server.New(server.Config{
 			Service: svc, Logger: log, RateLimit: *rateLimit, RequestTimeout: *requestTimeout,
 			PublicURL: *publicURL, LinkTTL: *linkTTL, NoMetrics: *noMetrics, MetricsToken: *metricsToken,
+			RealClock: time.Now,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,

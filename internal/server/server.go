@@ -23,7 +23,11 @@ type Config struct {
 	Logger     *slog.Logger
 	RateLimit  int           // requests per token per RateWindow; default 5000
 	RateWindow time.Duration // default one minute
-	Clock      dbtrust.Clock // default time.Now
+	Clock      dbtrust.Clock // the service's time: link expiry, trust states; default Service.Now
+	// RealClock is the wall clock, for what is measured against the callers'
+	// real time (request-signature dates, rate-limit windows) even when the
+	// service runs on an emulated clock; default Clock.
+	RealClock dbtrust.Clock
 	// RequestTimeout bounds each request, store calls included, so that a
 	// store that hangs turns into a prompt 503 rather than a pile of waiting
 	// requests; default DefaultRequestTimeout.
@@ -53,7 +57,10 @@ func New(cfg Config) http.Handler {
 		cfg.RateWindow = time.Minute
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+		cfg.Clock = cfg.Service.Now
+	}
+	if cfg.RealClock == nil {
+		cfg.RealClock = cfg.Clock
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
@@ -68,19 +75,20 @@ func New(cfg Config) http.Handler {
 	}
 
 	digitalocean.Register(mux, cfg.Service, digitalocean.Config{
-		Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock),
+		Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock),
 		Log:     cfg.Logger,
 	})
 	huaweicloud.Register(mux, cfg.Service, huaweicloud.Config{
 		PublicURL: cfg.PublicURL,
 		LinkTTL:   cfg.LinkTTL,
-		Limiter:   ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock),
+		Limiter:   ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock),
 		Log:       cfg.Logger,
 		Clock:     cfg.Clock,
+		RealClock: cfg.RealClock,
 	})
 
-	astra.Register(mux, cfg.Service, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock)})
-	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.Clock)})
+	astra.Register(mux, cfg.Service, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
+	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
 
 	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, mux)))
 }

@@ -141,7 +141,7 @@ func pathHas(r *http.Request, name string) (string, bool) {
 // (here a dbtrust bearer token), or an AK/SK signature.
 func (a *api) authenticate(r *http.Request, body []byte) (dbtrust.Principal, error) {
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "SDK-") || strings.Contains(h, "Access=") {
-		return verifySDKSignature(r.Context(), r, body, a.now(), a.svc.AuthenticateAccessKey)
+		return verifySDKSignature(r.Context(), r, body, a.cfg.RealClock(), a.svc.AuthenticateAccessKey)
 	}
 	token := strings.TrimSpace(r.Header.Get("X-Auth-Token"))
 	if token == "" {

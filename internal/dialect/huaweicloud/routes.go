@@ -42,7 +42,8 @@ type Config struct {
 	LinkTTL   time.Duration      // lifetime of a download link; default DefaultLinkTTL
 	Limiter   *ratelimit.Limiter // per-caller request limit; nil means none
 	Log       *slog.Logger
-	Clock     dbtrust.Clock // default time.Now
+	Clock     dbtrust.Clock // the service's time, which link expiry follows; default time.Now
+	RealClock dbtrust.Clock // the wall clock X-Sdk-Date is checked against; default Clock
 	MaxBody   int64         // request body limit in bytes; default 64 KiB
 }
 
@@ -102,6 +103,9 @@ func newAPI(svc service, cfg Config) *api {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.RealClock == nil {
+		cfg.RealClock = cfg.Clock
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 64 << 10

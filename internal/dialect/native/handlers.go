@@ -478,7 +478,7 @@ func (a api) issueCertificate(w http.ResponseWriter, r *http.Request, p dbtrust.
 	}
 	w.Header().Set("Location", "/v1/instances/"+c.InstanceID+"/certificates/"+c.Serial)
 	w.Header().Set("Cache-Control", "no-store") // the answer may hold a private key
-	httpx.WriteJSON(w, http.StatusCreated, jsonType, FromCertificate(c, time.Now()))
+	httpx.WriteJSON(w, http.StatusCreated, jsonType, FromCertificate(c, a.svc.Now()))
 	return nil
 }
 
@@ -488,7 +488,7 @@ func (a api) listCertificates(w http.ResponseWriter, r *http.Request, p dbtrust.
 		return err
 	}
 	out := CertificateList{Certificates: []Certificate{}}
-	now := time.Now()
+	now := a.svc.Now()
 	for _, c := range list {
 		out.Certificates = append(out.Certificates, FromCertificate(c, now))
 	}
@@ -501,7 +501,7 @@ func (a api) getCertificate(w http.ResponseWriter, r *http.Request, p dbtrust.Pr
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, jsonType, FromCertificate(c, time.Now()))
+	httpx.WriteJSON(w, http.StatusOK, jsonType, FromCertificate(c, a.svc.Now()))
 	return nil
 }
 
@@ -518,7 +518,7 @@ func (a api) revokeCertificate(w http.ResponseWriter, r *http.Request, p dbtrust
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, jsonType, FromCertificate(c, time.Now()))
+	httpx.WriteJSON(w, http.StatusOK, jsonType, FromCertificate(c, a.svc.Now()))
 	return nil
 }
 

@@ -47,14 +47,16 @@ type env struct {
 
 var registerDecoders sync.Once
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, dbtrust.Options{}) }
+
+func newEnvWith(t *testing.T, opt dbtrust.Options) *env {
 	t.Helper()
 	registerDecoders.Do(func() {
 		openapi3filter.RegisterBodyDecoder("application/x-pem-file", openapi3filter.PlainBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("application/pkix-crl", openapi3filter.PlainBodyDecoder)
 	})
 	ctx := context.Background()
-	se := servicetest.New(t, dbtrust.Options{})
+	se := servicetest.New(t, opt)
 	svc, acct, owner := se.Service, se.Account, se.Token
 	_, viewer, err := svc.CreateToken(ctx, dbtrust.Operator(acct.ID), "viewer", dbtrust.RoleViewer)
 	if err != nil {
@@ -188,7 +190,7 @@ func csrPEM(t *testing.T, dns string) string {
 // TestEveryOperationAgainstOpenAPI drives every operation of the document to
 // every status it declares, validating each real response against it.
 func TestEveryOperationAgainstOpenAPI(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, dbtrust.Options{EmulatedClock: dbtrust.NewEmulatedClock(nil)})
 	own, view := e.owner, e.viewer
 	bad := "dbt_0000000000000000_" + strings.Repeat("x", 43)
 	missing := "00000000-0000-4000-8000-000000000000"
@@ -383,6 +385,22 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("GET", "/v1/audit?limit=0", own, nil, 400)
 	e.do("GET", "/v1/audit", view, nil, 403)
 	e.do("GET", "/v1/audit", "", nil, 401)
+
+	// The emulated clock; a server on the real clock has no such routes.
+	e.do("GET", "/v1/clock", own, nil, 200)
+	e.do("GET", "/v1/clock", view, nil, 403)
+	e.do("GET", "/v1/clock", "", nil, 401)
+	e.do("POST", "/v1/clock", own, map[string]any{"advance": "720h"}, 200)
+	e.do("POST", "/v1/clock", own, map[string]any{"advance": "soon"}, 400)
+	e.do("POST", "/v1/clock", own, map[string]any{"now": "2001-01-01T00:00:00Z"}, 409)
+	e.do("POST", "/v1/clock", view, map[string]any{"advance": "1h"}, 403)
+	e.do("POST", "/v1/clock", "", map[string]any{"advance": "1h"}, 401)
+	real := newEnv(t)
+	real.do("GET", "/v1/clock", real.owner, nil, 404)
+	real.do("POST", "/v1/clock", real.owner, map[string]any{"advance": "1h"}, 404)
+	for k := range real.seen {
+		e.seen[k] = true
+	}
 
 	// Delete last.
 	e.do("DELETE", p, view, nil, 403)

@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/ratelimit"
@@ -55,6 +56,11 @@ type service interface {
 	ListTokens(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Token, error)
 	RevokeToken(ctx context.Context, p dbtrust.Principal, id string) error
 	Audit(ctx context.Context, p dbtrust.Principal, limit int) ([]dbtrust.AuditEvent, error)
+
+	Now() time.Time
+	ClockEmulated() bool
+	Clock(ctx context.Context, p dbtrust.Principal) (dbtrust.ClockState, error)
+	MoveClock(ctx context.Context, p dbtrust.Principal, m dbtrust.ClockMove) (dbtrust.ClockState, error)
 }
 
 // Config is what the dialect needs besides the service.
@@ -107,4 +113,11 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	mux.Handle("POST /v1/tokens", a.auth(a.createToken))
 	mux.Handle("DELETE /v1/tokens/{token_id}", a.auth(a.revokeToken))
 	mux.Handle("GET /v1/audit", a.auth(a.listAudit))
+
+	// The clock routes exist only on a server with an emulated clock; on any
+	// other they are unknown paths (the server's 404 in this dialect's shape).
+	if svc.ClockEmulated() {
+		mux.Handle("GET /v1/clock", a.auth(a.getClock))
+		mux.Handle("POST /v1/clock", a.auth(a.moveClock))
+	}
 }
