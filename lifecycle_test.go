@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"math/big"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -430,29 +431,86 @@ func TestAutoRotate(t *testing.T) {
 	}
 }
 
+// TestRecipes: every recipe names the host and the bundle; a shell command
+// hands the bundle path to its program as one argument, whatever the path
+// holds, and runs nothing else; a URI carries it escaped.
 func TestRecipes(t *testing.T) {
 	t.Parallel()
+	paths := []string{"/tmp/ca.pem", "/tmp/my ca.pem", `x" ; touch pwned ; echo "`, "$(touch pwned)", "a'b`touch pwned`\\c", "ca&x=1#y?.pem"}
 	for eng := range dbtrust.Engines {
-		rs := dbtrust.Recipes(eng, "db.example", 1234, "/tmp/my ca.pem")
-		if len(rs) == 0 {
-			t.Fatalf("Recipes(%s) is empty", eng)
-		}
-		for _, r := range rs {
-			if r.Client == "" || r.Title == "" || !strings.Contains(r.Command, "db.example") && r.Client != "keytool" {
-				t.Fatalf("Recipes(%s): %+v lacks a client, title or host", eng, r)
+		for _, path := range paths {
+			rs := dbtrust.Recipes(eng, "db.example", 1234, path)
+			if len(rs) == 0 {
+				t.Fatalf("Recipes(%s) is empty", eng)
+			}
+			for _, r := range rs {
+				if r.Client == "" || r.Title == "" || !strings.Contains(r.Command, "db.example") && r.Client != "keytool" {
+					t.Fatalf("Recipes(%s): %+v lacks a client, title or host", eng, r)
+				}
+				if u, err := url.Parse(strings.TrimPrefix(r.Command, "jdbc:")); err == nil && u.Scheme != "" && u.Host != "" {
+					checkURIRecipe(t, r.Command, u, path)
+				} else {
+					checkShellRecipe(t, r.Command, path)
+				}
 			}
 		}
 	}
-	want := map[dbtrust.Engine]string{
-		dbtrust.EnginePostgres: "sslmode=verify-full sslrootcert=/tmp/my ca.pem",
-		dbtrust.EngineRedis:    "--tls --cacert '/tmp/my ca.pem'",
-		dbtrust.EngineMongoDB:  "--tls --tlsCAFile '/tmp/my ca.pem'",
+}
+
+// checkURIRecipe: a CA file named in the URI's query is the path, escaped.
+func checkURIRecipe(t *testing.T, cmd string, u *url.URL, path string) {
+	t.Helper()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		t.Fatalf("recipe %q: query does not parse: %v", cmd, err)
 	}
-	for eng, frag := range want {
-		if !strings.Contains(dbtrust.Recipes(eng, "db.example", 1234, "/tmp/my ca.pem")[0].Command, frag) {
-			t.Fatalf("Recipes(%s)[0] lacks %q", eng, frag)
+	for _, k := range []string{"sslrootcert", "tlsCAFile"} {
+		if v, ok := q[k]; ok && (len(v) != 1 || v[0] != path) {
+			t.Fatalf("recipe %q: %s = %q, want %q", cmd, k, v, path)
 		}
 	}
+}
+
+// checkShellRecipe parses cmd with /bin/sh, printing its words instead of
+// running its program: one word must carry the path intact, and nothing
+// else may have run.
+func checkShellRecipe(t *testing.T, cmd, path string) {
+	t.Helper()
+	dir := t.TempDir()
+	c := exec.Command("/bin/sh", "-c", `printf '%s\0' `+cmd)
+	c.Dir = dir
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("recipe %q does not parse in sh: %v", cmd, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+		t.Fatalf("recipe %q ran a command: %s appeared", cmd, ents[0].Name())
+	}
+	for _, w := range strings.Split(string(out), "\x00") {
+		if w == path || strings.HasSuffix(w, "="+path) {
+			return
+		}
+		if _, v, ok := strings.Cut(w, "sslrootcert="); ok && libpqUnquote(v) == path {
+			return
+		}
+	}
+	t.Fatalf("recipe %q: no word of it is the path %q (words %q)", cmd, path, out)
+}
+
+// libpqUnquote reads one conninfo value: bare, or in single quotes with
+// backslash escapes.
+func libpqUnquote(v string) string {
+	if !strings.HasPrefix(v, "'") || !strings.HasSuffix(v, "'") || len(v) < 2 {
+		return v
+	}
+	var b strings.Builder
+	for i := 1; i < len(v)-1; i++ {
+		if v[i] == '\\' && i+1 < len(v)-1 {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
 }
 
 func TestTTLCappedAtCAExpiry(t *testing.T) {

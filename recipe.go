@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 )
 
 // Recipe is one way to connect to an instance with full verification of the
@@ -35,16 +36,16 @@ func (s *Service) ConnectionRecipes(ctx context.Context, p Principal, instanceID
 // Recipes returns the connection recipes of an engine for host:port, with the
 // CA bundle at bundlePath.
 func Recipes(engine Engine, host string, port int, bundlePath string) []Recipe {
-	ca, hp := shellQuote(bundlePath), net.JoinHostPort(host, strconv.Itoa(port))
+	ca, hp, uca := shellQuote(bundlePath), net.JoinHostPort(host, strconv.Itoa(port)), uriEscape(bundlePath)
 	switch engine {
 	case EnginePostgres:
 		return []Recipe{
 			{"psql", "psql (libpq): verify-full checks the chain and the host name",
-				fmt.Sprintf(`psql "host=%s port=%d dbname=postgres sslmode=verify-full sslrootcert=%s"`, host, port, bundlePath)},
+				fmt.Sprintf(`psql "host=%s port=%d dbname=postgres sslmode=verify-full sslrootcert=%s"`, host, port, shellDQ(libpqValue(bundlePath)))},
 			{"libpq-uri", "any libpq client (connection URI)",
-				fmt.Sprintf(`postgresql://%s/postgres?sslmode=verify-full&sslrootcert=%s`, hp, bundlePath)},
+				fmt.Sprintf(`postgresql://%s/postgres?sslmode=verify-full&sslrootcert=%s`, hp, uca)},
 			{"jdbc", "JDBC (pgjdbc 42.2.5 or later reads the PEM bundle directly)",
-				fmt.Sprintf(`jdbc:postgresql://%s/postgres?sslmode=verify-full&sslrootcert=%s`, hp, bundlePath)},
+				fmt.Sprintf(`jdbc:postgresql://%s/postgres?sslmode=verify-full&sslrootcert=%s`, hp, uca)},
 		}
 	case EngineMySQL:
 		return []Recipe{
@@ -71,7 +72,7 @@ func Recipes(engine Engine, host string, port int, bundlePath string) []Recipe {
 			{"mongosh", "mongosh over TLS, verifying the server against the bundle",
 				fmt.Sprintf(`mongosh "mongodb://%s/?tls=true" --tls --tlsCAFile %s`, hp, ca)},
 			{"uri", "drivers (connection string)",
-				fmt.Sprintf(`mongodb://%s/?tls=true&tlsCAFile=%s`, hp, bundlePath)},
+				fmt.Sprintf(`mongodb://%s/?tls=true&tlsCAFile=%s`, hp, uca)},
 			{"keytool", "Java driver: import the CA into a trust store (keytool takes one certificate per alias: during a rotation, import each certificate of the bundle under its own alias)",
 				fmt.Sprintf(`keytool -importcert -noprompt -alias dbtrust-ca -file %s -keystore truststore.p12 -storetype PKCS12 -storepass changeit`, ca)},
 		}
@@ -89,20 +90,49 @@ func Recipes(engine Engine, host string, port int, bundlePath string) []Recipe {
 	return nil
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// safePath reports whether s needs no quoting anywhere: letters, digits and
+// / . - _ ~ only.
+func safePath(s string) bool {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '.' || r == '-' || r == '_' || r == '~') {
-			out := "'"
-			for _, r := range s {
-				if r == '\'' {
-					out += `'\''`
-				} else {
-					out += string(r)
-				}
-			}
-			return out + "'"
+			return false
 		}
 	}
-	return s
+	return s != ""
+}
+
+// libpqValue quotes s as a libpq conninfo value when it needs it: in single
+// quotes, with backslash and single quote escaped by a backslash.
+func libpqValue(s string) string {
+	if safePath(s) {
+		return s
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// shellDQ escapes s for the inside of a double-quoted POSIX shell word.
+func shellDQ(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(s)
+}
+
+// uriEscape percent-encodes s for a URI query value, keeping '/' readable.
+func uriEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/.-_~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if safePath(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
