@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/datadir"
 	"github.com/dbtrust/dbtrust/internal/postgres"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
@@ -147,7 +147,7 @@ type deps struct {
 // open creates the data folder if needed, loads (or creates) the KEK and
 // opens the store.
 func (c *common) open(ctx context.Context) (*deps, error) {
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
+	if err := datadir.Prepare(c.data); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	kekPath := c.kekFile

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dbtrust/dbtrust/internal/datadir"
 	"github.com/dbtrust/dbtrust/internal/sqlstore"
 )
 
@@ -31,7 +32,7 @@ func cmdMigrate(ctx context.Context, args []string, env envFunc, stdout, stderr 
 		return err
 	}
 	if c.store == "" {
-		if err := os.MkdirAll(c.data, 0o700); err != nil {
+		if err := datadir.Prepare(c.data); err != nil {
 			return fmt.Errorf("data folder: %w", err)
 		}
 	}

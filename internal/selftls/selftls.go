@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/datadir"
 	"github.com/dbtrust/dbtrust/internal/pki"
 )
 
@@ -59,7 +60,7 @@ func Open(cfg Config) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+	if err := datadir.Prepare(cfg.Dir); err != nil {
 		return nil, err
 	}
 	iss := &Issuer{CAPath: filepath.Join(cfg.Dir, "ca.pem"), now: cfg.Now}

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/datadir"
 	"github.com/dbtrust/dbtrust/internal/sqlstore"
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -49,8 +51,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // OpenNoMigrate opens (creating if needed) the SQLite database at path
-// without touching its schema.
+// without touching its schema. The file and its -wal and -shm companions
+// are mode 0600, whatever the folder's mode or the process's umask.
 func OpenNoMigrate(ctx context.Context, path string) (*Store, error) {
+	if err := privateFiles(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -63,6 +69,24 @@ func OpenNoMigrate(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	return &Store{DB: sqlstore.New(db, Backend())}, nil
+}
+
+// privateFiles makes the database file 0600 (creating it empty if needed)
+// before SQLite opens it, SQLite giving its -wal and -shm files the database
+// file's mode; companions left by an older version are set to 0600 too.
+func privateFiles(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	if err := datadir.PrivateFile(path); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("make %s private (mode 0600): %w", path+suffix, err)
+		}
+	}
+	return nil
 }
 
 // WatchInterval is how often WatchChanges looks for other processes' commits.
