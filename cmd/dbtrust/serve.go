@@ -94,7 +94,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		if err != nil {
 			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		tlsConfig = serverTLS()
+		tlsConfig.Certificates = []tls.Certificate{cert}
 	case selfIssuedTLS:
 		iss, err := selftls.Open(selftls.Config{
 			Dir: filepath.Join(c.data, "tls"), Hosts: append(splitList(*tlsHosts), host), Sealer: d.sealer,
@@ -102,7 +103,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		if err != nil {
 			return fmt.Errorf("self-issued TLS: %w", err)
 		}
-		tlsConfig, caPath = &tls.Config{GetCertificate: iss.GetCertificate, MinVersion: tls.VersionTLS12}, iss.CAPath
+		tlsConfig, caPath = serverTLS(), iss.CAPath
+		tlsConfig.GetCertificate = iss.GetCertificate
 	}
 	if tlsConfig != nil {
 		scheme = "https"
@@ -245,4 +247,15 @@ func autoRotateLoop(ctx context.Context, svc *dbtrust.Service, log *slog.Logger,
 		case <-t.C:
 		}
 	}
+}
+
+// serverTLS is the TLS configuration of the listener: TLS 1.2 or later, and
+// under TLS 1.2 only ECDHE key exchange with AEAD ciphers (no CBC, no RSA key
+// exchange). TLS 1.3 suites are all AEAD and are not configurable.
+func serverTLS() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}}
 }

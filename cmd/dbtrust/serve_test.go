@@ -231,6 +231,32 @@ func httpsClient(t *testing.T, caPEM []byte) *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, Timeout: 30 * time.Second}
 }
 
+// checkAEADOnly: under TLS 1.2 the server agrees only to AEAD suites; a
+// client offering only CBC suites gets no handshake.
+func checkAEADOnly(t *testing.T, addr string, caPEM []byte) {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	dial := func(suites []uint16) (*tls.Conn, error) {
+		return tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: suites})
+	}
+	cbc := []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256}
+	if c, err := dial(cbc); err == nil {
+		c.Close()
+		t.Errorf("TLS 1.2 handshake offering only CBC suites succeeded with %s, want it refused", tls.CipherSuiteName(c.ConnectionState().CipherSuite))
+	}
+	c, err := dial(nil)
+	if err != nil {
+		t.Fatalf("TLS 1.2 handshake with the default suites: %v", err)
+	}
+	defer c.Close()
+	if name := tls.CipherSuiteName(c.ConnectionState().CipherSuite); !strings.Contains(name, "GCM") && !strings.Contains(name, "CHACHA20") {
+		t.Errorf("TLS 1.2 suite agreed = %s, want an AEAD suite", name)
+	}
+}
+
 func TestServeSelfIssuedHTTPS(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
@@ -281,6 +307,7 @@ func TestServeSelfIssuedHTTPS(t *testing.T) {
 	} else if ve := new(tls.CertificateVerificationError); !errors.As(err, &ve) {
 		t.Errorf("GET /healthz trusting another CA = %v, want a certificate verification error", err)
 	}
+	checkAEADOnly(t, strings.TrimPrefix(s.url, "https://"), caPEM)
 	// Plain HTTP is not served on that port.
 	plainURL := "http://" + strings.TrimPrefix(s.url, "https://")
 	if resp, err := http.Get(plainURL + "/v2/databases"); err == nil {
