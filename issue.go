@@ -3,6 +3,7 @@ package dbtrust
 import (
 	"context"
 	"crypto"
+	"errors"
 	"net"
 	"regexp"
 	"strings"
@@ -134,7 +135,7 @@ func (s *Service) leafRequest(inst Instance, req IssueRequest) (pki.LeafRequest,
 		}
 		csr, err := pki.ParseCSRPEM(req.CSRPEM)
 		if err != nil {
-			return pki.LeafRequest{}, nil, FieldError("csr", "%s", err.Error())
+			return pki.LeafRequest{}, nil, csrError(err)
 		}
 		if _, err := pki.KeyTypeOf(csr.PublicKey); err != nil {
 			return pki.LeafRequest{}, nil, FieldError("csr", "%s", err.Error())
@@ -190,4 +191,17 @@ func (s *Service) leafRequest(inst Instance, req IssueRequest) (pki.LeafRequest,
 		return pki.LeafRequest{}, nil, FieldError("common_name", "common name must be at most 64 characters")
 	}
 	return out, key, nil
+}
+
+// csrError says in plain words why a CSR was refused; the parser's own text
+// (ASN.1 details) stays in Err, for the log.
+func csrError(err error) error {
+	msg := "csr must be a PEM CERTIFICATE REQUEST block (openssl req -new writes one)"
+	switch {
+	case errors.Is(err, pki.ErrCSRMalformed):
+		msg = "the certificate request is not a valid PKCS #10 request; create it again with openssl req -new or your tool's equivalent"
+	case errors.Is(err, pki.ErrCSRSignature):
+		msg = "the certificate request's signature does not verify: it was altered, or not signed with its own key"
+	}
+	return &Error{Code: Invalid, Field: "csr", Message: msg, Err: err}
 }

@@ -605,6 +605,13 @@ func TestIssueCertificate(t *testing.T) {
 			if dbtrust.ErrorCode(err) != dbtrust.Invalid || dbtrust.ErrorField(err) != tt.wantField {
 				t.Errorf("IssueCertificate(%s) = %v (field %q), want Invalid on field %q", tt.name, err, dbtrust.ErrorField(err), tt.wantField)
 			}
+			// The message a caller reads names no library and no ASN.1 detail.
+			msg := strings.ToLower(dbtrust.ErrorMessage(err))
+			for _, internal := range []string{"asn1", "asn.1", "x509:", "structure error", "tags don't match", "crypto/"} {
+				if strings.Contains(msg, internal) {
+					t.Errorf("IssueCertificate(%s) message %q shows library internals (%q)", tt.name, msg, internal)
+				}
+			}
 		})
 	}
 }

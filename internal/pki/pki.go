@@ -150,18 +150,26 @@ func ParseCertsPEM(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
+// Why a CSR was refused; ParseCSRPEM's errors wrap one of these.
+var (
+	ErrNoCSR        = errors.New("no PEM CERTIFICATE REQUEST block found")
+	ErrCSRMalformed = errors.New("certificate request does not parse")
+	ErrCSRSignature = errors.New("certificate request signature does not verify")
+)
+
 // ParseCSRPEM parses a PEM CERTIFICATE REQUEST and checks its signature.
+// Its errors wrap ErrNoCSR, ErrCSRMalformed or ErrCSRSignature.
 func ParseCSRPEM(data []byte) (*x509.CertificateRequest, error) {
 	b, _ := pem.Decode(data)
 	if b == nil || (b.Type != "CERTIFICATE REQUEST" && b.Type != "NEW CERTIFICATE REQUEST") {
-		return nil, errors.New("no PEM CERTIFICATE REQUEST block found")
+		return nil, ErrNoCSR
 	}
 	csr, err := x509.ParseCertificateRequest(b.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("certificate request does not parse: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrCSRMalformed, err)
 	}
 	if err := csr.CheckSignature(); err != nil {
-		return nil, fmt.Errorf("certificate request signature: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrCSRSignature, err)
 	}
 	return csr, nil
 }
