@@ -197,6 +197,17 @@ func jsonKind(te *json.UnmarshalTypeError) string {
 	return te.Type.String()
 }
 
+// LogFailure logs a request that failed with status: at ERROR when the
+// server is at fault (5xx), at DEBUG when the client is (4xx), so that no
+// caller can fill the error log at will.
+func LogFailure(log *slog.Logger, r *http.Request, dialect string, status int, err error) {
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	log.Log(r.Context(), level, dialect+" request failed", "request_id", RequestID(r), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+}
+
 // LimitKey is what a caller's requests are counted under: its principal's
 // subject once authenticated, else its address, so that unauthenticated
 // callers are limited per address.

@@ -796,3 +796,37 @@ func TestRotationShowsInCertificates(t *testing.T) {
 		t.Errorf("after RotateRetire: %v, want one current CA", got)
 	}
 }
+
+// TestClientErrorsNotLoggedAsErrors: a barrage of client mistakes (bad
+// token, bad filter, bad body, unknown record, wrong method) writes no ERROR
+// line; each is logged at DEBUG.
+func TestClientErrorsNotLoggedAsErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bad := []req{
+		{method: "GET", path: "/credentials", token: "dbt_nope"},
+		{method: "GET", path: "/credentials", noAuth: true},
+		{method: "GET", path: "/credentials?filter=name%20zz%20'x'", unchecked: true},
+		{method: "GET", path: "/credentials?limit=-1", unchecked: true},
+		{method: "GET", path: "/credentials?continue=garbage", unchecked: true},
+		{method: "POST", path: "/credentials", body: "{", unchecked: true},
+		{method: "POST", path: "/credentials", body: map[string]any{"type": "x"}, unchecked: true},
+		{method: "GET", path: "/credentials/" + uuid.NewString()},
+		{method: "GET", path: "/certificates/not-a-uuid", unchecked: true},
+		{method: "PATCH", path: "/credentials", unchecked: true},
+	}
+	for range 5 {
+		for _, r := range bad {
+			if got := e.do(r); got.status < 400 || got.status >= 500 {
+				t.Fatalf("%s %s = %d %s, want a 4xx", r.method, r.path, got.status, got.body)
+			}
+		}
+	}
+	logs := string(e.logs.Bytes())
+	if !strings.Contains(logs, "level=DEBUG msg=\"astra request failed\"") {
+		t.Fatalf("no client error was logged at DEBUG; the check below would prove nothing:\n%s", logs)
+	}
+	if strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("client errors were logged at ERROR:\n%s", logs)
+	}
+}

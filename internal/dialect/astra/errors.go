@@ -135,7 +135,8 @@ func toProblem(r *http.Request, err error) *problem {
 	return newProblem(n)
 }
 
-func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) {
+// writeProblem answers p and returns the status it wrote.
+func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) int {
 	def, ok := problems[p.n]
 	if !ok {
 		p, def = newProblem(34), problems[34]
@@ -151,4 +152,5 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) {
 		Status: strconv.Itoa(def.status), CorrelationID: httpx.RequestID(r),
 		InvalidParams: p.invalidParams, SchemaValidationFailure: p.schemaFailure, InvalidFields: p.invalidFields,
 	})
+	return def.status
 }

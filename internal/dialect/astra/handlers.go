@@ -49,10 +49,7 @@ func (a api) wrap(h handlerFunc) http.Handler {
 			err = h(w, r, p)
 		}
 		if err != nil {
-			if c := dbtrust.ErrorCode(err); c == dbtrust.Internal || c == dbtrust.Unavailable {
-				a.cfg.Log.Error("astra request failed", "request_id", httpx.RequestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
-			}
-			writeProblem(w, r, toProblem(r, err))
+			httpx.LogFailure(a.cfg.Log, r, "astra", writeProblem(w, r, toProblem(r, err)), err)
 		}
 	})
 }
