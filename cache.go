@@ -15,8 +15,9 @@ type ChangeWatcher interface {
 	WatchChanges(ctx context.Context, onChange func()) error
 }
 
-// readCache holds the reads on every hot path: tokens by ID, access keys by
-// AK and an instance's CAs. Entries live at most ttl. Every change made through the
+// readCache holds the reads on every hot path: tokens by ID, an instance's
+// CAs, and whatever the capability services beside the core keep in a Cache
+// of theirs (access keys by AK). Entries live at most ttl. Every change made through the
 // Service drops the whole cache, and so does every change notice from the
 // store. The generation check keeps a read that raced with a change from
 // storing what it read before the change.
@@ -28,7 +29,7 @@ type readCache struct {
 	gen    uint64
 	tokens map[string]cached[Token]
 	cas    map[[2]string]cached[caEntry]
-	aks    map[string]cached[AccessKey] // by AK; the SK stays sealed in the entry
+	others []func() // clear the maps of the Caches made by NewCache
 }
 
 // caEntry is an instance's CAs with the bundle they make, built once.
@@ -43,8 +44,7 @@ type cached[T any] struct {
 }
 
 func newReadCache(ttl time.Duration, now func() time.Time) *readCache {
-	return &readCache{ttl: ttl, now: now, tokens: map[string]cached[Token]{}, cas: map[[2]string]cached[caEntry]{},
-		aks: map[string]cached[AccessKey]{}}
+	return &readCache{ttl: ttl, now: now, tokens: map[string]cached[Token]{}, cas: map[[2]string]cached[caEntry]{}}
 }
 
 func (c *readCache) enabled() bool { return c != nil && c.ttl > 0 }
@@ -58,7 +58,9 @@ func (c *readCache) invalidate() {
 	c.gen++
 	clear(c.tokens)
 	clear(c.cas)
-	clear(c.aks)
+	for _, f := range c.others {
+		f()
+	}
 	c.mu.Unlock()
 }
 
@@ -132,4 +134,41 @@ func (s *Service) listCAs(ctx context.Context, accountID, instanceID string) (ca
 		store(s.cache, s.cache.cas, k, e, gen)
 	}
 	return e, nil
+}
+
+// Cache is a read cache of a capability service beside the core, held and
+// dropped with the core's own: every change made through the Service, and
+// every change notice from the store, empties it. It is safe for concurrent
+// use. Entries live at most Options.CacheTTL.
+type Cache[K comparable, V any] struct {
+	c *readCache
+	m map[K]cached[V]
+}
+
+// NewCache returns an empty Cache that s drops with its own cached reads.
+func NewCache[K comparable, V any](s *Service) *Cache[K, V] {
+	c := &Cache[K, V]{c: s.cache, m: map[K]cached[V]{}}
+	if s.cache.enabled() {
+		s.cache.mu.Lock()
+		s.cache.others = append(s.cache.others, func() { clear(c.m) })
+		s.cache.mu.Unlock()
+	}
+	return c
+}
+
+// Get returns the cached value of k, or calls load and keeps what it returns
+// when it succeeds (unless the cache was dropped meanwhile).
+func (c *Cache[K, V]) Get(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
+	if !c.c.enabled() {
+		return load(ctx, k)
+	}
+	v, gen, ok := lookup(c.c, c.m, k)
+	if ok {
+		return v, nil
+	}
+	v, err := load(ctx, k)
+	if err == nil {
+		store(c.c, c.m, k, v, gen)
+	}
+	return v, err
 }

@@ -14,7 +14,7 @@ var serialRE = regexp.MustCompile(`^[0-9a-f]{1,40}$`)
 // ListIssuedCertificates returns the certificates issued for one of p's instances,
 // oldest first (viewers and up).
 func (s *Service) ListIssuedCertificates(ctx context.Context, p Principal, instanceID string) ([]IssuedCertificate, error) {
-	if err := require(p, RoleViewer); err != nil {
+	if err := Require(p, RoleViewer); err != nil {
 		return nil, err
 	}
 	if err := validID(instanceID); err != nil {
@@ -28,7 +28,7 @@ func (s *Service) ListIssuedCertificates(ctx context.Context, p Principal, insta
 
 // GetIssuedCertificate returns one certificate issued for one of p's instances.
 func (s *Service) GetIssuedCertificate(ctx context.Context, p Principal, instanceID, serial string) (IssuedCertificate, error) {
-	if err := require(p, RoleViewer); err != nil {
+	if err := Require(p, RoleViewer); err != nil {
 		return IssuedCertificate{}, err
 	}
 	if err := validID(instanceID); err != nil {
@@ -51,7 +51,7 @@ func (s *Service) GetIssuedCertificate(ctx context.Context, p Principal, instanc
 // (members and up): its serial goes into its CA's CRL. reason is one of
 // RevocationReasons' keys; "" means unspecified. Revoking twice is Conflict.
 func (s *Service) RevokeIssuedCertificate(ctx context.Context, p Principal, instanceID, serial, reason string) (IssuedCertificate, error) {
-	if err := require(p, RoleMember); err != nil {
+	if err := Require(p, RoleMember); err != nil {
 		return IssuedCertificate{}, err
 	}
 	if reason == "" {
@@ -129,5 +129,7 @@ func (s *Service) Expiries(ctx context.Context) ([]Expiry, error) {
 	return s.store.Expiries(ctx, s.now().Add(-7*24*time.Hour))
 }
 
-// Now returns the service's current time (its Clock), in UTC.
+// Now returns the service's current time (its Clock), in UTC. The capability
+// services beside the core (trustcert, credential, accesskey) stamp their
+// records with it.
 func (s *Service) Now() time.Time { return s.now() }

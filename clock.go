@@ -91,7 +91,7 @@ func (s *Service) Clock(ctx context.Context, p Principal) (ClockState, error) {
 	if !s.ClockEmulated() {
 		return ClockState{}, errNoClock
 	}
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return ClockState{}, err
 	}
 	c := s.opt.EmulatedClock
@@ -106,7 +106,7 @@ func (s *Service) MoveClock(ctx context.Context, p Principal, m ClockMove) (Cloc
 	if !s.ClockEmulated() {
 		return ClockState{}, errNoClock
 	}
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return ClockState{}, err
 	}
 	_, err := s.opt.EmulatedClock.move(m)

@@ -189,7 +189,7 @@ type InstanceUpdate struct {
 // as it now is. Certificates already issued keep their names; the next ones
 // take the new endpoints.
 func (s *Service) UpdateInstance(ctx context.Context, p Principal, id string, u InstanceUpdate) (Instance, error) {
-	if err := require(p, RoleMember); err != nil {
+	if err := Require(p, RoleMember); err != nil {
 		return Instance{}, err
 	}
 	if err := validID(id); err != nil {

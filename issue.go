@@ -55,7 +55,7 @@ var dnsNameRE = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za
 // IssueCertificate issues a server certificate for one of p's instances from
 // its current CA (members and up).
 func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID string, req IssueRequest) (IssuedCertificate, error) {
-	if err := require(p, RoleMember); err != nil {
+	if err := Require(p, RoleMember); err != nil {
 		return IssuedCertificate{}, err
 	}
 	if err := validID(instanceID); err != nil {

@@ -24,7 +24,7 @@ import (
 
 // casByState returns the instance's served CAs by state (admins only).
 func (s *Service) casByState(ctx context.Context, p Principal, instanceID string) (map[CAState]CA, error) {
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
 	cas, err := s.InstanceCAs(ctx, p, instanceID)
@@ -171,7 +171,7 @@ type RotationPolicySpec struct {
 
 // SetRotationPolicy sets the instance's automatic rotation policy (admins only).
 func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID string, spec RotationPolicySpec) (RotationPolicy, error) {
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return RotationPolicy{}, err
 	}
 	if err := validID(instanceID); err != nil {
@@ -216,7 +216,7 @@ func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID
 // GetRotationPolicy returns the instance's policy; an instance without one
 // has a disabled policy with the defaults.
 func (s *Service) GetRotationPolicy(ctx context.Context, p Principal, instanceID string) (RotationPolicy, error) {
-	if err := require(p, RoleViewer); err != nil {
+	if err := Require(p, RoleViewer); err != nil {
 		return RotationPolicy{}, err
 	}
 	if err := validID(instanceID); err != nil {

@@ -88,8 +88,21 @@ func (s *Service) Store() Store { return s.store }
 
 func (s *Service) now() time.Time { return s.opt.Clock().UTC() }
 
-// require returns Forbidden unless p holds at least role min.
-func require(p Principal, min Role) error {
+// Sealer returns the sealer the service keeps secrets with, for the
+// capability services beside the core that seal secrets of their own.
+func (s *Service) Sealer() Sealer { return s.sealer }
+
+// Record notes in the audit log that p did action on resource, with err's
+// Code as the outcome, and drops the cached reads. Every change made by a
+// capability service beside the core passes through it, as every change of
+// the core passes through audit.
+func (s *Service) Record(ctx context.Context, p Principal, action, resource string, err error) {
+	s.audit(ctx, p, action, resource, err)
+}
+
+// Require returns Forbidden unless p acts in an account and holds at least
+// role min.
+func Require(p Principal, min Role) error {
 	if p.AccountID == "" || !p.Role.AtLeast(min) {
 		return Errorf(Forbidden, "this action needs the %s role", min)
 	}
@@ -208,21 +221,35 @@ func (s *Service) newToken(accountID, name string, role Role) (Token, string, er
 	return Token{ID: id, AccountID: accountID, Name: name, Role: role, SecretHash: hash, CreatedAt: s.now()}, full, nil
 }
 
-var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@:-]{0,99}$`)
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@:-]{0,99}$`)
+
+// ValidName reports whether name may name a token or an access key: 1-100
+// printable characters, starting with a letter or digit.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+// CheckGrant applies the one rule on handing out a role, to a token or an
+// access key: role must be one of the four (Invalid), and p may not hand out
+// a role above its own (Forbidden). what names the thing made, e.g. "a token".
+func CheckGrant(p Principal, role Role, what string) error {
+	if !role.Valid() {
+		return FieldError("role", "role must be one of viewer, member, admin, owner")
+	}
+	if !p.Role.AtLeast(role) {
+		return Errorf(Forbidden, "a %s cannot create %s with the %s role", p.Role, what, role)
+	}
+	return nil
+}
 
 // CreateToken makes a token in p's account. p must be an admin, and may not
 // hand out a role above its own. The full token string is returned once.
 func (s *Service) CreateToken(ctx context.Context, p Principal, name string, role Role) (Token, string, error) {
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return Token{}, "", err
 	}
-	if !role.Valid() {
-		return Token{}, "", FieldError("role", "role must be one of viewer, member, admin, owner")
+	if err := CheckGrant(p, role, "a token"); err != nil {
+		return Token{}, "", err
 	}
-	if !p.Role.AtLeast(role) {
-		return Token{}, "", Errorf(Forbidden, "a %s cannot create a token with the %s role", p.Role, role)
-	}
-	if !tokenNameRE.MatchString(name) {
+	if !ValidName(name) {
 		return Token{}, "", FieldError("name", "token name must be 1-100 printable characters")
 	}
 	t, full, err := s.newToken(p.AccountID, name, role)
@@ -239,7 +266,7 @@ func (s *Service) CreateToken(ctx context.Context, p Principal, name string, rol
 
 // ListTokens returns the tokens of p's account (admins only).
 func (s *Service) ListTokens(ctx context.Context, p Principal) ([]Token, error) {
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
 	return s.store.ListTokens(ctx, p.AccountID)
@@ -249,7 +276,7 @@ func (s *Service) ListTokens(ctx context.Context, p Principal) ([]Token, error) 
 // nobody may revoke a token whose role is above their own: an admin cannot
 // lock the owners out.
 func (s *Service) RevokeToken(ctx context.Context, p Principal, id string) error {
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return err
 	}
 	t, err := s.store.GetToken(ctx, id)
@@ -319,7 +346,7 @@ var (
 // CreateInstance validates spec, creates the instance and its first CA (state
 // current) in one step, and returns the instance.
 func (s *Service) CreateInstance(ctx context.Context, p Principal, spec InstanceSpec) (Instance, error) {
-	if err := require(p, RoleMember); err != nil {
+	if err := Require(p, RoleMember); err != nil {
 		return Instance{}, err
 	}
 	inst, keyType, err := s.validateSpec(spec)
@@ -456,7 +483,7 @@ func (s *Service) newCA(inst Instance, kt pki.KeyType, state CAState) (CA, error
 
 // GetInstance returns one of p's instances.
 func (s *Service) GetInstance(ctx context.Context, p Principal, id string) (Instance, error) {
-	if err := require(p, RoleViewer); err != nil {
+	if err := Require(p, RoleViewer); err != nil {
 		return Instance{}, err
 	}
 	if err := validID(id); err != nil {
@@ -467,7 +494,7 @@ func (s *Service) GetInstance(ctx context.Context, p Principal, id string) (Inst
 
 // ListInstances returns p's instances, those with the tag when tag is set.
 func (s *Service) ListInstances(ctx context.Context, p Principal, tag string) ([]Instance, error) {
-	if err := require(p, RoleViewer); err != nil {
+	if err := Require(p, RoleViewer); err != nil {
 		return nil, err
 	}
 	if tag != "" && !tagRE.MatchString(tag) {
@@ -478,7 +505,7 @@ func (s *Service) ListInstances(ctx context.Context, p Principal, tag string) ([
 
 // DeleteInstance deletes one of p's instances with its CAs.
 func (s *Service) DeleteInstance(ctx context.Context, p Principal, id string) error {
-	if err := require(p, RoleMember); err != nil {
+	if err := Require(p, RoleMember); err != nil {
 		return err
 	}
 	if err := validID(id); err != nil {
@@ -491,7 +518,7 @@ func (s *Service) DeleteInstance(ctx context.Context, p Principal, id string) er
 
 // SetInstanceTLS switches an instance's TLS on or off (admins only).
 func (s *Service) SetInstanceTLS(ctx context.Context, p Principal, id string, on bool) error {
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return err
 	}
 	if err := validID(id); err != nil {
@@ -505,7 +532,7 @@ func (s *Service) SetInstanceTLS(ctx context.Context, p Principal, id string, on
 // validID rejects IDs that cannot be dbtrust IDs as NotFound, so that a
 // malformed ID and an unknown one read the same.
 func validID(id string) error {
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+	if !ValidID(id) {
 		return Errorf(NotFound, "no such instance")
 	}
 	return nil
@@ -523,7 +550,7 @@ func (s *Service) InstanceCAs(ctx context.Context, p Principal, instanceID strin
 }
 
 func (s *Service) instanceCAs(ctx context.Context, p Principal, instanceID string) (caEntry, error) {
-	if err := require(p, RoleViewer); err != nil {
+	if err := Require(p, RoleViewer); err != nil {
 		return caEntry{}, err
 	}
 	if err := validID(instanceID); err != nil {
@@ -537,6 +564,15 @@ func (s *Service) instanceCAs(ctx context.Context, p Principal, instanceID strin
 		return caEntry{}, Errorf(NotFound, "no such instance")
 	}
 	return e, nil
+}
+
+// ServedCAs returns the CAs of p's instances that clients are told to trust
+// (current, next and previous ones), oldest first.
+func (s *Service) ServedCAs(ctx context.Context, p Principal) ([]CA, error) {
+	if err := Require(p, RoleViewer); err != nil {
+		return nil, err
+	}
+	return s.store.ListServedCAs(ctx, p.AccountID)
 }
 
 // InstanceCABundle returns the PEM bundle clients of the instance should trust:
@@ -597,7 +633,7 @@ func (s *Service) openCA(ca CA) (*x509.Certificate, signerKey, error) {
 
 // Audit returns the newest audit events of p's account (admins only).
 func (s *Service) Audit(ctx context.Context, p Principal, limit int) ([]AuditEvent, error) {
-	if err := require(p, RoleAdmin); err != nil {
+	if err := Require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
 	if limit <= 0 || limit > 1000 {

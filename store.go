@@ -5,8 +5,12 @@ import (
 	"time"
 )
 
-// Store persists dbtrust's records. It holds no business rules: the Service
-// decides, the Store keeps.
+// Store persists the core's records. It holds no business rules: the Service
+// decides, the Store keeps. It is the union of four narrower contracts, one
+// per kind of record, so that each can be read (and faked, or implemented
+// elsewhere) on its own. The capabilities beside the core have Stores of
+// their own (trustcert.Store, credential.Store, accesskey.Store); the one SQL
+// implementation (internal/sqlstore) satisfies them all.
 //
 // The contract every implementation honours (internal/storetest checks it):
 //   - Every method is safe for concurrent use, by goroutines and by several
@@ -22,25 +26,53 @@ import (
 //   - Sealed values are stored and returned byte for byte; the Store never
 //     sees a secret in clear.
 type Store interface {
+	AccountStore
+	InstanceStore
+	LifecycleStore
+	AuditStore
+	// Ping reports whether the database answers (Code Unavailable if not).
+	Ping(ctx context.Context) error
+	// Close releases the database; no method may be called after it.
+	Close() error
+}
+
+// AccountStore keeps accounts, their bearer tokens and the server's own
+// signing keys, under the Store contract.
+type AccountStore interface {
 	// CreateAccount inserts the account and its first token together.
 	// Conflict when the name or project ID is taken.
 	CreateAccount(ctx context.Context, a Account, first Token) error
+	// GetAccount returns an account by ID.
 	GetAccount(ctx context.Context, id string) (Account, error)
 	// GetAccountByProject finds the account that owns a project ID.
 	GetAccountByProject(ctx context.Context, projectID string) (Account, error)
+	// ListAccounts returns every account, oldest first.
 	ListAccounts(ctx context.Context) ([]Account, error)
 
+	// CreateToken inserts a token; NotFound when its account does not exist.
 	CreateToken(ctx context.Context, t Token) error
 	// GetToken returns a token by ID whatever its account, revoked ones included.
 	GetToken(ctx context.Context, id string) (Token, error)
+	// ListTokens returns the account's tokens oldest first.
 	ListTokens(ctx context.Context, accountID string) ([]Token, error)
 	// RevokeToken sets RevokedAt; NotFound when the token is not in the account
 	// or is already revoked.
 	RevokeToken(ctx context.Context, accountID, id string, at time.Time) error
 
+	// CreateSigningKey inserts a server signing key; Conflict when one of that
+	// name (or ID) exists, so that racing replicas keep the first.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// GetSigningKey returns the signing key of that name.
+	GetSigningKey(ctx context.Context, name string) (SigningKey, error)
+}
+
+// InstanceStore keeps instances and their CA lineage, under the Store
+// contract.
+type InstanceStore interface {
 	// CreateInstance inserts the instance and its first CA together.
 	// Conflict when the account already has an instance of that name.
 	CreateInstance(ctx context.Context, inst Instance, ca CA) error
+	// GetInstance returns one of the account's instances.
 	GetInstance(ctx context.Context, accountID, id string) (Instance, error)
 	// ListInstances returns the account's instances oldest first; a non-empty
 	// tag keeps only the instances that carry it.
@@ -55,54 +87,14 @@ type Store interface {
 
 	// ListCAs returns every CA of the instance, retired ones included, oldest first.
 	ListCAs(ctx context.Context, accountID, instanceID string) ([]CA, error)
-
-	// CreateAccessKey inserts an access key (Conflict when the AK exists).
-	CreateAccessKey(ctx context.Context, k AccessKey) error
-	// GetAccessKey returns an access key by AK whatever its account, revoked
-	// ones included.
-	GetAccessKey(ctx context.Context, id string) (AccessKey, error)
-	// ListAccessKeys returns the account's access keys oldest first.
-	ListAccessKeys(ctx context.Context, accountID string) ([]AccessKey, error)
-	// RevokeAccessKey sets RevokedAt; NotFound when the key is not in the
-	// account or is already revoked.
-	RevokeAccessKey(ctx context.Context, accountID, id string, at time.Time) error
-
-	// CreateSigningKey inserts a server signing key; Conflict when one of that
-	// name (or ID) exists, so that racing replicas keep the first.
-	CreateSigningKey(ctx context.Context, k SigningKey) error
-	// GetSigningKey returns the signing key of that name.
-	GetSigningKey(ctx context.Context, name string) (SigningKey, error)
-
-	// Astra certificates and credentials (astra.go). Each record belongs to
-	// one account; a record of another account is NotFound. Lists are oldest
-	// first (created_at, then id). Update*(ctx, r, prevRevision) writes r
-	// whole, including r.Revision, only if the stored revision is still
-	// prevRevision: PreconditionFailed when it is not, NotFound when there is
-	// no such record. A second credential with the same non-empty UniqueKey in
-	// one account is Conflict.
-	CreateCertificate(ctx context.Context, c Certificate) error
-	GetCertificate(ctx context.Context, accountID, id string) (Certificate, error)
-	ListCertificates(ctx context.Context, accountID string) ([]Certificate, error)
-	UpdateCertificate(ctx context.Context, c Certificate, prevRevision int64) error
-	DeleteCertificate(ctx context.Context, accountID, id string) error
-	CreateCredential(ctx context.Context, c Credential) error
-	// GetCredential returns the credential with its sealed key store.
-	GetCredential(ctx context.Context, accountID, id string) (Credential, error)
-	// ListCredentials leaves SealedKeyStore nil.
-	ListCredentials(ctx context.Context, accountID string) ([]Credential, error)
-	// ListCredentialsAfter returns, in creation order and without key stores,
-	// at most limit of the account's credentials that come strictly after
-	// (afterCreated, afterID); from the first when afterID is "".
-	ListCredentialsAfter(ctx context.Context, accountID string, afterCreated time.Time, afterID string, limit int) ([]Credential, error)
-	CountCredentials(ctx context.Context, accountID string) (int, error)
-	UpdateCredential(ctx context.Context, c Credential, prevRevision int64) error
-	DeleteCredential(ctx context.Context, accountID, id string) error
 	// ListServedCAs returns the CAs of every instance of the account that are
 	// served in bundles (current, next, previous), oldest first.
 	ListServedCAs(ctx context.Context, accountID string) ([]CA, error)
+}
 
-	// ---- certificate lifecycle (issued certificates, rotation) ----
-
+// LifecycleStore keeps issued certificates, their revocation, CA rotation
+// and rotation policies, under the Store contract.
+type LifecycleStore interface {
 	// InsertIssuedCert records an issued certificate and its audit event in
 	// one transaction. Conflict when its serial or fingerprint is already
 	// recorded; NotFound when its instance or CA does not exist. Neither row
@@ -139,12 +131,12 @@ type Store interface {
 	// Expiries returns, for every account, each CA that is not retired and
 	// each unrevoked certificate that expires after notAfterSince.
 	Expiries(ctx context.Context, notAfterSince time.Time) ([]Expiry, error)
+}
 
+// AuditStore keeps the audit log, under the Store contract.
+type AuditStore interface {
+	// AppendAudit adds one event.
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns the account's newest events first, at most limit.
 	ListAudit(ctx context.Context, accountID string, limit int) ([]AuditEvent, error)
-
-	// Ping reports whether the database answers (Code Unavailable if not).
-	Ping(ctx context.Context) error
-	Close() error
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
 )
 
 // accessKeyOut is an access key as the CLI prints it. SecretKey is set only
@@ -22,7 +23,7 @@ type accessKeyOut struct {
 	RevokedAt string `json:"revoked_at,omitempty"`
 }
 
-func toAccessKeyOut(k dbtrust.AccessKey, projectID string) accessKeyOut {
+func toAccessKeyOut(k accesskey.Key, projectID string) accessKeyOut {
 	o := accessKeyOut{AccessKey: k.ID, ProjectID: projectID, AccountID: k.AccountID, Name: k.Name, Role: string(k.Role), CreatedAt: ts(k.CreatedAt)}
 	if k.RevokedAt != nil {
 		o.RevokedAt = ts(*k.RevokedAt)
@@ -54,13 +55,18 @@ func cmdAccessKey(ctx context.Context, args []string, env envFunc, stdout, stder
 	if err != nil {
 		return err
 	}
+	st, ok := s.store.(accesskey.Store)
+	if !ok {
+		return fmt.Errorf("this store (%s) does not keep access keys", s.storeDesc)
+	}
+	keys := accesskey.New(s.svc, st)
 	switch sub {
 	case "create":
 		r, err := dbtrust.ParseRole(*role)
 		if err != nil {
 			return err
 		}
-		k, sk, err := s.svc.CreateAccessKey(ctx, s.p, *name, r)
+		k, sk, err := keys.Create(ctx, s.p, *name, r)
 		if err != nil {
 			return err
 		}
@@ -71,7 +77,7 @@ func cmdAccessKey(ctx context.Context, args []string, env envFunc, stdout, stder
 				k.ID, sk, acct.ProjectID, k.Name, k.Role)
 		})
 	case "list":
-		list, err := s.svc.ListAccessKeys(ctx, s.p)
+		list, err := keys.List(ctx, s.p)
 		if err != nil {
 			return err
 		}
@@ -89,7 +95,7 @@ func cmdAccessKey(ctx context.Context, args []string, env envFunc, stdout, stder
 		if len(pos) != 1 {
 			return errors.New("usage: dbtrust accesskey revoke AK")
 		}
-		if err := s.svc.RevokeAccessKey(ctx, s.p, pos[0]); err != nil {
+		if err := keys.Revoke(ctx, s.p, pos[0]); err != nil {
 			return err
 		}
 		return printOut(stdout, c.output, map[string]string{"revoked": pos[0]}, func(w io.Writer) { fmt.Fprintf(w, "revoked %s\n", pos[0]) })

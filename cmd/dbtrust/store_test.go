@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/postgres"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 func TestMigrate(t *testing.T) {
@@ -130,14 +132,14 @@ func TestStoreCopy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.CreateCertificate(ctx, p, dbtrust.CertificateInput{Version: "1.1", CertPEM: cas[0].CertPEM}); err != nil {
+		if _, err := trustcert.New(svc, store).Create(ctx, p, trustcert.Input{Version: "1.1", CertPEM: cas[0].CertPEM}); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := svc.ServerSigningKey(ctx, "download-link"); err != nil { // Huawei's presigned links
 			t.Fatal(err)
 		}
 		name := "s3-backup"
-		if _, err := svc.CreateCredential(ctx, p, dbtrust.CredentialInput{Version: "1.1", Name: &name, KeyType: "s3",
+		if _, err := credential.New(svc, store).Create(ctx, p, credential.Input{Version: "1.1", Name: &name, KeyType: "s3",
 			KeyStore: map[string][]byte{"accessKey": []byte("AKIA0000"), "accessSecret": []byte("very-secret")}}); err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	"github.com/dbtrust/dbtrust/internal/postgres"
 	"github.com/dbtrust/dbtrust/internal/storetest"
@@ -14,13 +13,18 @@ import (
 // DBTRUST_TEST_POSTGRES and returns its URL; it is dropped when the test ends.
 func freshDB(t testing.TB) string { return pgtest.FreshDB(t) }
 
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) dbtrust.Store {
-		s, err := postgres.Open(context.Background(), freshDB(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+// Every suite the one SQL store implements: the core's and each
+// capability's.
+func TestConformance(t *testing.T)           { storetest.Run(t, open) }
+func TestTrustCertConformance(t *testing.T)  { storetest.RunTrustCert(t, open) }
+func TestCredentialConformance(t *testing.T) { storetest.RunCredential(t, open) }
+func TestAccessKeyConformance(t *testing.T)  { storetest.RunAccessKey(t, open) }
+
+func open(t *testing.T) *postgres.Store {
+	s, err := postgres.Open(context.Background(), freshDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

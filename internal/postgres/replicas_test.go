@@ -16,6 +16,7 @@ import (
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
 	"github.com/dbtrust/dbtrust/internal/storetest"
+	"github.com/dbtrust/dbtrust/trustcert"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -288,7 +289,7 @@ func must(t *testing.T, err error) {
 
 // TestConcurrentReplicaStateChanges races two replicas (full Services) over
 // the read-modify-write changes of the other features: a CA rotation started
-// through both at once starts once, and an Astra certificate updated through
+// through both at once starts once, and an uploaded trust certificate updated through
 // both at once from the same revision is updated once; the loser is told so
 // (Conflict, PreconditionFailed), never silently overwritten.
 func TestConcurrentReplicaStateChanges(t *testing.T) {
@@ -363,17 +364,19 @@ func TestConcurrentReplicaStateChanges(t *testing.T) {
 
 	cas, err := svcs[0].InstanceCAs(ctx, p, mustFirstInstance(t, svcs[0], p))
 	must(t, err)
-	cert, err := svcs[0].CreateCertificate(ctx, p, dbtrust.CertificateInput{Version: "1.1", CertPEM: cas[0].CertPEM})
+	certs := []*trustcert.Service{trustcert.New(svcs[0], r[0]), trustcert.New(svcs[1], r[1])}
+	cert, err := certs[0].Create(ctx, p, trustcert.Input{Version: "1.1", CertPEM: cas[0].CertPEM})
 	must(t, err)
 	for i := range 10 {
-		c, err := svcs[1].GetCertificate(ctx, p, cert.ID)
+		c, err := certs[1].Get(ctx, p, cert.ID)
 		must(t, err)
 		if c.Revision != cert.Revision+int64(i) {
 			t.Fatalf("revision %d after %d raced updates, want %d", c.Revision, i, cert.Revision+int64(i))
 		}
-		once("UpdateCertificate", race(func(svc *dbtrust.Service) error {
-			trust := []string{dbtrust.TrustUntrusted, dbtrust.TrustTrusted}[i%2]
-			_, err := svc.UpdateCertificate(ctx, p, cert.ID, dbtrust.CertificateInput{Version: "1.1", CertPEM: c.CertPEM, TrustDesired: trust}, c.Revision)
+		once("trustcert.Update", race(func(svc *dbtrust.Service) error {
+			trust := []string{trustcert.Untrusted, trustcert.Trusted}[i%2]
+			replica := certs[slices.Index(svcs, svc)]
+			_, err := replica.Update(ctx, p, cert.ID, trustcert.Input{Version: "1.1", CertPEM: c.CertPEM, TrustDesired: trust}, c.Revision)
 			return err
 		}), dbtrust.PreconditionFailed, dbtrust.Conflict)
 	}

@@ -4,17 +4,21 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/dialect/astra"
 	"github.com/dbtrust/dbtrust/internal/dialect/digitalocean"
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
 	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/httpx"
 	"github.com/dbtrust/dbtrust/internal/ratelimit"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 // Config is what the server needs.
@@ -78,7 +82,8 @@ func New(cfg Config) http.Handler {
 		Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock),
 		Log:     cfg.Logger,
 	})
-	huaweicloud.Register(mux, cfg.Service, huaweicloud.Config{
+	certs, creds, keys := capabilities(cfg.Service)
+	huaweicloud.Register(mux, cfg.Service, keys, huaweicloud.Config{
 		PublicURL: cfg.PublicURL,
 		LinkTTL:   cfg.LinkTTL,
 		Limiter:   ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock),
@@ -87,10 +92,25 @@ func New(cfg Config) http.Handler {
 		RealClock: cfg.RealClock,
 	})
 
-	astra.Register(mux, cfg.Service, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
+	astra.Register(mux, cfg.Service, certs, creds, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
 	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
 
 	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, mux)))
+}
+
+// capabilities returns the services beside the core (uploaded trust
+// certificates, stored credentials, access keys) over the core's store, which
+// keeps their records too. A store that does not is a wiring mistake, found
+// when the server is built.
+func capabilities(core *dbtrust.Service) (*trustcert.Service, *credential.Service, *accesskey.Service) {
+	st := core.Store()
+	cs, ok1 := st.(trustcert.Store)
+	ks, ok2 := st.(credential.Store)
+	as, ok3 := st.(accesskey.Store)
+	if !ok1 || !ok2 || !ok3 {
+		panic(fmt.Sprintf("server: the store %T does not keep uploaded certificates, credentials and access keys", st))
+	}
+	return trustcert.New(core, cs), credential.New(core, ks), accesskey.New(core, as)
 }
 
 // withDeadline gives every request's context a deadline: the store honours

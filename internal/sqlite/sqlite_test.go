@@ -6,20 +6,24 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
 	"github.com/dbtrust/dbtrust/internal/storetest"
 )
 
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) dbtrust.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "dbtrust.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+// Every suite the one SQL store implements: the core's and each
+// capability's.
+func TestConformance(t *testing.T)           { storetest.Run(t, open) }
+func TestTrustCertConformance(t *testing.T)  { storetest.RunTrustCert(t, open) }
+func TestCredentialConformance(t *testing.T) { storetest.RunCredential(t, open) }
+func TestAccessKeyConformance(t *testing.T)  { storetest.RunAccessKey(t, open) }
+
+func open(t *testing.T) *sqlite.Store {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "dbtrust.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // TestFilesPrivate: in a folder of mode 0755 the database and its -wal and

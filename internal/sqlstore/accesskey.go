@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
 )
 
 // ---- access keys ----
 
 const accessKeyCols = `id, account_id, name, role, sealed_secret, created_at, revoked_at`
 
-func scanAccessKey(sc interface{ Scan(...any) error }) (dbtrust.AccessKey, error) {
-	var k dbtrust.AccessKey
+func scanAccessKey(sc interface{ Scan(...any) error }) (accesskey.Key, error) {
+	var k accesskey.Key
 	var created int64
 	var revoked sql.NullInt64
 	var role string
@@ -23,13 +24,13 @@ func scanAccessKey(sc interface{ Scan(...any) error }) (dbtrust.AccessKey, error
 	return k, err
 }
 
-func (s *DB) CreateAccessKey(ctx context.Context, k dbtrust.AccessKey) error {
+func (s *DB) CreateAccessKey(ctx context.Context, k accesskey.Key) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys (`+accessKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		k.ID, k.AccountID, k.Name, string(k.Role), k.SealedSecret, us(k.CreatedAt), nullUS(k.RevokedAt))
 	return s.mapErr(err)
 }
 
-func (s *DB) GetAccessKey(ctx context.Context, id string) (dbtrust.AccessKey, error) {
+func (s *DB) GetAccessKey(ctx context.Context, id string) (accesskey.Key, error) {
 	k, err := scanAccessKey(s.db.QueryRowContext(ctx, `SELECT `+accessKeyCols+` FROM access_keys WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, dbtrust.Errorf(dbtrust.NotFound, "no such access key")
@@ -37,7 +38,7 @@ func (s *DB) GetAccessKey(ctx context.Context, id string) (dbtrust.AccessKey, er
 	return k, s.mapErr(err)
 }
 
-func (s *DB) ListAccessKeys(ctx context.Context, accountID string) ([]dbtrust.AccessKey, error) {
+func (s *DB) ListAccessKeys(ctx context.Context, accountID string) ([]accesskey.Key, error) {
 	return queryAll(ctx, s, scanAccessKey, `SELECT `+accessKeyCols+` FROM access_keys WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 }
 

@@ -1,4 +1,5 @@
-// Package sqlstore implements dbtrust.Store over database/sql. The same SQL
+// Package sqlstore implements dbtrust.Store, trustcert.Store,
+// credential.Store and accesskey.Store over database/sql. The same SQL
 // serves SQLite (internal/sqlite) and PostgreSQL (internal/postgres): both bind
 // $1, $2, ... placeholders, times are stored as Unix microseconds (BIGINT), and
 // each backend brings its own DDL migrations and its own driver-error mapping.
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
+	"github.com/dbtrust/dbtrust/credential"
+	"github.com/dbtrust/dbtrust/trustcert"
 	"github.com/pressly/goose/v3"
 )
 
@@ -41,7 +45,12 @@ type DB struct {
 	be Backend
 }
 
-var _ dbtrust.Store = (*DB)(nil)
+var (
+	_ dbtrust.Store    = (*DB)(nil)
+	_ trustcert.Store  = (*DB)(nil)
+	_ credential.Store = (*DB)(nil)
+	_ accesskey.Store  = (*DB)(nil)
+)
 
 // New wraps db. It does not migrate; call Migrate.
 func New(db *sql.DB, be Backend) *DB { return &DB{db: db, be: be} }
@@ -406,6 +415,12 @@ func InsertCA(ctx context.Context, tx *sql.Tx, c dbtrust.CA) error {
 
 func (s *DB) ListCAs(ctx context.Context, accountID, instanceID string) ([]dbtrust.CA, error) {
 	return queryAll(ctx, s, scanCA, `SELECT `+caCols+` FROM cas WHERE account_id = $1 AND instance_id = $2 ORDER BY created_at, id`, accountID, instanceID)
+}
+
+// ListServedCAs returns the account's CAs that bundles serve, oldest first.
+func (s *DB) ListServedCAs(ctx context.Context, accountID string) ([]dbtrust.CA, error) {
+	return queryAll(ctx, s, scanCA, `SELECT `+caCols+` FROM cas WHERE account_id = $1 AND state IN ('current', 'next', 'previous')
+		ORDER BY created_at, id`, accountID)
 }
 
 // ---- audit ----

@@ -9,18 +9,32 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
 	"github.com/google/uuid"
 )
 
 // NewAccessKey returns an unsaved access key of the account (its sealed
 // secret is a placeholder).
-func NewAccessKey(accountID string, role dbtrust.Role) dbtrust.AccessKey {
+func NewAccessKey(accountID string, role dbtrust.Role) accesskey.Key {
 	id := uuid.New()
-	return dbtrust.AccessKey{ID: fmt.Sprintf("DBTK%X", id[:8]), AccountID: accountID, Name: "k-" + id.String()[:8], Role: role,
+	return accesskey.Key{ID: fmt.Sprintf("DBTK%X", id[:8]), AccountID: accountID, Name: "k-" + id.String()[:8], Role: role,
 		SealedSecret: append([]byte{1, 0, 255}, id[:]...), CreatedAt: Later()}
 }
 
-func testAccessKeys(t *testing.T, s dbtrust.Store) {
+// AccessKeyStore is what the accesskey suite needs: an accesskey.Store, and
+// accounts to own the keys.
+type AccessKeyStore interface {
+	dbtrust.AccountStore
+	accesskey.Store
+}
+
+// RunAccessKey runs the conformance tests of accesskey.Store against stores
+// made by open.
+func RunAccessKey[S AccessKeyStore](t *testing.T, open func(*testing.T) S) {
+	t.Run("AccessKeys", func(t *testing.T) { testAccessKeys(t, open(t)) })
+}
+
+func testAccessKeys(t *testing.T, s AccessKeyStore) {
 	ctx := context.Background()
 	a, _ := NewAccount(t, s, "alpha")
 	b, _ := NewAccount(t, s, "beta")

@@ -1,5 +1,7 @@
-// Package storetest is the one conformance suite every dbtrust.Store passes.
-// A store's own tests call Run with a function that opens a fresh, empty store.
+// Package storetest holds the conformance suites of the stores: Run for the
+// core's dbtrust.Store, and one per capability beside the core
+// (RunTrustCert, RunCredential, RunAccessKey). A store's own tests call each
+// suite its store implements with a function that opens a fresh, empty store.
 package storetest
 
 import (
@@ -15,11 +17,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// Opener returns a fresh, empty, migrated store; it registers its own cleanup.
-type Opener func(t *testing.T) dbtrust.Store
-
-// Run runs every conformance test against stores made by open.
-func Run(t *testing.T, open Opener) {
+// Run runs the conformance tests of dbtrust.Store against stores made by
+// open, which returns a fresh, empty, migrated store and registers its own
+// cleanup.
+func Run[S dbtrust.Store](t *testing.T, open func(*testing.T) S) {
 	tests := map[string]func(*testing.T, dbtrust.Store){
 		"Accounts":              testAccounts,
 		"Tokens":                testTokens,
@@ -30,7 +31,6 @@ func Run(t *testing.T, open Opener) {
 		"DeleteCascades":        testDeleteCascades,
 		"ConcurrentCreates":     testConcurrentCreates,
 		"Audit":                 testAudit,
-		"AccessKeys":            testAccessKeys,
 		"SigningKeys":           testSigningKeys,
 		"Ping":                  func(t *testing.T, s dbtrust.Store) { must(t, s.Ping(context.Background())) },
 		"Certificates":          testCertificates,
@@ -39,9 +39,7 @@ func Run(t *testing.T, open Opener) {
 		"ConcurrentRotation":    testConcurrentRotation,
 		"RotationPolicies":      testRotationPolicies,
 		"Expiries":              testExpiries,
-	}
-	for name, fn := range astraTests() {
-		tests[name] = fn
+		"ServedCAs":             testServedCAs,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
@@ -72,7 +70,7 @@ func wantCode(t *testing.T, what string, err error, want dbtrust.Code) {
 }
 
 // NewAccount inserts an account with a first token and returns both.
-func NewAccount(t *testing.T, s dbtrust.Store, name string) (dbtrust.Account, dbtrust.Token) {
+func NewAccount(t *testing.T, s dbtrust.AccountStore, name string) (dbtrust.Account, dbtrust.Token) {
 	t.Helper()
 	a := dbtrust.Account{ID: uuid.NewString(), Name: name, ProjectID: dbtrust.NewProjectID(), CreatedAt: Later()}
 	tok := NewToken(a.ID, dbtrust.RoleOwner)
@@ -334,5 +332,25 @@ func testAudit(t *testing.T, s dbtrust.Store) {
 	must(t, err)
 	if len(got) != 3 || got[0].Action != "act.4" || got[2].Action != "act.2" || !got[0].Time.Equal(Time.Add(4*time.Second)) {
 		t.Fatalf("ListAudit(limit 3) = %+v, want act.4, act.3, act.2", got)
+	}
+}
+
+func testServedCAs(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	i1, ca1 := NewInstance(a.ID, "one")
+	must(t, s.CreateInstance(ctx, i1, ca1))
+	i2, ca2 := NewInstance(b.ID, "two")
+	must(t, s.CreateInstance(ctx, i2, ca2))
+	got, err := s.ListServedCAs(ctx, a.ID)
+	must(t, err)
+	if len(got) != 1 || got[0].ID != ca1.ID || !bytes.Equal(got[0].CertPEM, ca1.CertPEM) {
+		t.Fatalf("ListServedCAs(%q) = %d CAs, want only %s", a.ID, len(got), ca1.ID)
+	}
+	got, err = s.ListServedCAs(ctx, uuid.NewString())
+	must(t, err)
+	if len(got) != 0 {
+		t.Fatalf("ListServedCAs(unknown account) = %d CAs, want none", len(got))
 	}
 }

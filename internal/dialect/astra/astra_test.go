@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/google/uuid"
 )
 
@@ -278,7 +279,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherCred, err := e.svc.CreateCredential(ctx, dbtrust.Operator(other.ID), dbtrust.CredentialInput{Version: "1.1", Name: ptr("theirs"), KeyStore: map[string][]byte{"k": []byte("v")}})
+	otherCred, err := e.creds.Create(ctx, dbtrust.Operator(other.ID), credential.Input{Version: "1.1", Name: ptr("theirs"), KeyStore: map[string][]byte{"k": []byte("v")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +456,7 @@ func testPagingWhileChanging(t *testing.T, backend string) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			// The credentials that exist as paging starts.
-			all, err := e.svc.ListCredentials(context.Background(), dbtrust.Operator(e.acct.ID))
+			all, err := e.creds.List(context.Background(), dbtrust.Operator(e.acct.ID))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 // benchEnv is a server whose account holds n credentials.
@@ -15,7 +17,7 @@ func benchEnv(b *testing.B, n int) (*env, []string) {
 	e := newEnv(b)
 	ids := make([]string, 0, n)
 	for i := range n {
-		c, err := e.svc.CreateCredential(context.Background(), dbtrust.Operator(e.acct.ID), dbtrust.CredentialInput{
+		c, err := e.creds.Create(context.Background(), dbtrust.Operator(e.acct.ID), credential.Input{
 			Version: "1.1", Name: ptr(fmt.Sprintf("bench-%04d", i)), KeyStore: map[string][]byte{"k": []byte("v")}})
 		if err != nil {
 			b.Fatal(err)
@@ -63,7 +65,7 @@ func BenchmarkListCertificates(b *testing.B) {
 	e := newEnv(b)
 	op := dbtrust.Operator(e.acct.ID)
 	for i := range 100 {
-		if _, err := e.svc.CreateCertificate(context.Background(), op, dbtrust.CertificateInput{Version: "1.1",
+		if _, err := e.certs.Create(context.Background(), op, trustcert.Input{Version: "1.1",
 			CertPEM: newCertPEM(b, fmt.Sprintf("c%d.example.com", i), timeIn(90))}); err != nil {
 			b.Fatal(err)
 		}

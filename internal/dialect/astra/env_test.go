@@ -24,11 +24,13 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	"github.com/dbtrust/dbtrust/internal/postgres"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 // lockedBuffer collects the server's log output.
@@ -55,6 +57,8 @@ type env struct {
 	t       testing.TB
 	url     string
 	svc     *dbtrust.Service
+	certs   *trustcert.Service
+	creds   *credential.Service
 	acct    dbtrust.Account
 	token   string
 	dataDir string
@@ -76,7 +80,11 @@ func newEnvOn(t testing.TB, backend string, rateLimit int) *env {
 	t.Helper()
 	e := &env{t: t, dataDir: t.TempDir(), logs: &lockedBuffer{}, client: &http.Client{}}
 	ctx := context.Background()
-	var store dbtrust.Store
+	var store interface {
+		dbtrust.Store
+		trustcert.Store
+		credential.Store
+	}
 	switch backend {
 	case "sqlite":
 		s, err := sqlite.Open(ctx, filepath.Join(e.dataDir, "dbtrust.db"))
@@ -103,6 +111,7 @@ func newEnvOn(t testing.TB, backend string, rateLimit int) *env {
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.svc = dbtrust.NewService(store, sealer, dbtrust.Options{Clock: e.now, Logger: log})
+	e.certs, e.creds = trustcert.New(e.svc, store), credential.New(e.svc, store)
 	e.acct, e.token, err = e.svc.CreateAccount(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)

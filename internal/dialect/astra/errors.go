@@ -6,7 +6,9 @@ import (
 	"strconv"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/httpx"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 // problemDef is one of Astra's problem types: its number fixes the type URI,
@@ -64,9 +66,9 @@ var reasonProblems = []struct {
 	reason error
 	n      int
 }{
-	{dbtrust.ErrCertificateExpired, 110},
-	{dbtrust.ErrCredentialExists, 39},
-	{dbtrust.ErrKubeconfigExists, 44},
+	{trustcert.ErrExpired, 110},
+	{credential.ErrExists, 39},
+	{credential.ErrKubeconfigExists, 44},
 	{httpx.ErrMalformed, 7},
 }
 

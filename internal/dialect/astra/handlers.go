@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/httpx"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 const (
@@ -28,8 +30,10 @@ const (
 )
 
 type api struct {
-	svc service
-	cfg Config
+	svc   service
+	certs certificates
+	creds credentials
+	cfg   Config
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error
@@ -73,7 +77,7 @@ func (a api) authenticate(r *http.Request) (dbtrust.Principal, error) {
 // account's ID exactly as an account that does not exist.
 func checkAccount(r *http.Request, p dbtrust.Principal) error {
 	id := r.PathValue("account_id")
-	if !isUUID(id) {
+	if !dbtrust.ValidID(id) {
 		return newProblem(33)
 	}
 	if id != p.AccountID {
@@ -85,31 +89,10 @@ func checkAccount(r *http.Request, p dbtrust.Principal) error {
 // resourceID returns the path's resource ID, or problem 35 when malformed.
 func resourceID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	if !isUUID(id) {
+	if !dbtrust.ValidID(id) {
 		return "", newProblem(35)
 	}
 	return id, nil
-}
-
-// isUUID reports whether s is a UUID in Astra's lower-case form.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func methodNotAllowed(allow string) http.Handler {
@@ -470,14 +453,14 @@ type certificateOut struct {
 }
 
 var transitions = func() []transitionOut {
-	out := make([]transitionOut, 0, len(dbtrust.TrustTransitions))
-	for _, t := range dbtrust.TrustTransitions {
+	out := make([]transitionOut, 0, len(trustcert.Transitions))
+	for _, t := range trustcert.Transitions {
 		out = append(out, transitionOut{From: t.From, To: t.To})
 	}
 	return out
 }()
 
-func (a api) certificateJSON(c dbtrust.Certificate) ([]byte, error) {
+func (a api) certificateJSON(c trustcert.Certificate) ([]byte, error) {
 	return marshal(certificateOut{
 		Type: typeCertificate, Version: c.Version, ID: c.ID, CertUse: c.CertUse,
 		Cert: base64.StdEncoding.EncodeToString(c.CertPEM), CN: c.CN, ExpiryTimestamp: stamp(c.NotAfter),
@@ -497,8 +480,8 @@ type certificateIn struct {
 	Metadata          *metadataIn `json:"metadata"`
 }
 
-func (in certificateIn) input() (dbtrust.CertificateInput, error) {
-	out := dbtrust.CertificateInput{ID: in.ID, Version: in.Version, CertUse: strOf(in.CertUse),
+func (in certificateIn) input() (trustcert.Input, error) {
+	out := trustcert.Input{ID: in.ID, Version: in.Version, CertUse: strOf(in.CertUse),
 		SelfSigned: boolOf(in.IsSelfSigned), TrustDesired: strOf(in.TrustStateDesired), Labels: labelsOf(in.Metadata)}
 	if in.Cert != nil {
 		pemText, err := base64.StdEncoding.DecodeString(*in.Cert)
@@ -515,7 +498,7 @@ func (in certificateIn) input() (dbtrust.CertificateInput, error) {
 
 func (a api) listCertificates(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
 	return a.list(w, r, p, "certificates", certificateFields, func() ([]*listEntry, error) {
-		list, err := a.svc.ListCertificates(r.Context(), p)
+		list, err := a.certs.List(r.Context(), p)
 		if err != nil {
 			return nil, err
 		}
@@ -540,7 +523,7 @@ func (a api) createCertificate(w http.ResponseWriter, r *http.Request, p dbtrust
 	if err != nil {
 		return err
 	}
-	c, err := a.svc.CreateCertificate(r.Context(), p, in)
+	c, err := a.certs.Create(r.Context(), p, in)
 	if err != nil {
 		return err
 	}
@@ -562,7 +545,7 @@ func (a api) getCertificate(w http.ResponseWriter, r *http.Request, p dbtrust.Pr
 	if err != nil {
 		return err
 	}
-	c, err := a.svc.GetCertificate(r.Context(), p, id)
+	c, err := a.certs.Get(r.Context(), p, id)
 	if err != nil {
 		return err
 	}
@@ -589,7 +572,7 @@ func (a api) updateCertificate(w http.ResponseWriter, r *http.Request, p dbtrust
 	if err != nil {
 		return err
 	}
-	cur, err := a.svc.GetCertificate(r.Context(), p, id)
+	cur, err := a.certs.Get(r.Context(), p, id)
 	if err != nil {
 		return err
 	}
@@ -603,7 +586,7 @@ func (a api) updateCertificate(w http.ResponseWriter, r *http.Request, p dbtrust
 	} else if conditional {
 		ifRevision = cur.Revision
 	}
-	c, err := a.svc.UpdateCertificate(r.Context(), p, id, in, ifRevision)
+	c, err := a.certs.Update(r.Context(), p, id, in, ifRevision)
 	if err != nil {
 		return err
 	}
@@ -621,7 +604,7 @@ func (a api) deleteCertificate(w http.ResponseWriter, r *http.Request, p dbtrust
 	if err != nil {
 		return err
 	}
-	if err := a.svc.DeleteCertificate(r.Context(), p, id); err != nil {
+	if err := a.certs.Delete(r.Context(), p, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -644,7 +627,7 @@ type credentialOut struct {
 
 // credentialJSON renders a credential. It has no keyStore member: the key
 // store is never returned.
-func credentialJSON(c dbtrust.Credential) ([]byte, error) {
+func credentialJSON(c credential.Credential) ([]byte, error) {
 	out := credentialOut{Type: typeCredential, Version: c.Version, ID: c.ID, Name: c.Name, KeyType: c.KeyType,
 		Valid: strconv.FormatBool(c.Valid), Metadata: metadataOf(c.Meta)}
 	if c.ValidFrom != nil {
@@ -668,8 +651,8 @@ type credentialIn struct {
 	Metadata            *metadataIn        `json:"metadata"`
 }
 
-func (in credentialIn) input() (dbtrust.CredentialInput, error) {
-	out := dbtrust.CredentialInput{ID: in.ID, Version: in.Version, Name: in.Name, KeyType: strOf(in.KeyType),
+func (in credentialIn) input() (credential.Input, error) {
+	out := credential.Input{ID: in.ID, Version: in.Version, Name: in.Name, KeyType: strOf(in.KeyType),
 		Valid: boolOf(in.Valid), Labels: labelsOf(in.Metadata)}
 	var err error
 	if out.ValidFrom, err = parseTime("validFromTimestamp", in.ValidFromTimestamp); err != nil {
@@ -692,7 +675,7 @@ func (in credentialIn) input() (dbtrust.CredentialInput, error) {
 }
 
 func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	entries := func(list []dbtrust.Credential) []*listEntry {
+	entries := func(list []credential.Credential) []*listEntry {
 		out := make([]*listEntry, 0, len(list))
 		for _, c := range list {
 			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), render: func() ([]byte, error) { return credentialJSON(c) }})
@@ -700,7 +683,7 @@ func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.P
 		return out
 	}
 	load := func() ([]*listEntry, error) {
-		list, err := a.svc.ListCredentials(r.Context(), p)
+		list, err := a.creds.List(r.Context(), p)
 		return entries(list), err
 	}
 	keyset := &keysetSource{
@@ -710,10 +693,10 @@ func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.P
 			if pos != nil {
 				at, id = time.UnixMicro(pos.Created), pos.ID
 			}
-			list, err := a.svc.ListCredentialsAfter(r.Context(), p, at, id, n)
+			list, err := a.creds.ListAfter(r.Context(), p, at, id, n)
 			return entries(list), err
 		},
-		count: func() (int, error) { return a.svc.CountCredentials(r.Context(), p) },
+		count: func() (int, error) { return a.creds.Count(r.Context(), p) },
 	}
 	return a.list(w, r, p, "credentials", credentialFields, load, keyset)
 }
@@ -731,7 +714,7 @@ func (a api) createCredential(w http.ResponseWriter, r *http.Request, p dbtrust.
 	if err != nil {
 		return err
 	}
-	c, err := a.svc.CreateCredential(r.Context(), p, in)
+	c, err := a.creds.Create(r.Context(), p, in)
 	if err != nil {
 		return err
 	}
@@ -753,7 +736,7 @@ func (a api) getCredential(w http.ResponseWriter, r *http.Request, p dbtrust.Pri
 	if err != nil {
 		return err
 	}
-	c, err := a.svc.GetCredential(r.Context(), p, id)
+	c, err := a.creds.Get(r.Context(), p, id)
 	if err != nil {
 		return err
 	}
@@ -781,7 +764,7 @@ func (a api) updateCredential(w http.ResponseWriter, r *http.Request, p dbtrust.
 	if err != nil {
 		return err
 	}
-	cur, err := a.svc.GetCredential(r.Context(), p, id)
+	cur, err := a.creds.Get(r.Context(), p, id)
 	if err != nil {
 		return err
 	}
@@ -795,7 +778,7 @@ func (a api) updateCredential(w http.ResponseWriter, r *http.Request, p dbtrust.
 	} else if conditional {
 		ifRevision = cur.Revision
 	}
-	c, err := a.svc.UpdateCredential(r.Context(), p, id, in, ifRevision)
+	c, err := a.creds.Update(r.Context(), p, id, in, ifRevision)
 	if err != nil {
 		return err
 	}
@@ -817,7 +800,7 @@ func (a api) deleteCredential(w http.ResponseWriter, r *http.Request, p dbtrust.
 	if err != nil {
 		return err
 	}
-	if err := a.svc.DeleteCredential(r.Context(), p, id); err != nil {
+	if err := a.creds.Delete(r.Context(), p, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -10,29 +10,38 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/ratelimit"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 // service is the part of the core this dialect uses.
 type service interface {
 	Authenticate(ctx context.Context, bearer string) (dbtrust.Principal, error)
-
-	CreateCertificate(ctx context.Context, p dbtrust.Principal, in dbtrust.CertificateInput) (dbtrust.Certificate, error)
-	GetCertificate(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Certificate, error)
-	ListCertificates(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Certificate, error)
-	UpdateCertificate(ctx context.Context, p dbtrust.Principal, id string, in dbtrust.CertificateInput, ifRevision int64) (dbtrust.Certificate, error)
-	DeleteCertificate(ctx context.Context, p dbtrust.Principal, id string) error
-
-	CreateCredential(ctx context.Context, p dbtrust.Principal, in dbtrust.CredentialInput) (dbtrust.Credential, error)
-	GetCredential(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Credential, error)
-	ListCredentials(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Credential, error)
-	ListCredentialsAfter(ctx context.Context, p dbtrust.Principal, afterCreated time.Time, afterID string, limit int) ([]dbtrust.Credential, error)
-	CountCredentials(ctx context.Context, p dbtrust.Principal) (int, error)
-	UpdateCredential(ctx context.Context, p dbtrust.Principal, id string, in dbtrust.CredentialInput, ifRevision int64) (dbtrust.Credential, error)
-	DeleteCredential(ctx context.Context, p dbtrust.Principal, id string) error
-
 	SealCursor(p dbtrust.Principal, purpose string, data []byte) ([]byte, error)
 	OpenCursor(p dbtrust.Principal, purpose string, sealed []byte) ([]byte, error)
+}
+
+// certificates is the part of trustcert.Service this dialect uses: the
+// certificates collection.
+type certificates interface {
+	Create(ctx context.Context, p dbtrust.Principal, in trustcert.Input) (trustcert.Certificate, error)
+	Get(ctx context.Context, p dbtrust.Principal, id string) (trustcert.Certificate, error)
+	List(ctx context.Context, p dbtrust.Principal) ([]trustcert.Certificate, error)
+	Update(ctx context.Context, p dbtrust.Principal, id string, in trustcert.Input, ifRevision int64) (trustcert.Certificate, error)
+	Delete(ctx context.Context, p dbtrust.Principal, id string) error
+}
+
+// credentials is the part of credential.Service this dialect uses: the
+// credentials collection.
+type credentials interface {
+	Create(ctx context.Context, p dbtrust.Principal, in credential.Input) (credential.Credential, error)
+	Get(ctx context.Context, p dbtrust.Principal, id string) (credential.Credential, error)
+	List(ctx context.Context, p dbtrust.Principal) ([]credential.Credential, error)
+	ListAfter(ctx context.Context, p dbtrust.Principal, afterCreated time.Time, afterID string, limit int) ([]credential.Credential, error)
+	Count(ctx context.Context, p dbtrust.Principal) (int, error)
+	Update(ctx context.Context, p dbtrust.Principal, id string, in credential.Input, ifRevision int64) (credential.Credential, error)
+	Delete(ctx context.Context, p dbtrust.Principal, id string) error
 }
 
 // Config is what the dialect needs besides the service.
@@ -47,7 +56,7 @@ type Config struct {
 }
 
 // Register adds the Astra surface to mux, one line per route.
-func Register(mux *http.ServeMux, svc service, cfg Config) {
+func Register(mux *http.ServeMux, svc service, certs certificates, creds credentials, cfg Config) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
@@ -57,23 +66,23 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	a := api{svc: svc, cfg: cfg}
-	const certs, creds = "/accounts/{account_id}/core/v1/certificates", "/accounts/{account_id}/core/v1/credentials"
-	mux.Handle("GET "+certs, a.wrap(a.listCertificates))
-	mux.Handle("POST "+certs, a.wrap(a.createCertificate))
-	mux.Handle("GET "+certs+"/{id}", a.wrap(a.getCertificate))
-	mux.Handle("PUT "+certs+"/{id}", a.wrap(a.updateCertificate))
-	mux.Handle("DELETE "+certs+"/{id}", a.wrap(a.deleteCertificate))
-	mux.Handle("GET "+creds, a.wrap(a.listCredentials))
-	mux.Handle("POST "+creds, a.wrap(a.createCredential))
-	mux.Handle("GET "+creds+"/{id}", a.wrap(a.getCredential))
-	mux.Handle("PUT "+creds+"/{id}", a.wrap(a.updateCredential))
-	mux.Handle("DELETE "+creds+"/{id}", a.wrap(a.deleteCredential))
+	a := api{svc: svc, certs: certs, creds: creds, cfg: cfg}
+	const certsPath, credsPath = "/accounts/{account_id}/core/v1/certificates", "/accounts/{account_id}/core/v1/credentials"
+	mux.Handle("GET "+certsPath, a.wrap(a.listCertificates))
+	mux.Handle("POST "+certsPath, a.wrap(a.createCertificate))
+	mux.Handle("GET "+certsPath+"/{id}", a.wrap(a.getCertificate))
+	mux.Handle("PUT "+certsPath+"/{id}", a.wrap(a.updateCertificate))
+	mux.Handle("DELETE "+certsPath+"/{id}", a.wrap(a.deleteCertificate))
+	mux.Handle("GET "+credsPath, a.wrap(a.listCredentials))
+	mux.Handle("POST "+credsPath, a.wrap(a.createCredential))
+	mux.Handle("GET "+credsPath+"/{id}", a.wrap(a.getCredential))
+	mux.Handle("PUT "+credsPath+"/{id}", a.wrap(a.updateCredential))
+	mux.Handle("DELETE "+credsPath+"/{id}", a.wrap(a.deleteCredential))
 	// Any other method on these paths is Astra's 405; any other path under
 	// /accounts is an unknown collection.
-	mux.Handle(certs, methodNotAllowed("GET, POST"))
-	mux.Handle(certs+"/{id}", methodNotAllowed("GET, PUT, DELETE"))
-	mux.Handle(creds, methodNotAllowed("GET, POST"))
-	mux.Handle(creds+"/{id}", methodNotAllowed("GET, PUT, DELETE"))
+	mux.Handle(certsPath, methodNotAllowed("GET, POST"))
+	mux.Handle(certsPath+"/{id}", methodNotAllowed("GET, PUT, DELETE"))
+	mux.Handle(credsPath, methodNotAllowed("GET, POST"))
+	mux.Handle(credsPath+"/{id}", methodNotAllowed("GET, PUT, DELETE"))
 	mux.Handle("/accounts/", unknownCollection())
 }

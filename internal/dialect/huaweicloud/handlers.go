@@ -21,6 +21,7 @@ const contentType = "application/json;charset=UTF-8"
 type api struct {
 	svc      service
 	cfg      Config
+	keys     accessKeys
 	linkKey  *linkKey
 	projects sync.Map // project ID -> owning account ID
 }
@@ -141,7 +142,7 @@ func pathHas(r *http.Request, name string) (string, bool) {
 // (here a dbtrust bearer token), or an AK/SK signature.
 func (a *api) authenticate(r *http.Request, body []byte) (dbtrust.Principal, error) {
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "SDK-") || strings.Contains(h, "Access=") {
-		return verifySDKSignature(r.Context(), r, body, a.cfg.RealClock(), a.svc.AuthenticateAccessKey)
+		return verifySDKSignature(r.Context(), r, body, a.cfg.RealClock(), a.keys.Authenticate)
 	}
 	token := strings.TrimSpace(r.Header.Get("X-Auth-Token"))
 	if token == "" {

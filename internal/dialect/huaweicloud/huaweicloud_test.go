@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/server"
@@ -45,6 +46,7 @@ type env struct {
 	url      string
 	clk      *clock
 	svc      *dbtrust.Service
+	keys     *accesskey.Service
 	store    interface{ Close() error }
 	a, b     dbtrust.Account
 	ownerTok string
@@ -74,7 +76,7 @@ func newEnvLimited(t testing.TB, limit int) *env {
 	kek, _ := seal.NewKey()
 	sealer, _ := seal.New(kek)
 	svc := dbtrust.NewService(store, sealer, dbtrust.Options{})
-	e := &env{t: t, clk: newClock(), svc: svc, store: store}
+	e := &env{t: t, clk: newClock(), svc: svc, keys: accesskey.New(svc, store), store: store}
 	ts := httptest.NewServer(nil)
 	t.Cleanup(ts.Close)
 	ts.Config.Handler = server.New(server.Config{Service: svc, PublicURL: ts.URL + "/", Clock: e.clk.Now, LinkTTL: 5 * time.Minute, RateLimit: limit})
@@ -88,7 +90,7 @@ func newEnvLimited(t testing.TB, limit int) *env {
 	must(t, err)
 	pa, pb := dbtrust.Operator(e.a.ID), dbtrust.Operator(e.b.ID)
 	mk := func(p dbtrust.Principal, role dbtrust.Role) key {
-		k, sk, err := svc.CreateAccessKey(ctx, p, "test", role)
+		k, sk, err := e.keys.Create(ctx, p, "test", role)
 		must(t, err)
 		return key{k.ID, sk}
 	}
@@ -407,9 +409,9 @@ func TestErrors(t *testing.T) {
 		return e.do(r)
 	}
 	revoked := func() reply {
-		k, sk, err := e.svc.CreateAccessKey(context.Background(), dbtrust.Operator(e.a.ID), "gone", dbtrust.RoleViewer)
+		k, sk, err := e.keys.Create(context.Background(), dbtrust.Operator(e.a.ID), "gone", dbtrust.RoleViewer)
 		must(t, err)
-		must(t, e.svc.RevokeAccessKey(context.Background(), dbtrust.Operator(e.a.ID), k.ID))
+		must(t, e.keys.Revoke(context.Background(), dbtrust.Operator(e.a.ID), k.ID))
 		return e.signed(key{k.ID, sk}, "GET", dds, "")
 	}
 	xProject := func() reply {
@@ -683,7 +685,7 @@ func TestStoreFailure(t *testing.T) {
 func TestReplayedBodyRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ak, sk, err := e.svc.CreateAccessKey(context.Background(), dbtrust.Operator(e.a.ID), "admin", dbtrust.RoleAdmin)
+	ak, sk, err := e.keys.Create(context.Background(), dbtrust.Operator(e.a.ID), "admin", dbtrust.RoleAdmin)
 	must(t, err)
 	admin := key{ak.ID, sk}
 	path := dcsPath(e.a.ProjectID, e.cache.ID, "/ssl")

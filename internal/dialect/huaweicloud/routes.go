@@ -19,7 +19,6 @@ import (
 // service is the part of the core this dialect uses.
 type service interface {
 	Authenticate(ctx context.Context, bearer string) (dbtrust.Principal, error)
-	AuthenticateAccessKey(ctx context.Context, ak string, stringToSign, signature []byte) (dbtrust.Principal, error)
 	ProjectAccount(ctx context.Context, projectID string) (dbtrust.Account, error)
 	AccountOf(ctx context.Context, p dbtrust.Principal) (dbtrust.Account, error)
 	GetInstance(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Instance, error)
@@ -28,6 +27,12 @@ type service interface {
 	SetInstanceTLS(ctx context.Context, p dbtrust.Principal, id string, on bool) error
 	InstanceEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 	ServerSigningKey(ctx context.Context, name string) (string, []byte, error)
+}
+
+// accessKeys is the part of accesskey.Service this dialect uses: it checks
+// SDK-HMAC-SHA256 signatures without handing out the SK.
+type accessKeys interface {
+	Authenticate(ctx context.Context, ak string, stringToSign, signature []byte) (dbtrust.Principal, error)
 }
 
 // DefaultLinkTTL is how long a presigned download link works when Config
@@ -74,8 +79,8 @@ var ActionRoles = map[string]dbtrust.Role{
 // "/v2/", a pattern less specific than DigitalOcean's "/v2/databases/", so
 // that /v2/databases/... stays DigitalOcean's and every other /v2/ path is
 // Huawei's, with Huawei's APIGW.0101 for paths that are not published.
-func Register(mux *http.ServeMux, svc service, cfg Config) {
-	a := newAPI(svc, cfg)
+func Register(mux *http.ServeMux, svc service, keys accessKeys, cfg Config) {
+	a := newAPI(svc, keys, cfg)
 
 	mux.Handle("GET /v3/{project_id}/instances/{instance_id}/ssl-cert/download-link", a.wrap(dds, actDDSDownloadLink, a.ddsDownloadLink))
 	mux.Handle("GET /v3/projects", a.wrap(iam, actIAMProjects, a.listProjects))
@@ -94,7 +99,7 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	mux.Handle("/"+DCSBucket+"/", a.download(DCSBucket))
 }
 
-func newAPI(svc service, cfg Config) *api {
+func newAPI(svc service, keys accessKeys, cfg Config) *api {
 	if cfg.LinkTTL <= 0 {
 		cfg.LinkTTL = DefaultLinkTTL
 	}
@@ -111,5 +116,5 @@ func newAPI(svc service, cfg Config) *api {
 		cfg.MaxBody = 64 << 10
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &api{svc: svc, cfg: cfg, linkKey: &linkKey{load: svc.ServerSigningKey}}
+	return &api{svc: svc, keys: keys, cfg: cfg, linkKey: &linkKey{load: svc.ServerSigningKey}}
 }

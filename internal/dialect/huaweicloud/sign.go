@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/textproto"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
 )
 
 // SDK-HMAC-SHA256, as huaweicloud-sdk-go-v3 signs requests and Huawei's API
@@ -199,7 +201,7 @@ func stringToSign(date, canonical string) string {
 }
 
 // macVerifier checks an HMAC-SHA256 made with an AK's SK (the core's
-// AuthenticateAccessKey).
+// accesskey.Service.Authenticate).
 type macVerifier func(ctx context.Context, ak string, stringToSign, signature []byte) (dbtrust.Principal, error)
 
 // verifySDKSignature authenticates a request signed with SDK-HMAC-SHA256.
@@ -234,9 +236,12 @@ func verifySDKSignature(ctx context.Context, r *http.Request, body []byte, now t
 	}
 	sts := stringToSign(date, canonicalRequest(r, a.signedHeaders, hash))
 	p, err := verify(ctx, a.access, []byte(sts), a.signature)
-	if err != nil && dbtrust.ErrorMessage(err) == dbtrust.MsgAccessKeyUnknown {
+	switch {
+	case errors.Is(err, accesskey.ErrUnknown):
 		// Huawei's gateway names the AK it could not find.
 		return dbtrust.Principal{}, authFailure("Get secretKey failed,ak:" + sanitizeAK(a.access) + ",err:ak not exist")
+	case errors.Is(err, accesskey.ErrBadSignature):
+		return dbtrust.Principal{}, authFailure("verify aksk signature fail")
 	}
 	return p, err
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
 )
@@ -52,7 +53,8 @@ func benchVerifyCore(b *testing.B, cacheTTL time.Duration) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		k, sk, err := svc.CreateAccessKey(ctx, dbtrust.Operator(a.ID), "bench", dbtrust.RoleViewer)
+		keys := accesskey.New(svc, store)
+		k, sk, err := keys.Create(ctx, dbtrust.Operator(a.ID), "bench", dbtrust.RoleViewer)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -64,7 +66,7 @@ func benchVerifyCore(b *testing.B, cacheTTL time.Duration) {
 		now := vecTime.Add(time.Minute)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := verifySDKSignature(ctx, r, nil, now, svc.AuthenticateAccessKey); err != nil {
+			if _, err := verifySDKSignature(ctx, r, nil, now, keys.Authenticate); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
 )
 
 // The fixed vector of Huawei's SDK-HMAC-SHA256: produced by
@@ -32,15 +33,15 @@ const (
 
 var vecTime = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// vecVerifier is the core's MAC check with the vector's one key.
+// vecVerifier is accesskey.Service.Authenticate with the vector's one key.
 func vecVerifier(ctx context.Context, ak string, sts, sig []byte) (dbtrust.Principal, error) {
 	if ak != vecAK {
-		return dbtrust.Principal{}, dbtrust.Errorf(dbtrust.Unauthorized, "%s", dbtrust.MsgAccessKeyUnknown)
+		return dbtrust.Principal{}, &dbtrust.Error{Code: dbtrust.Unauthorized, Message: "unknown", Err: accesskey.ErrUnknown}
 	}
 	m := hmac.New(sha256.New, []byte(vecSK))
 	m.Write(sts)
 	if !hmac.Equal(m.Sum(nil), sig) {
-		return dbtrust.Principal{}, dbtrust.Errorf(dbtrust.Unauthorized, "%s", dbtrust.MsgSignatureBad)
+		return dbtrust.Principal{}, &dbtrust.Error{Code: dbtrust.Unauthorized, Message: "bad signature", Err: accesskey.ErrBadSignature}
 	}
 	return dbtrust.Principal{AccountID: "acct", Role: dbtrust.RoleViewer, Subject: "accesskey:" + ak}, nil
 }

@@ -10,83 +10,40 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/google/uuid"
 )
 
-func astraTests() map[string]func(*testing.T, dbtrust.Store) {
-	return map[string]func(*testing.T, dbtrust.Store){
-		"AstraCertificates":        testAstraCertificates,
-		"AstraCredentials":         testAstraCredentials,
-		"AstraCredentialUniqueKey": testAstraCredentialUniqueKey,
-		"AstraConcurrentUpdates":   testAstraConcurrentUpdates,
-		"AstraServedCAs":           testAstraServedCAs,
-		"AstraCredentialsAfter":    testAstraCredentialsAfter,
+// CredentialStore is what the credential suite needs: a credential.Store,
+// and accounts to own the credentials.
+type CredentialStore interface {
+	dbtrust.AccountStore
+	credential.Store
+}
+
+// RunCredential runs the conformance tests of credential.Store against
+// stores made by open.
+func RunCredential[S CredentialStore](t *testing.T, open func(*testing.T) S) {
+	tests := map[string]func(*testing.T, CredentialStore){
+		"Credentials":       testCredentials,
+		"UniqueKey":         testCredentialUniqueKey,
+		"ConcurrentUpdates": testConcurrentUpdates,
+		"CredentialsAfter":  testCredentialsAfter,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
 	}
 }
 
-// NewCertificate returns an unsaved certificate of the account.
-func NewCertificate(accountID string) dbtrust.Certificate {
-	t := Later()
-	return dbtrust.Certificate{ID: uuid.NewString(), AccountID: accountID, Version: "1.1", CertUse: dbtrust.CertUseRootCA,
-		CertPEM: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), CN: "ca.example.com",
-		NotAfter: Time.AddDate(1, 0, 0), SelfSigned: true, TrustDesired: dbtrust.TrustTrusted,
-		Meta: dbtrust.Meta{Labels: []dbtrust.Label{{Name: "astra.netapp.io/labels/read-only/x", Value: "ü ' \" y"}, {Name: "b", Value: ""}},
-			CreatedAt: t, ModifiedAt: t, CreatedBy: uuid.NewString(), Revision: 1}}
-}
-
 // NewCredential returns an unsaved credential of the account with a fake sealed key store.
-func NewCredential(accountID, name string) dbtrust.Credential {
+func NewCredential(accountID, name string) credential.Credential {
 	t := Later()
-	return dbtrust.Credential{ID: uuid.NewString(), AccountID: accountID, Version: "1.1", Name: name, KeyType: "generic",
+	return credential.Credential{ID: uuid.NewString(), AccountID: accountID, Version: "1.1", Name: name, KeyType: "generic",
 		Valid: true, SealedKeyStore: append([]byte{1, 0, 255, 0}, name...),
 		Meta: dbtrust.Meta{Labels: []dbtrust.Label{}, CreatedAt: t, ModifiedAt: t, CreatedBy: uuid.NewString(), Revision: 1}}
 }
 
-func testAstraCertificates(t *testing.T, s dbtrust.Store) {
-	ctx := context.Background()
-	a, _ := NewAccount(t, s, "alpha")
-	b, _ := NewAccount(t, s, "beta")
-	c1, c2 := NewCertificate(a.ID), NewCertificate(a.ID)
-	must(t, s.CreateCertificate(ctx, c1))
-	must(t, s.CreateCertificate(ctx, c2))
-	must(t, s.CreateCertificate(ctx, NewCertificate(b.ID)))
-	wantCode(t, "CreateCertificate(duplicate id)", s.CreateCertificate(ctx, c1), dbtrust.Conflict)
-
-	got, err := s.GetCertificate(ctx, a.ID, c1.ID)
-	must(t, err)
-	if !reflect.DeepEqual(got, c1) {
-		t.Fatalf("GetCertificate(%q) = %+v, want %+v", c1.ID, got, c1)
-	}
-	_, err = s.GetCertificate(ctx, b.ID, c1.ID)
-	wantCode(t, "GetCertificate(other account)", err, dbtrust.NotFound)
-
-	list, err := s.ListCertificates(ctx, a.ID)
-	must(t, err)
-	if len(list) != 2 || list[0].ID != c1.ID || list[1].ID != c2.ID {
-		t.Fatalf("ListCertificates = %d items, want c1, c2 in creation order", len(list))
-	}
-
-	up := c1
-	up.Labels, up.TrustDesired, up.SelfSigned, up.ModifiedBy, up.ModifiedAt, up.Revision = []dbtrust.Label{}, dbtrust.TrustUntrusted, false, uuid.NewString(), Later(), 2
-	must(t, s.UpdateCertificate(ctx, up, 1))
-	got, err = s.GetCertificate(ctx, a.ID, c1.ID)
-	must(t, err)
-	if !reflect.DeepEqual(got, up) {
-		t.Fatalf("after UpdateCertificate: %+v, want %+v", got, up)
-	}
-	wantCode(t, "UpdateCertificate(stale revision)", s.UpdateCertificate(ctx, up, 1), dbtrust.PreconditionFailed)
-	other := up
-	other.AccountID = b.ID
-	wantCode(t, "UpdateCertificate(other account)", s.UpdateCertificate(ctx, other, 2), dbtrust.NotFound)
-
-	wantCode(t, "DeleteCertificate(other account)", s.DeleteCertificate(ctx, b.ID, c1.ID), dbtrust.NotFound)
-	must(t, s.DeleteCertificate(ctx, a.ID, c1.ID))
-	wantCode(t, "DeleteCertificate(again)", s.DeleteCertificate(ctx, a.ID, c1.ID), dbtrust.NotFound)
-	_, err = s.GetCertificate(ctx, a.ID, c1.ID)
-	wantCode(t, "GetCertificate(deleted)", err, dbtrust.NotFound)
-}
-
-func testAstraCredentials(t *testing.T, s dbtrust.Store) {
+func testCredentials(t *testing.T, s CredentialStore) {
 	ctx := context.Background()
 	a, _ := NewAccount(t, s, "alpha")
 	b, _ := NewAccount(t, s, "beta")
@@ -146,7 +103,7 @@ func testAstraCredentials(t *testing.T, s dbtrust.Store) {
 	wantCode(t, "DeleteCredential(again)", s.DeleteCredential(ctx, a.ID, c1.ID), dbtrust.NotFound)
 }
 
-func testAstraCredentialUniqueKey(t *testing.T, s dbtrust.Store) {
+func testCredentialUniqueKey(t *testing.T, s CredentialStore) {
 	ctx := context.Background()
 	a, _ := NewAccount(t, s, "alpha")
 	b, _ := NewAccount(t, s, "beta")
@@ -172,7 +129,7 @@ func testAstraCredentialUniqueKey(t *testing.T, s dbtrust.Store) {
 	wantCode(t, "UpdateCredential(onto taken unique key)", s.UpdateCredential(ctx, other, 1), dbtrust.Conflict)
 }
 
-func testAstraConcurrentUpdates(t *testing.T, s dbtrust.Store) {
+func testConcurrentUpdates(t *testing.T, s CredentialStore) {
 	ctx := context.Background()
 	a, _ := NewAccount(t, s, "alpha")
 	c := NewCredential(a.ID, "contended")
@@ -205,27 +162,7 @@ func testAstraConcurrentUpdates(t *testing.T, s dbtrust.Store) {
 	}
 }
 
-func testAstraServedCAs(t *testing.T, s dbtrust.Store) {
-	ctx := context.Background()
-	a, _ := NewAccount(t, s, "alpha")
-	b, _ := NewAccount(t, s, "beta")
-	i1, ca1 := NewInstance(a.ID, "one")
-	must(t, s.CreateInstance(ctx, i1, ca1))
-	i2, ca2 := NewInstance(b.ID, "two")
-	must(t, s.CreateInstance(ctx, i2, ca2))
-	got, err := s.ListServedCAs(ctx, a.ID)
-	must(t, err)
-	if len(got) != 1 || got[0].ID != ca1.ID || !bytes.Equal(got[0].CertPEM, ca1.CertPEM) {
-		t.Fatalf("ListServedCAs(%q) = %d CAs, want only %s", a.ID, len(got), ca1.ID)
-	}
-	got, err = s.ListServedCAs(ctx, uuid.NewString())
-	must(t, err)
-	if len(got) != 0 {
-		t.Fatalf("ListServedCAs(unknown account) = %d CAs, want none", len(got))
-	}
-}
-
-func testAstraCredentialsAfter(t *testing.T, s dbtrust.Store) {
+func testCredentialsAfter(t *testing.T, s CredentialStore) {
 	ctx := context.Background()
 	a, _ := NewAccount(t, s, "alpha")
 	b, _ := NewAccount(t, s, "beta")
@@ -250,7 +187,7 @@ func testAstraCredentialsAfter(t *testing.T, s dbtrust.Store) {
 		t.Fatalf("CountCredentials = %d, want 7", n)
 	}
 	var got []string
-	var last dbtrust.Credential
+	var last credential.Credential
 	for {
 		page, err := s.ListCredentialsAfter(ctx, a.ID, last.CreatedAt, last.ID, 2)
 		must(t, err)

@@ -9,9 +9,13 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
-// ---- Astra certificates ----
+// ---- uploaded trust certificates (trustcert.Store) ----
+//
+// The tables keep the names they were first created with.
 
 const certificateCols = `id, account_id, version, cert_use, cert_pem, cn, not_after, self_signed, trust_desired, labels, created_at, modified_at, created_by, modified_by, revision`
 
@@ -32,8 +36,8 @@ func labelsText(l []dbtrust.Label) string {
 	return jsonText(l)
 }
 
-func scanCertificate(sc interface{ Scan(...any) error }) (dbtrust.Certificate, error) {
-	var c dbtrust.Certificate
+func scanCertificate(sc interface{ Scan(...any) error }) (trustcert.Certificate, error) {
+	var c trustcert.Certificate
 	var certPEM, labels string
 	var na, created, modified int64
 	err := sc.Scan(&c.ID, &c.AccountID, &c.Version, &c.CertUse, &certPEM, &c.CN, &na, &c.SelfSigned, &c.TrustDesired,
@@ -45,7 +49,7 @@ func scanCertificate(sc interface{ Scan(...any) error }) (dbtrust.Certificate, e
 	return c, scanLabels(labels, &c.Labels)
 }
 
-func (s *DB) CreateCertificate(ctx context.Context, c dbtrust.Certificate) error {
+func (s *DB) CreateTrustCert(ctx context.Context, c trustcert.Certificate) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO astra_certificates (`+certificateCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
@@ -55,7 +59,7 @@ func (s *DB) CreateCertificate(ctx context.Context, c dbtrust.Certificate) error
 	})
 }
 
-func (s *DB) GetCertificate(ctx context.Context, accountID, id string) (dbtrust.Certificate, error) {
+func (s *DB) GetTrustCert(ctx context.Context, accountID, id string) (trustcert.Certificate, error) {
 	c, err := scanCertificate(s.db.QueryRowContext(ctx, `SELECT `+certificateCols+` FROM astra_certificates WHERE account_id = $1 AND id = $2`, accountID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, dbtrust.Errorf(dbtrust.NotFound, "no such certificate")
@@ -63,11 +67,11 @@ func (s *DB) GetCertificate(ctx context.Context, accountID, id string) (dbtrust.
 	return c, s.mapErr(err)
 }
 
-func (s *DB) ListCertificates(ctx context.Context, accountID string) ([]dbtrust.Certificate, error) {
+func (s *DB) ListTrustCerts(ctx context.Context, accountID string) ([]trustcert.Certificate, error) {
 	return queryAll(ctx, s, scanCertificate, `SELECT `+certificateCols+` FROM astra_certificates WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 }
 
-func (s *DB) UpdateCertificate(ctx context.Context, c dbtrust.Certificate, prevRevision int64) error {
+func (s *DB) UpdateTrustCert(ctx context.Context, c trustcert.Certificate, prevRevision int64) error {
 	return s.conditionalUpdate(ctx, "astra_certificates", "no such certificate", c.AccountID, c.ID, prevRevision,
 		`UPDATE astra_certificates SET version = $1, cert_use = $2, cert_pem = $3, cn = $4, not_after = $5, self_signed = $6,
 			trust_desired = $7, labels = $8, modified_at = $9, modified_by = $10, revision = $11
@@ -76,7 +80,7 @@ func (s *DB) UpdateCertificate(ctx context.Context, c dbtrust.Certificate, prevR
 		us(c.ModifiedAt), c.ModifiedBy, c.Revision, c.AccountID, c.ID, prevRevision)
 }
 
-func (s *DB) DeleteCertificate(ctx context.Context, accountID, id string) error {
+func (s *DB) DeleteTrustCert(ctx context.Context, accountID, id string) error {
 	return s.execOne(ctx, "no such certificate", `DELETE FROM astra_certificates WHERE account_id = $1 AND id = $2`, accountID, id)
 }
 
@@ -108,12 +112,12 @@ func (s *DB) conditionalUpdate(ctx context.Context, table, notFound, accountID, 
 	})
 }
 
-// ---- Astra credentials ----
+// ---- stored credentials (credential.Store) ----
 
 const credentialListCols = `id, account_id, version, name, key_type, valid, valid_from, valid_until, unique_key, labels, created_at, modified_at, created_by, modified_by, revision`
 
-func scanCredentialRow(sc interface{ Scan(...any) error }, sealed *[]byte) (dbtrust.Credential, error) {
-	var c dbtrust.Credential
+func scanCredentialRow(sc interface{ Scan(...any) error }, sealed *[]byte) (credential.Credential, error) {
+	var c credential.Credential
 	var labels string
 	var from, until sql.NullInt64
 	var unique sql.NullString
@@ -131,7 +135,7 @@ func scanCredentialRow(sc interface{ Scan(...any) error }, sealed *[]byte) (dbtr
 	return c, scanLabels(labels, &c.Labels)
 }
 
-func scanCredentialListed(sc interface{ Scan(...any) error }) (dbtrust.Credential, error) {
+func scanCredentialListed(sc interface{ Scan(...any) error }) (credential.Credential, error) {
 	return scanCredentialRow(sc, nil)
 }
 
@@ -145,7 +149,7 @@ func nullBytes(b []byte) any {
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-func (s *DB) CreateCredential(ctx context.Context, c dbtrust.Credential) error {
+func (s *DB) CreateCredential(ctx context.Context, c credential.Credential) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO astra_credentials (`+credentialListCols+`, sealed_key_store)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
@@ -156,7 +160,7 @@ func (s *DB) CreateCredential(ctx context.Context, c dbtrust.Credential) error {
 	})
 }
 
-func (s *DB) GetCredential(ctx context.Context, accountID, id string) (dbtrust.Credential, error) {
+func (s *DB) GetCredential(ctx context.Context, accountID, id string) (credential.Credential, error) {
 	var sealed []byte
 	c, err := scanCredentialRow(s.db.QueryRowContext(ctx, `SELECT `+credentialListCols+`, sealed_key_store
 		FROM astra_credentials WHERE account_id = $1 AND id = $2`, accountID, id), &sealed)
@@ -167,11 +171,11 @@ func (s *DB) GetCredential(ctx context.Context, accountID, id string) (dbtrust.C
 	return c, s.mapErr(err)
 }
 
-func (s *DB) ListCredentials(ctx context.Context, accountID string) ([]dbtrust.Credential, error) {
+func (s *DB) ListCredentials(ctx context.Context, accountID string) ([]credential.Credential, error) {
 	return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 }
 
-func (s *DB) ListCredentialsAfter(ctx context.Context, accountID string, afterCreated time.Time, afterID string, limit int) ([]dbtrust.Credential, error) {
+func (s *DB) ListCredentialsAfter(ctx context.Context, accountID string, afterCreated time.Time, afterID string, limit int) ([]credential.Credential, error) {
 	if afterID == "" {
 		return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1
 			ORDER BY created_at, id LIMIT $2`, accountID, limit)
@@ -187,7 +191,7 @@ func (s *DB) CountCredentials(ctx context.Context, accountID string) (int, error
 	return n, s.mapErr(err)
 }
 
-func (s *DB) UpdateCredential(ctx context.Context, c dbtrust.Credential, prevRevision int64) error {
+func (s *DB) UpdateCredential(ctx context.Context, c credential.Credential, prevRevision int64) error {
 	// A nil SealedKeyStore keeps the stored one.
 	return s.conditionalUpdate(ctx, "astra_credentials", "no such credential", c.AccountID, c.ID, prevRevision,
 		`UPDATE astra_credentials SET version = $1, name = $2, key_type = $3, valid = $4, valid_from = $5, valid_until = $6,
@@ -200,11 +204,4 @@ func (s *DB) UpdateCredential(ctx context.Context, c dbtrust.Credential, prevRev
 
 func (s *DB) DeleteCredential(ctx context.Context, accountID, id string) error {
 	return s.execOne(ctx, "no such credential", `DELETE FROM astra_credentials WHERE account_id = $1 AND id = $2`, accountID, id)
-}
-
-// ---- instance CAs shown as certificates ----
-
-func (s *DB) ListServedCAs(ctx context.Context, accountID string) ([]dbtrust.CA, error) {
-	return queryAll(ctx, s, scanCA, `SELECT `+caCols+` FROM cas WHERE account_id = $1 AND state IN ('current', 'next', 'previous')
-		ORDER BY created_at, id`, accountID)
 }
