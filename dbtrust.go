@@ -38,6 +38,9 @@ type Principal struct {
 	AccountID string
 	Role      Role
 	Subject   string // "token:<id>", "accesskey:<AK>" or "operator" for the local CLI
+	// InstanceID, when set, scopes the principal to that one instance: a
+	// node token (Role is RoleNode). See requireInstance.
+	InstanceID string
 }
 
 // Operator returns the Principal of the local operator (the CLI working on the
@@ -61,6 +64,7 @@ type Token struct {
 	Name       string
 	Role       Role
 	SecretHash []byte // SHA-256 of the secret half
+	InstanceID string // set for a node token: scoped to that instance (see RoleNode)
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
 }

@@ -53,9 +53,10 @@ type IssuedCertificate struct {
 var dnsNameRE = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 
 // IssueCertificate issues a server certificate for one of p's instances from
-// its current CA (members and up).
+// its current CA (members and up, and the instance's node tokens for its
+// endpoints; see checkNodeLeaf).
 func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID string, req IssueRequest) (IssuedCertificate, error) {
-	if err := Require(p, RoleMember); err != nil {
+	if err := requireInstance(p, RoleMember, instanceID); err != nil {
 		return IssuedCertificate{}, err
 	}
 	if err := validID(instanceID); err != nil {
@@ -67,6 +68,10 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 	}
 	leaf, key, err := s.leafRequest(inst, req)
 	if err != nil {
+		return IssuedCertificate{}, err
+	}
+	if err := s.checkNodeLeaf(p, inst, req, leaf); err != nil {
+		s.audit(ctx, p, "certificate.issue", "instance/"+instanceID, err)
 		return IssuedCertificate{}, err
 	}
 	ca, caCert, caKey, err := s.currentCA(ctx, p.AccountID, instanceID)

@@ -103,6 +103,9 @@ func (s *Service) Record(ctx context.Context, p Principal, action, resource stri
 // Require returns Forbidden unless p acts in an account and holds at least
 // role min.
 func Require(p Principal, min Role) error {
+	if p.InstanceID != "" {
+		return errNodeScope
+	}
 	if p.AccountID == "" || !p.Role.AtLeast(min) {
 		return Errorf(Forbidden, "this action needs the %s role", min)
 	}
@@ -317,7 +320,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1 || t.RevokedAt != nil {
 		return Principal{}, errBadToken
 	}
-	return Principal{AccountID: t.AccountID, Role: t.Role, Subject: "token:" + t.ID}, nil
+	return Principal{AccountID: t.AccountID, Role: t.PrincipalRole(), Subject: "token:" + t.ID, InstanceID: t.InstanceID}, nil
 }
 
 // ---- instances ----
@@ -483,7 +486,7 @@ func (s *Service) newCA(inst Instance, kt pki.KeyType, state CAState) (CA, error
 
 // GetInstance returns one of p's instances.
 func (s *Service) GetInstance(ctx context.Context, p Principal, id string) (Instance, error) {
-	if err := Require(p, RoleViewer); err != nil {
+	if err := requireInstance(p, RoleViewer, id); err != nil {
 		return Instance{}, err
 	}
 	if err := validID(id); err != nil {
@@ -550,7 +553,7 @@ func (s *Service) InstanceCAs(ctx context.Context, p Principal, instanceID strin
 }
 
 func (s *Service) instanceCAs(ctx context.Context, p Principal, instanceID string) (caEntry, error) {
-	if err := Require(p, RoleViewer); err != nil {
+	if err := requireInstance(p, RoleViewer, instanceID); err != nil {
 		return caEntry{}, err
 	}
 	if err := validID(instanceID); err != nil {

@@ -259,21 +259,23 @@ func queryAll[T any](ctx context.Context, s *DB, scan func(interface{ Scan(...an
 
 // ---- tokens ----
 
-const tokenCols = `id, account_id, name, role, secret_hash, created_at, revoked_at`
+const tokenCols = `id, account_id, name, role, secret_hash, created_at, revoked_at, instance_id`
 
 func scanToken(sc interface{ Scan(...any) error }) (dbtrust.Token, error) {
 	var t dbtrust.Token
 	var created int64
 	var revoked sql.NullInt64
 	var role string
-	err := sc.Scan(&t.ID, &t.AccountID, &t.Name, &role, &t.SecretHash, &created, &revoked)
-	t.Role, t.CreatedAt, t.RevokedAt = dbtrust.Role(role), fromUS(created), fromNullUS(revoked)
+	var inst sql.NullString
+	err := sc.Scan(&t.ID, &t.AccountID, &t.Name, &role, &t.SecretHash, &created, &revoked, &inst)
+	t.Role, t.CreatedAt, t.RevokedAt, t.InstanceID = dbtrust.Role(role), fromUS(created), fromNullUS(revoked), inst.String
 	return t, err
 }
 
 func insertToken(ctx context.Context, tx *sql.Tx, t dbtrust.Token) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		t.ID, t.AccountID, t.Name, string(t.Role), t.SecretHash, us(t.CreatedAt), nullUS(t.RevokedAt))
+	inst := sql.NullString{String: t.InstanceID, Valid: t.InstanceID != ""}
+	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		t.ID, t.AccountID, t.Name, string(t.Role), t.SecretHash, us(t.CreatedAt), nullUS(t.RevokedAt), inst)
 	return err
 }
 

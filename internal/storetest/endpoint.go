@@ -39,3 +39,34 @@ func testInstanceEndpoints(t *testing.T, s dbtrust.Store) {
 		t.Fatalf("GetInstance().Endpoints after clearing = %+v, want none", got.Endpoints)
 	}
 }
+
+// testNodeTokens: a token's instance scope is kept, and the token goes when
+// its instance is deleted.
+func testNodeTokens(t *testing.T, s dbtrust.Store) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	i, ca := NewInstance(a.ID, "orders")
+	must(t, s.CreateInstance(ctx, i, ca))
+	tok := NewToken(a.ID, dbtrust.RoleViewer)
+	tok.InstanceID = i.ID
+	must(t, s.CreateToken(ctx, tok))
+	got, err := s.GetToken(ctx, tok.ID)
+	must(t, err)
+	if got.InstanceID != i.ID {
+		t.Fatalf("GetToken().InstanceID = %q, want %q", got.InstanceID, i.ID)
+	}
+	list, err := s.ListTokens(ctx, a.ID)
+	must(t, err)
+	scoped := 0
+	for _, l := range list {
+		if l.InstanceID == i.ID {
+			scoped++
+		}
+	}
+	if scoped != 1 {
+		t.Fatalf("ListTokens() has %d tokens of the instance, want 1", scoped)
+	}
+	must(t, s.DeleteInstance(ctx, a.ID, i.ID))
+	_, err = s.GetToken(ctx, tok.ID)
+	wantCode(t, "GetToken(node token of a deleted instance)", err, dbtrust.NotFound)
+}

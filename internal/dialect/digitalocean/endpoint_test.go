@@ -44,3 +44,47 @@ func TestConnectionNamesEndpoints(t *testing.T) {
 		t.Errorf("private_connection = %+v, want %+v", v.Database.PrivateConnection, want)
 	}
 }
+
+// TestNodeTokenScope: through the DigitalOcean API a node token reads its
+// own instance's CA and nothing else: listing is 403, another instance is
+// the same 404 as one that does not exist, changes are 403 whatever they
+// name, in DO's shape.
+func TestNodeTokenScope(t *testing.T) {
+	e := newEnv(t, 1000)
+	own := e.createCluster(t, "orders")
+	other := e.createCluster(t, "billing")
+	_, node, err := e.svc.CreateNodeToken(context.Background(), dbtrust.Operator(e.acct.ID), own, "orders-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := "9cc10173-e9ea-4176-9dbc-a4cee4c4ff30"
+	tests := []struct {
+		method, path string
+		want         int
+		id           string
+	}{
+		{"GET", "/v2/databases/" + own + "/ca", 200, ""},
+		{"GET", "/v2/databases/" + other + "/ca", 404, "not_found"},
+		{"GET", "/v2/databases/" + other, 404, "not_found"},
+		{"GET", "/v2/databases", 403, "forbidden"},
+		{"DELETE", "/v2/databases/" + own, 403, "forbidden"},
+		{"DELETE", "/v2/databases/" + other, 403, "forbidden"}, // refused before any lookup: tells nothing
+		{"DELETE", "/v2/databases/" + missing, 403, "forbidden"},
+	}
+	for _, tt := range tests {
+		r := e.do(t, tt.method, tt.path, node, nil)
+		validate(t, r)
+		var body struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal(r.body, &body)
+		if r.status != tt.want || body.ID != tt.id {
+			t.Errorf("%s %s as a node token = %d %s, want %d %q", tt.method, tt.path, r.status, r.body, tt.want, tt.id)
+		}
+	}
+	foreign := e.do(t, "GET", "/v2/databases/"+other+"/ca", node, nil)
+	absent := e.do(t, "GET", "/v2/databases/"+missing+"/ca", node, nil)
+	if foreign.status != absent.status || len(foreign.body) != len(absent.body) {
+		t.Errorf("another instance (%d %s) and a missing one (%d %s) read differently", foreign.status, foreign.body, absent.status, absent.body)
+	}
+}

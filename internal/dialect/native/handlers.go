@@ -574,18 +574,20 @@ func (a api) getRecipes(w http.ResponseWriter, r *http.Request, p dbtrust.Princi
 // ---- tokens and audit ----
 
 // Token is the wire form of a token; Secret only in the answer to a create.
+// A node token has the role "node" and names its instance.
 type Token struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Role      string `json:"role"`
-	CreatedAt string `json:"created_at"`
-	RevokedAt string `json:"revoked_at,omitempty"`
-	Secret    string `json:"token,omitempty"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Role       string `json:"role"`
+	InstanceID string `json:"instance_id,omitempty"`
+	CreatedAt  string `json:"created_at"`
+	RevokedAt  string `json:"revoked_at,omitempty"`
+	Secret     string `json:"token,omitempty"`
 }
 
 // FromToken returns the wire form of t.
 func FromToken(t dbtrust.Token) Token {
-	o := Token{ID: t.ID, Name: t.Name, Role: string(t.Role), CreatedAt: ts(t.CreatedAt)}
+	o := Token{ID: t.ID, Name: t.Name, Role: string(t.PrincipalRole()), InstanceID: t.InstanceID, CreatedAt: ts(t.CreatedAt)}
 	if t.RevokedAt != nil {
 		o.RevokedAt = ts(*t.RevokedAt)
 	}
@@ -614,6 +616,39 @@ func (a api) createToken(w http.ResponseWriter, r *http.Request, p dbtrust.Princ
 	out.Secret = full
 	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusCreated, jsonType, out)
+	return nil
+}
+
+type createNodeTokenRequest struct {
+	Name string `json:"name"`
+}
+
+func (a api) createNodeToken(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	var req createNodeTokenRequest
+	if err := a.decode(w, r, &req, false); err != nil {
+		return err
+	}
+	t, full, err := a.svc.CreateNodeToken(r.Context(), p, r.PathValue("instance_id"), req.Name)
+	if err != nil {
+		return err
+	}
+	out := FromToken(t)
+	out.Secret = full
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusCreated, jsonType, out)
+	return nil
+}
+
+// Whoami is the answer of GET /v1/whoami: who the token acts as.
+type Whoami struct {
+	AccountID  string `json:"account_id"`
+	Subject    string `json:"subject"`
+	Role       string `json:"role"`
+	InstanceID string `json:"instance_id,omitempty"`
+}
+
+func (a api) whoami(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	httpx.WriteJSON(w, http.StatusOK, jsonType, Whoami{AccountID: p.AccountID, Subject: p.Subject, Role: string(p.Role), InstanceID: p.InstanceID})
 	return nil
 }
 

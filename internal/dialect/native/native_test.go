@@ -382,6 +382,21 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 			t.Fatalf("audit lacks %s", a)
 		}
 	}
+	nt := decode[native.Token](t, e.do("POST", p+"/node-tokens", own, map[string]any{"name": "backend-node-1"}, 201))
+	if nt.Role != "node" || nt.InstanceID != inst.ID || !strings.HasPrefix(nt.Secret, dbtrust.TokenPrefix) {
+		t.Fatalf("node token = %+v, want role node, instance %s and a secret", nt, inst.ID)
+	}
+	e.do("POST", p+"/node-tokens", own, map[string]any{"name": ""}, 400)
+	e.do("POST", p+"/node-tokens", view, map[string]any{"name": "n"}, 403)
+	e.do("POST", p+"/node-tokens", "", map[string]any{"name": "n"}, 401)
+	e.do("POST", "/v1/instances/"+missing+"/node-tokens", own, map[string]any{"name": "n"}, 404)
+	if w := decode[native.Whoami](t, e.do("GET", "/v1/whoami", nt.Secret, nil, 200)); w.Role != "node" || w.InstanceID != inst.ID {
+		t.Fatalf("whoami as a node token = %+v", w)
+	}
+	e.do("GET", "/v1/whoami", "", nil, 401)
+	for _, path := range []string{"/v1/instances", p + "/rotation/policy", p + "/certificates", p + "/certificates/" + first.Serial} {
+		e.do("GET", path, nt.Secret, nil, 403) // a node token reads its bundle, not these
+	}
 	e.do("GET", "/v1/audit?limit=0", own, nil, 400)
 	e.do("GET", "/v1/audit", view, nil, 403)
 	e.do("GET", "/v1/audit", "", nil, 401)

@@ -53,6 +53,7 @@ type service interface {
 	ConnectionRecipes(ctx context.Context, p dbtrust.Principal, id, bundlePath string) (dbtrust.Instance, []dbtrust.Recipe, error)
 
 	CreateToken(ctx context.Context, p dbtrust.Principal, name string, role dbtrust.Role) (dbtrust.Token, string, error)
+	CreateNodeToken(ctx context.Context, p dbtrust.Principal, instanceID, name string) (dbtrust.Token, string, error)
 	ListTokens(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Token, error)
 	RevokeToken(ctx context.Context, p dbtrust.Principal, id string) error
 	Audit(ctx context.Context, p dbtrust.Principal, limit int) ([]dbtrust.AuditEvent, error)
@@ -104,6 +105,7 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	mux.Handle("POST /v1/instances/{instance_id}/certificates/{serial}/revoke", a.auth(a.revokeCertificate))
 
 	mux.Handle("GET /v1/instances/{instance_id}/recipes", a.auth(a.getRecipes))
+	mux.Handle("POST /v1/instances/{instance_id}/node-tokens", a.auth(a.createNodeToken))
 
 	// CRLs are public, as relying parties fetch them without credentials.
 	mux.Handle("GET /v1/cas/{ca_id}/crl", a.public(a.getCRL))
@@ -113,6 +115,7 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	mux.Handle("POST /v1/tokens", a.auth(a.createToken))
 	mux.Handle("DELETE /v1/tokens/{token_id}", a.auth(a.revokeToken))
 	mux.Handle("GET /v1/audit", a.auth(a.listAudit))
+	mux.Handle("GET /v1/whoami", a.auth(a.whoami))
 
 	// The clock routes exist only on a server with an emulated clock; on any
 	// other they are unknown paths (the server's 404 in this dialect's shape).

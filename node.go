@@ -1,0 +1,99 @@
+package dbtrust
+
+import (
+	"context"
+	"slices"
+
+	"github.com/dbtrust/dbtrust/internal/pki"
+)
+
+// RoleNode is the role of a node token's Principal: a credential for the
+// agent beside one database node. It ranks below every other role, so that
+// require refuses it everything; what it may do is granted by scope (see
+// requireInstance): read its one instance, its CAs and bundle, and have
+// certificates issued from a CSR for that instance's endpoints.
+const RoleNode Role = "node"
+
+// errNodeScope is what a node token is told when it tries anything else.
+var errNodeScope = Errorf(Forbidden, "a node token may only read its own instance's CA bundle and have certificates issued for that instance's endpoints; use an account token for anything else")
+
+// PrincipalRole returns the role t's Principal acts with: RoleNode for a
+// node token, else the token's role.
+func (t Token) PrincipalRole() Role {
+	if t.InstanceID != "" {
+		return RoleNode
+	}
+	return t.Role
+}
+
+// requireInstance is require for a call about one instance: a node token may
+// make it (whatever min is) for its own instance, and reads any other
+// instance as one that does not exist.
+func requireInstance(p Principal, min Role, instanceID string) error {
+	if p.InstanceID == "" {
+		return Require(p, min)
+	}
+	if p.AccountID == "" || p.InstanceID != instanceID {
+		return Errorf(NotFound, "no such instance")
+	}
+	return nil
+}
+
+// CreateNodeToken makes a node token for one of p's instances (admins only):
+// a token for the agent on that instance's nodes, scoped to it alone. The
+// full token string is returned once. It is revoked like any token, and goes
+// when its instance is deleted.
+func (s *Service) CreateNodeToken(ctx context.Context, p Principal, instanceID, name string) (Token, string, error) {
+	if err := Require(p, RoleAdmin); err != nil {
+		return Token{}, "", err
+	}
+	if err := validID(instanceID); err != nil {
+		return Token{}, "", err
+	}
+	if !ValidName(name) {
+		return Token{}, "", FieldError("name", "token name must be 1-100 printable characters")
+	}
+	if _, err := s.store.GetInstance(ctx, p.AccountID, instanceID); err != nil {
+		return Token{}, "", err
+	}
+	// Stored with the least role, which it never acts with (PrincipalRole).
+	t, full, err := s.newToken(p.AccountID, name, RoleViewer)
+	if err != nil {
+		return Token{}, "", err
+	}
+	t.InstanceID = instanceID
+	err = s.store.CreateToken(ctx, t)
+	s.audit(ctx, p, "token.create", "instance/"+instanceID+"/token/"+t.ID, err)
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, full, nil
+}
+
+// checkNodeLeaf holds a node token's certificate request to its scope: it
+// must bring a CSR (its key stays on the node) and may only name its
+// instance's endpoints, in its subject alternative names and common name.
+func (s *Service) checkNodeLeaf(p Principal, inst Instance, req IssueRequest, leaf pki.LeafRequest) error {
+	if p.InstanceID == "" {
+		return nil
+	}
+	if len(req.CSRPEM) == 0 {
+		return Errorf(Forbidden, "a node token must send a CSR: the node makes its own key")
+	}
+	okDNS, okIPs := s.endpointSANs(inst)
+	names := append([]string{leaf.CommonName}, leaf.DNSNames...)
+	for _, ip := range okIPs {
+		okDNS = append(okDNS, ip.String()) // the common name may be an endpoint's address
+	}
+	for _, n := range names {
+		if !slices.Contains(okDNS, n) {
+			return Errorf(Forbidden, "%s is not an endpoint of this instance: a node token may only get certificates for its instance's endpoints", n)
+		}
+	}
+	for _, ip := range leaf.IPs {
+		if !slices.ContainsFunc(okIPs, ip.Equal) {
+			return Errorf(Forbidden, "%s is not an endpoint of this instance: a node token may only get certificates for its instance's endpoints", ip)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package dbtrust_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"net"
+	"testing"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
+)
+
+// nodeCSR returns a CSR for a fresh key naming cn, dns and ips.
+func nodeCSR(t *testing.T, cn string, dns []string, ips []net.IP) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: dns, IPAddresses: ips}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+// TestNodeTokenScope: a node token reads its own instance and bundle and
+// gets certificates for its endpoints from a CSR, and nothing else: other
+// instances read as missing, everything else is Forbidden.
+func TestNodeTokenScope(t *testing.T) {
+	ctx := context.Background()
+	se := servicetest.New(t, dbtrust.Options{})
+	svc, owner := se.Service, se.Owner()
+	eps := []dbtrust.Endpoint{{Host: "db1.example.internal", Port: 5432}, {Host: "10.0.0.7", Port: 5432}}
+	inst, err := svc.CreateInstance(ctx, owner, dbtrust.InstanceSpec{Name: "orders", Engine: "pg", Endpoints: eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := svc.CreateInstance(ctx, owner, dbtrust.InstanceSpec{Name: "billing", Engine: "pg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := svc.CreateNodeToken(ctx, owner, inst.ID, "orders-node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.PrincipalRole() != dbtrust.RoleNode || tok.InstanceID != inst.ID {
+		t.Fatalf("CreateNodeToken = %+v, want a node token of %s", tok, inst.ID)
+	}
+	p, err := svc.Authenticate(ctx, secret)
+	if err != nil || p.Role != dbtrust.RoleNode || p.InstanceID != inst.ID {
+		t.Fatalf("Authenticate(node token) = %+v, %v", p, err)
+	}
+
+	ok := []struct {
+		name string
+		call func() error
+	}{
+		{"GetInstance(own)", func() error { _, err := svc.GetInstance(ctx, p, inst.ID); return err }},
+		{"InstanceCABundle(own)", func() error { _, err := svc.InstanceCABundle(ctx, p, inst.ID); return err }},
+		{"IssueCertificate(own, CSR without names)", func() error {
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "", nil, nil)})
+			return err
+		}},
+		{"IssueCertificate(own, CSR for an endpoint)", func() error {
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "10.0.0.7", nil, []net.IP{net.ParseIP("10.0.0.7")})})
+			return err
+		}},
+	}
+	for _, tt := range ok {
+		if err := tt.call(); err != nil {
+			t.Errorf("%s as the node token = %v, want nil", tt.name, err)
+		}
+	}
+	refused := []struct {
+		name string
+		call func() error
+		want dbtrust.Code
+	}{
+		{"GetInstance(other)", func() error { _, err := svc.GetInstance(ctx, p, other.ID); return err }, dbtrust.NotFound},
+		{"InstanceCABundle(other)", func() error { _, err := svc.InstanceCABundle(ctx, p, other.ID); return err }, dbtrust.NotFound},
+		{"IssueCertificate(other)", func() error {
+			_, err := svc.IssueCertificate(ctx, p, other.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "", nil, nil)})
+			return err
+		}, dbtrust.NotFound},
+		{"IssueCertificate(own, name outside the endpoints)", func() error {
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "", []string{"db1.example.internal", "evil.example"}, nil)})
+			return err
+		}, dbtrust.Forbidden},
+		{"IssueCertificate(own, explicit IP outside the endpoints)", func() error {
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "", nil, nil), IPs: []string{"10.0.0.8"}})
+			return err
+		}, dbtrust.Forbidden},
+		{"IssueCertificate(own, common name outside the endpoints)", func() error {
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "evil.example", []string{"db1.example.internal"}, nil)})
+			return err
+		}, dbtrust.Forbidden},
+		{"IssueCertificate(own, generated key)", func() error {
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{})
+			return err
+		}, dbtrust.Forbidden},
+		{"ListInstances", func() error { _, err := svc.ListInstances(ctx, p, ""); return err }, dbtrust.Forbidden},
+		{"ListIssuedCertificates(own)", func() error { _, err := svc.ListIssuedCertificates(ctx, p, inst.ID); return err }, dbtrust.Forbidden},
+		{"RotateStart(own)", func() error { _, err := svc.RotateStart(ctx, p, inst.ID, ""); return err }, dbtrust.Forbidden},
+		{"UpdateInstance(own)", func() error { _, err := svc.UpdateInstance(ctx, p, inst.ID, dbtrust.InstanceUpdate{}); return err }, dbtrust.Forbidden},
+		{"DeleteInstance(own)", func() error { return svc.DeleteInstance(ctx, p, inst.ID) }, dbtrust.Forbidden},
+		{"CreateNodeToken(own)", func() error { _, _, err := svc.CreateNodeToken(ctx, p, inst.ID, "x"); return err }, dbtrust.Forbidden},
+		{"ListTokens", func() error { _, err := svc.ListTokens(ctx, p); return err }, dbtrust.Forbidden},
+		{"Audit", func() error { _, err := svc.Audit(ctx, p, 10); return err }, dbtrust.Forbidden},
+		{"AccountOf", func() error { _, err := svc.AccountOf(ctx, p); return err }, dbtrust.Forbidden},
+	}
+	for _, tt := range refused {
+		if err := tt.call(); dbtrust.ErrorCode(err) != tt.want {
+			t.Errorf("%s as the node token = %v, want %s", tt.name, err, tt.want)
+		}
+	}
+
+	// The token goes with its instance.
+	if err := svc.DeleteInstance(ctx, owner, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, secret); dbtrust.ErrorCode(err) != dbtrust.Unauthorized {
+		t.Fatalf("Authenticate(node token of a deleted instance) = %v, want Unauthorized", err)
+	}
+}
