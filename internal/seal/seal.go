@@ -1,9 +1,12 @@
 // Package seal encrypts secrets at rest with AES-256-GCM under a 32-byte
 // key-encryption key (KEK).
 //
-// A sealed value is: version byte 0x01, a 12-byte random nonce, then the GCM
-// ciphertext and tag. The caller's additional data (the record's kind and ID)
-// is authenticated, so a sealed value moved onto another record fails to open.
+// A sealed value is: version byte 0x02, the 8-byte ID of the KEK that sealed
+// it, a 12-byte random nonce, then the GCM ciphertext and tag. The caller's
+// additional data (the record's kind and ID) and the header are
+// authenticated, so a sealed value moved onto another record, or relabelled
+// with another key ID, fails to open. Values of version 0x01 (no key ID,
+// written before key IDs existed) still open; KEK rotation rewrites them.
 // The KEK seals each value directly: values are small (keys, passwords), the
 // random 96-bit nonces stay far below GCM's collision bound at any realistic
 // count, and one key keeps `dbtrust store copy` a byte-for-byte move.
@@ -13,7 +16,9 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,7 +27,12 @@ import (
 	"strings"
 )
 
-const version = 1
+const (
+	versionNoID = 1 // legacy: no key ID
+	version     = 2
+	idSize      = 8 // bytes of key ID in a sealed value
+	headerSize  = 1 + idSize
+)
 
 // KeySize is the size of a KEK in bytes.
 const KeySize = 32
@@ -32,7 +42,35 @@ const KeySize = 32
 var ErrOpen = errors.New("seal: value does not open under this key")
 
 // AESGCM seals and opens values under one KEK. It is safe for concurrent use.
-type AESGCM struct{ aead cipher.AEAD }
+type AESGCM struct {
+	aead cipher.AEAD
+	id   [idSize]byte
+}
+
+// KeyID names a KEK without revealing it: the first 8 bytes of a SHA-256 of
+// the key (with a fixed prefix), in hex. It is what sealed values, the
+// store's verifier and every message about keys name.
+func KeyID(kek []byte) string {
+	id := keyID(kek)
+	return hex.EncodeToString(id[:])
+}
+
+func keyID(kek []byte) [idSize]byte {
+	h := sha256.Sum256(append([]byte("dbtrust key-encryption key id\x00"), kek...))
+	return [idSize]byte(h[:idSize])
+}
+
+// SealedBy returns the ID of the KEK that sealed v, or "" for a value sealed
+// before key IDs were recorded (or one that is not a sealed value at all).
+func SealedBy(v []byte) string {
+	if len(v) < headerSize || v[0] != version {
+		return ""
+	}
+	return hex.EncodeToString(v[1:headerSize])
+}
+
+// ID returns the key ID of this KEK.
+func (s *AESGCM) ID() string { return hex.EncodeToString(s.id[:]) }
 
 // New returns an AESGCM for a 32-byte key.
 func New(kek []byte) (*AESGCM, error) {
@@ -47,30 +85,46 @@ func New(kek []byte) (*AESGCM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &AESGCM{aead: aead}, nil
+	return &AESGCM{aead: aead, id: keyID(kek)}, nil
 }
 
-// Seal encrypts plaintext, binding it to aad.
+// Seal encrypts plaintext, binding it to aad, and names this key in the
+// value's header.
 func (s *AESGCM) Seal(plaintext, aad []byte) ([]byte, error) {
-	out := make([]byte, 1+s.aead.NonceSize(), 1+s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
+	n := s.aead.NonceSize()
+	out := make([]byte, headerSize+n, headerSize+n+len(plaintext)+s.aead.Overhead())
 	out[0] = version
-	if _, err := rand.Read(out[1:]); err != nil {
+	copy(out[1:headerSize], s.id[:])
+	if _, err := rand.Read(out[headerSize:]); err != nil {
 		return nil, err
 	}
-	return s.aead.Seal(out, out[1:], plaintext, aad), nil
+	return s.aead.Seal(out, out[headerSize:], plaintext, headerAAD(out[:headerSize], aad)), nil
 }
 
-// Open decrypts a value made by Seal with the same aad.
+// Open decrypts a value made by Seal with the same aad (or a legacy value
+// without a key ID).
 func (s *AESGCM) Open(sealed, aad []byte) ([]byte, error) {
 	n := s.aead.NonceSize()
-	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != version {
+	var pt []byte
+	var err error
+	switch {
+	case len(sealed) >= 1+n+s.aead.Overhead() && sealed[0] == versionNoID:
+		pt, err = s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], aad)
+	case len(sealed) >= headerSize+n+s.aead.Overhead() && sealed[0] == version && [idSize]byte(sealed[1:headerSize]) == s.id:
+		pt, err = s.aead.Open(nil, sealed[headerSize:headerSize+n], sealed[headerSize+n:], headerAAD(sealed[:headerSize], aad))
+	default:
 		return nil, ErrOpen
 	}
-	pt, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], aad)
 	if err != nil {
 		return nil, ErrOpen
 	}
 	return pt, nil
+}
+
+// headerAAD is what a version-2 value authenticates: its header, then the
+// caller's aad.
+func headerAAD(header, aad []byte) []byte {
+	return append(append(make([]byte, 0, len(header)+len(aad)), header...), aad...)
 }
 
 // NewKey returns a fresh random KEK.
@@ -103,12 +157,11 @@ func DecodeKey(text string) ([]byte, error) {
 // starting at once never write two keys, and neither ever reads a key file
 // that the other has created but not yet filled.
 func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
-	k, err := NewKey()
-	if err != nil {
+	if err := checkDir(path); err != nil {
 		return nil, false, err
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		err := createKeyFile(path, k)
+		k, err := CreateKeyFile(path)
 		if err == nil {
 			return k, true, nil
 		}
@@ -116,18 +169,7 @@ func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 			return nil, false, err
 		}
 	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, false, err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, false, fmt.Errorf("seal: key file %s is accessible by group or others (mode %o); chmod 600 it", path, st.Mode().Perm())
-	}
-	text, err := os.ReadFile(path)
-	if err != nil {
-		return nil, false, err
-	}
-	k, err = DecodeKey(string(text))
+	k, err := readKeyFile(path)
 	return k, false, err
 }
 
