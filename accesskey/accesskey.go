@@ -47,8 +47,11 @@ var (
 func ValidID(id string) bool { return idRE.MatchString(id) }
 
 // secretAAD binds a sealed SK to its AK, account and role.
-func secretAAD(k Key) []byte {
-	return []byte("access-key:" + k.ID + ":" + k.AccountID + ":" + string(k.Role))
+func secretAAD(k Key) []byte { return SecretAAD(k.ID, k.AccountID, k.Role) }
+
+// SecretAAD is the binding of the SK of AK id, for KEK rotation.
+func SecretAAD(id, accountID string, role dbtrust.Role) []byte {
+	return []byte("access-key:" + id + ":" + accountID + ":" + string(role))
 }
 
 const skAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

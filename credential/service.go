@@ -66,7 +66,11 @@ type Input struct {
 
 // credentialAAD binds a sealed key store to its credential. The text is
 // kept as it was first written: stored key stores are sealed with it.
-func credentialAAD(id string) []byte { return []byte("astra-credential-keystore:" + id) }
+func credentialAAD(id string) []byte { return KeyStoreAAD(id) }
+
+// KeyStoreAAD is the binding of credential id's sealed key store, for KEK
+// rotation.
+func KeyStoreAAD(id string) []byte { return []byte("astra-credential-keystore:" + id) }
 
 func checkCredentialName(name string) error {
 	if n := utf8.RuneCountInString(name); n < 1 || n > 127 || !utf8.ValidString(name) {

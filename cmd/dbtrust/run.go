@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/datadir"
+	"github.com/dbtrust/dbtrust/internal/kek"
 	"github.com/dbtrust/dbtrust/internal/postgres"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
@@ -27,6 +29,8 @@ Usage:
   dbtrust instance create|list|show|delete   manage database instances and their CAs
   dbtrust migrate                        apply pending schema migrations and print them
   dbtrust store copy --from SRC --to DST copy every record from one store to another (SQLite to PostgreSQL)
+  dbtrust kek rotate --new-kek-file FILE re-seal every secret under a new key-encryption key, online
+  dbtrust kek status                     the store's key-encryption keys and what each one seals
   dbtrust accesskey create|list|revoke   manage Huawei-style AK/SK access keys (the SK is shown once)
   dbtrust ca list INSTANCE               an instance's CAs: state, SHA-256 fingerprint, validity
   dbtrust rotate start|finish|rollback|retire INSTANCE   staged CA rotation
@@ -67,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdMigrate(ctx, rest, env, stdout, stderr)
 	case "store":
 		return cmdStore(ctx, rest, env, stdout, stderr)
+	case "kek":
+		return cmdKEK(ctx, rest, env, stdout, stderr)
 	case "accesskey", "accesskeys":
 		return cmdAccessKey(ctx, rest, env, stdout, stderr)
 	case "ca", "cas":
@@ -117,10 +123,10 @@ func defaultDataDir(env envFunc) string {
 
 // common holds the flags every command shares.
 type common struct {
-	data    string
-	store   string
-	kekFile string
-	output  string
+	data   string
+	store  string
+	keys   kekFlags
+	output string
 	// noMigrate opens the store without applying migrations (serve
 	// --migrate=false); the schema must then be current already.
 	noMigrate bool
@@ -129,7 +135,7 @@ type common struct {
 func (c *common) register(fs *flag.FlagSet, env envFunc, withOutput bool) {
 	fs.StringVar(&c.data, "data", defaultDataDir(env), "data folder (env DBTRUST_DATA)")
 	fs.StringVar(&c.store, "store", env("DBTRUST_STORE"), "store URL: empty for the embedded SQLite file in the data folder, or postgres://... (env DBTRUST_STORE)")
-	fs.StringVar(&c.kekFile, "kek-file", env("DBTRUST_KEK_FILE"), "key-encryption key file (env DBTRUST_KEK_FILE; default DATA/kek)")
+	c.keys.register(fs, env)
 	if withOutput {
 		fs.StringVar(&c.output, "o", "table", "output format: table or json")
 	}
@@ -137,41 +143,50 @@ func (c *common) register(fs *flag.FlagSet, env envFunc, withOutput bool) {
 
 // deps is what an opened data folder gives a command.
 type deps struct {
+	db         *sqlstore.DB
 	store      dbtrust.Store
-	sealer     *seal.AESGCM
+	sealer     *seal.Keyring
+	keys       kek.Keys
 	kekCreated bool
-	kekPath    string
 	storeDesc  string
 }
 
-// open creates the data folder if needed, loads (or creates) the KEK and
-// opens the store.
+// open creates the data folder if needed, opens the store, and checks the
+// key-encryption key against it before anything is written: a KEK that is not
+// the store's is refused, and a missing one is created only for a store that
+// holds nothing sealed. Then it brings the schema up to date and records the
+// KEK in a store that had no record of it.
 func (c *common) open(ctx context.Context) (*deps, error) {
 	if err := datadir.Prepare(c.data); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	kekPath := c.kekFile
-	if kekPath == "" {
-		kekPath = filepath.Join(c.data, "kek")
-	}
-	kek, created, err := seal.LoadOrCreateKeyFile(kekPath)
-	if err != nil {
-		return nil, fmt.Errorf("key-encryption key: %w", err)
-	}
-	sealer, err := seal.New(kek)
-	clear(kek)
+	db, store, desc, err := openStore(ctx, c.store, c.data, schemaAsIs)
 	if err != nil {
 		return nil, err
 	}
-	d := &deps{sealer: sealer, kekCreated: created, kekPath: kekPath}
+	d := &deps{db: db, store: store, storeDesc: desc}
+	ok := false
+	defer func() {
+		if !ok {
+			store.Close()
+		}
+	}()
+	keys, plan, created, err := checkKeys(ctx, &c.keys, c.data, db)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", desc, err)
+	}
+	d.keys, d.kekCreated = keys, created
 	mode := schemaMigrate
 	if c.noMigrate {
 		mode = schemaCheck
 	}
-	_, d.store, d.storeDesc, err = openStore(ctx, c.store, c.data, mode)
-	if err != nil {
+	if err := applySchema(ctx, db, desc, mode); err != nil {
 		return nil, err
 	}
+	if d.sealer, err = kek.Apply(ctx, db, plan, keys, sealedBindings(), time.Now()); err != nil {
+		return nil, fmt.Errorf("%s: %w", desc, err)
+	}
+	ok = true
 	return d, nil
 }
 
@@ -211,26 +226,33 @@ func openStore(ctx context.Context, spec, dataDir string, mode schemaMode) (*sql
 	default:
 		return nil, nil, "", fmt.Errorf("unknown store %q: want postgres://... or sqlite:PATH (or nothing, for the embedded default)", spec)
 	}
+	if err := applySchema(ctx, db, desc, mode); err != nil {
+		store.Close()
+		return nil, nil, "", err
+	}
+	return db, store, desc, nil
+}
+
+// applySchema migrates the store, or checks that its schema is current, or
+// leaves it, as mode says.
+func applySchema(ctx context.Context, db *sqlstore.DB, desc string, mode schemaMode) error {
 	switch mode {
 	case schemaAsIs:
-		return db, store, desc, nil
+		return nil
 	case schemaMigrate:
 		if _, err := db.Migrate(ctx); err != nil {
-			store.Close()
-			return nil, nil, "", fmt.Errorf("%s: migrate: %w", desc, err)
+			return fmt.Errorf("%s: migrate: %w", desc, err)
 		}
-		return db, store, desc, nil
+		return nil
 	}
 	applied, known, err := db.SchemaVersion(ctx)
 	if err != nil {
-		store.Close()
-		return nil, nil, "", fmt.Errorf("%s: schema version: %w", desc, err)
+		return fmt.Errorf("%s: schema version: %w", desc, err)
 	}
 	if applied < known {
-		store.Close()
-		return nil, nil, "", fmt.Errorf("%s: the schema is at version %d, this program needs %d: run 'dbtrust migrate' first", desc, applied, known)
+		return fmt.Errorf("%s: the schema is at version %d, this program needs %d: run 'dbtrust migrate' first", desc, applied, known)
 	}
-	return db, store, desc, nil
+	return nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

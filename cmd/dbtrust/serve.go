@@ -10,8 +10,11 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -86,25 +89,26 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 	defer ln.Close()
 	host, _, _ := net.SplitHostPort(*addr)
-	scheme, caPath := "http", ""
+	scheme := "http"
 	var tlsConfig *tls.Config
+	var servingCA *selftls.Issuer
+	var operatorCert *selftls.KeyPair
 	switch chooseTLS(host, *tlsCert != "", *https, *insecureHTTP) {
 	case operatorTLS:
-		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
-		if err != nil {
-			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		if operatorCert, err = selftls.LoadKeyPair(*tlsCert, *tlsKey); err != nil {
+			return err
 		}
 		tlsConfig = serverTLS()
-		tlsConfig.Certificates = []tls.Certificate{cert}
+		tlsConfig.GetCertificate = operatorCert.GetCertificate
 	case selfIssuedTLS:
-		iss, err := selftls.Open(selftls.Config{
-			Dir: filepath.Join(c.data, "tls"), Hosts: append(splitList(*tlsHosts), host), Sealer: d.sealer,
+		servingCA, err = selftls.Open(ctx, selftls.Config{
+			Store: d.db, Dir: filepath.Join(c.data, "tls"), Hosts: append(splitList(*tlsHosts), host), Sealer: d.sealer,
 		})
 		if err != nil {
 			return fmt.Errorf("self-issued TLS: %w", err)
 		}
-		tlsConfig, caPath = serverTLS(), iss.CAPath
-		tlsConfig.GetCertificate = iss.GetCertificate
+		tlsConfig = serverTLS()
+		tlsConfig.GetCertificate = servingCA.GetCertificate
 	}
 	if tlsConfig != nil {
 		scheme = "https"
@@ -127,12 +131,11 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if emulated != nil {
 		fmt.Fprintf(stdout, "clock:    emulated, now %s (admins move it forward with POST /v1/clock; never use this in production)\n", emulated.Now().Format(time.RFC3339))
 	}
-	if caPath != "" {
-		fmt.Fprintf(stdout, "tls ca:   %s (trust this file to reach dbtrust over HTTPS)\n", caPath)
+	if servingCA != nil {
+		fmt.Fprintf(stdout, "tls ca:   %s (trust this file to reach dbtrust over HTTPS)\n", servingCA.CAPath)
+		fmt.Fprintf(stdout, "tls ca sha256: %s (the same on every replica of this store)\n", servingCA.Fingerprint)
 	}
-	if d.kekCreated {
-		fmt.Fprintf(stdout, "kek:      %s created (mode 0600; back it up: without it no key can be opened)\n", d.kekPath)
-	}
+	printKeys(stdout, d)
 	fmt.Fprintf(stdout, "account:  %s (%s), project %s\n", acct.Name, acct.ID, acct.ProjectID)
 	if created {
 		fmt.Fprintf(stdout, "token:    %s\n          (owner token, shown only now: keep it)\n", token)
@@ -152,6 +155,12 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHUP(ctx, hup, log, func() {
+		reload(ctx, log, &c, d, operatorCert)
+	})
 	go func() {
 		if err := svc.WatchStore(ctx); err != nil {
 			log.Warn("store change watch stopped; cached reads now expire by TTL only", "err", err)
@@ -258,4 +267,46 @@ func serverTLS() *tls.Config {
 		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	}}
+}
+
+// printKeys says which KEK the process seals under, and when it made one.
+func printKeys(w io.Writer, d *deps) {
+	if d.kekCreated {
+		fmt.Fprintf(w, "kek:      %s created, key ID %s (mode 0600; back it up: without it no key can be opened)\n", d.keys.PrimaryFrom, d.keys.Primary.ID())
+	} else {
+		fmt.Fprintf(w, "kek:      key ID %s (%s)\n", d.keys.Primary.ID(), d.keys.PrimaryFrom)
+	}
+	if d.sealer.SealingID() != d.keys.Primary.ID() {
+		fmt.Fprintf(w, "kek:      sealing under the new key %s (%s)\n", d.sealer.SealingID(), d.keys.NewFrom)
+	}
+}
+
+// reloadOnHUP calls reload on each SIGHUP until ctx ends.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, log *slog.Logger, reload func()) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading the TLS certificate and the key-encryption keys")
+			reload()
+		}
+	}
+}
+
+// reload re-reads the operator's certificate and the KEK sources. Whatever
+// fails to load is refused with a log line, and what was served so far stays.
+func reload(ctx context.Context, log *slog.Logger, c *common, d *deps, cert *selftls.KeyPair) {
+	if cert != nil {
+		if err := cert.Reload(time.Now()); err != nil {
+			log.Error("the new TLS certificate is refused; still serving the previous one", "err", err, "previous_not_after", cert.NotAfter())
+		} else {
+			log.Info("TLS certificate reloaded", "not_after", cert.NotAfter())
+		}
+	}
+	if err := reloadKeys(ctx, &c.keys, c.data, d.db, d.sealer); err != nil {
+		log.Error("the key-encryption keys did not reload; keeping the previous ones", "err", err, "sealing_key", d.sealer.SealingID())
+		return
+	}
+	log.Info("key-encryption keys reloaded", "sealing_key", d.sealer.SealingID(), "keys", d.sealer.IDs())
 }

@@ -181,7 +181,7 @@ func TestServeFirstAndSecondStart(t *testing.T) {
 	if m := accountLineRE.FindStringSubmatch(s2.out.String()); m == nil || m[2] != accountID {
 		t.Errorf("second serve account line = %v, want account %s\n%s", m, accountID, s2.out.String())
 	}
-	if strings.Contains(s2.out.String(), "kek:") {
+	if strings.Contains(s2.out.String(), " created") {
 		t.Errorf("second serve says it created a key file:\n%s", s2.out.String())
 	}
 	if kek2, _ := os.ReadFile(filepath.Join(data, "kek")); string(kek2) != string(kek1) {

@@ -22,6 +22,7 @@ import (
 	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/postgres"
 	"github.com/dbtrust/dbtrust/internal/seal"
+	"github.com/dbtrust/dbtrust/internal/selftls"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
 	"github.com/dbtrust/dbtrust/trustcert"
 )
@@ -136,6 +137,9 @@ func TestStoreCopy(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, _, err := svc.ServerSigningKey(ctx, "download-link"); err != nil { // Huawei's presigned links
+			t.Fatal(err)
+		}
+		if _, err := selftls.Open(ctx, selftls.Config{Store: store, Dir: t.TempDir(), Sealer: sealer}); err != nil { // serve --https
 			t.Fatal(err)
 		}
 		name := "s3-backup"

@@ -19,6 +19,7 @@ func TestConformance(t *testing.T)           { storetest.Run(t, open) }
 func TestTrustCertConformance(t *testing.T)  { storetest.RunTrustCert(t, open) }
 func TestCredentialConformance(t *testing.T) { storetest.RunCredential(t, open) }
 func TestAccessKeyConformance(t *testing.T)  { storetest.RunAccessKey(t, open) }
+func TestKeysConformance(t *testing.T)       { storetest.RunKeys(t, open) }
 
 func open(t *testing.T) *postgres.Store {
 	s, err := postgres.Open(context.Background(), freshDB(t))

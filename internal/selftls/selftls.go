@@ -1,19 +1,20 @@
 // Package selftls gives dbtrust a serving certificate of its own when the
-// operator brings none: an internal CA kept in the data folder (its key sealed
-// under the key-encryption key) signs short-lived serving certificates, which
-// are renewed in the running server well before they expire.
+// operator brings none: an internal CA kept in the store (its key sealed
+// under the key-encryption key), so that every replica sharing the store
+// serves under the same CA, signs short-lived serving certificates, which are
+// renewed in the running server well before they expire.
 package selftls
 
 import (
+	"context"
 	"crypto"
-	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,7 +27,31 @@ import (
 	"github.com/dbtrust/dbtrust/internal/pki"
 )
 
-const aad = "dbtrust-serving-ca"
+// Name is the serving CA's name in the store.
+const Name = "default"
+
+// KeyAAD binds a sealed serving CA key to its name in the store.
+func KeyAAD(name string) []byte { return []byte("serving-ca:" + name) }
+
+// legacyAAD bound the key when it was kept in the data folder.
+const legacyAAD = "dbtrust-serving-ca"
+
+// StoredCA is the serving CA as the store keeps it.
+type StoredCA struct {
+	Name      string
+	CertPEM   []byte
+	SealedKey []byte
+	CreatedAt time.Time
+}
+
+// Store keeps the serving CA. The contract of dbtrust.Store holds.
+type Store interface {
+	// GetServingCA returns the CA of that name; NotFound when there is none.
+	GetServingCA(ctx context.Context, name string) (StoredCA, error)
+	// CreateServingCA records a CA; Conflict when one of that name exists,
+	// so that of replicas starting together the first one's CA stays.
+	CreateServingCA(ctx context.Context, ca StoredCA) error
+}
 
 // Lifetime is how long a serving certificate is valid; it is renewed once a
 // third of that is left.
@@ -34,7 +59,8 @@ const Lifetime = 30 * 24 * time.Hour
 
 // Config locates the internal CA and names the hosts the certificate covers.
 type Config struct {
-	Dir    string   // the folder holding ca.pem and ca.key.sealed
+	Store  Store
+	Dir    string   // the folder ca.pem is written to, for clients to trust
 	Hosts  []string // DNS names and IP addresses; localhost and loopback are always added
 	Sealer dbtrust.Sealer
 	Now    func() time.Time // default time.Now
@@ -43,20 +69,22 @@ type Config struct {
 // Issuer hands out the serving certificate, renewing it as it ages. It is
 // safe for concurrent use.
 type Issuer struct {
-	ca     *x509.Certificate
-	caKey  crypto.Signer
-	CAPath string // the CA's PEM file, for clients to trust
-	req    pki.LeafRequest
-	now    func() time.Time
+	ca          *x509.Certificate
+	caKey       crypto.Signer
+	CAPath      string // the CA's PEM file, for clients to trust
+	Fingerprint string // the CA certificate's SHA-256, in hex
+	req         pki.LeafRequest
+	now         func() time.Time
 
 	mu   sync.Mutex
 	cert *tls.Certificate
 	leaf *x509.Certificate
 }
 
-// Open loads the internal CA from cfg.Dir, creating it on first use (safely,
-// when several processes start at once), and issues a first certificate.
-func Open(cfg Config) (*Issuer, error) {
+// Open loads the internal CA from the store, creating it on first use
+// (safely, when several replicas start at once), writes its certificate to
+// cfg.Dir and issues a first serving certificate.
+func Open(ctx context.Context, cfg Config) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -65,7 +93,12 @@ func Open(cfg Config) (*Issuer, error) {
 	}
 	iss := &Issuer{CAPath: filepath.Join(cfg.Dir, "ca.pem"), now: cfg.Now}
 	var err error
-	if iss.ca, iss.caKey, err = loadOrCreateCA(cfg, iss.CAPath, filepath.Join(cfg.Dir, "ca.key.sealed")); err != nil {
+	if iss.ca, iss.caKey, err = loadOrCreateCA(ctx, cfg); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(iss.ca.Raw)
+	iss.Fingerprint = hex.EncodeToString(sum[:])
+	if err := writeFile(iss.CAPath, pki.CertPEM(iss.ca.Raw), 0o644); err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
@@ -116,104 +149,120 @@ func (i *Issuer) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) 
 	return i.cert, nil
 }
 
-// loadOrCreateCA loads the CA, or creates it when there is none. Creation
-// publishes the sealed key with a hard link, which fails when the file exists,
-// so of several processes starting at once exactly one creates the CA and the
-// others wait for it and load it.
-func loadOrCreateCA(cfg Config, caPath, keyPath string) (*x509.Certificate, crypto.Signer, error) {
+// loadOrCreateCA loads the CA from the store, or records one when there is
+// none: the one a data folder kept before the CA moved into the store, else a
+// new one. Of replicas racing to record it, the first wins and the others
+// load it.
+func loadOrCreateCA(ctx context.Context, cfg Config) (*x509.Certificate, crypto.Signer, error) {
 	for attempt := 0; ; attempt++ {
-		ca, key, err := loadCA(cfg, caPath, keyPath)
-		if !errors.Is(err, fs.ErrNotExist) {
-			return ca, key, err
+		stored, err := cfg.Store.GetServingCA(ctx, Name)
+		if err == nil {
+			return openCA(cfg, stored.CertPEM, stored.SealedKey, KeyAAD(Name))
 		}
-		err = createCA(cfg, caPath, keyPath)
-		switch {
-		case err == nil:
-			continue // load what was just written
-		case !errors.Is(err, fs.ErrExist):
+		if dbtrust.ErrorCode(err) != dbtrust.NotFound || attempt > 2 {
+			return nil, nil, fmt.Errorf("serving CA: %w", err)
+		}
+		ca, err := legacyCA(cfg)
+		if err != nil {
 			return nil, nil, err
-		case attempt >= 50:
-			return nil, nil, fmt.Errorf("%s exists but %s does not appear; if no other dbtrust is starting, remove the first", keyPath, caPath)
 		}
-		time.Sleep(100 * time.Millisecond) // another process is creating the CA
+		if ca.CertPEM == nil {
+			if ca, err = newCA(cfg); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := cfg.Store.CreateServingCA(ctx, ca); err != nil && dbtrust.ErrorCode(err) != dbtrust.Conflict {
+			return nil, nil, fmt.Errorf("serving CA: %w", err)
+		}
 	}
 }
 
-func loadCA(cfg Config, caPath, keyPath string) (*x509.Certificate, crypto.Signer, error) {
-	certPEM, err := os.ReadFile(caPath)
+// legacyCA returns the CA kept in cfg.Dir by earlier versions, resealed for
+// the store, so that clients that trust it keep working; a zero StoredCA
+// when the folder holds none.
+func legacyCA(cfg Config) (StoredCA, error) {
+	keyPath := filepath.Join(cfg.Dir, "ca.key.sealed")
+	certPEM, err := os.ReadFile(filepath.Join(cfg.Dir, "ca.pem"))
 	if err != nil {
-		return nil, nil, err
+		return StoredCA{}, nil
 	}
 	sealed, err := os.ReadFile(keyPath)
 	if err != nil {
-		return nil, nil, err
+		return StoredCA{}, nil
 	}
+	_, key, err := openCA(cfg, certPEM, sealed, []byte(legacyAAD))
+	if err != nil {
+		return StoredCA{}, fmt.Errorf("%s: %w (move it away to make a new serving CA)", keyPath, err)
+	}
+	return sealCA(cfg, certPEM, key)
+}
+
+func openCA(cfg Config, certPEM, sealed, aad []byte) (*x509.Certificate, crypto.Signer, error) {
 	certs, err := pki.ParseCertsPEM(certPEM)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", caPath, err)
+		return nil, nil, fmt.Errorf("serving CA certificate: %w", err)
 	}
-	der, err := cfg.Sealer.Open(sealed, []byte(aad))
+	der, err := cfg.Sealer.Open(sealed, aad)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", keyPath, err)
+		return nil, nil, fmt.Errorf("serving CA key: %w", err)
 	}
 	key, err := pki.ParseKey(der)
 	clear(der)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", keyPath, err)
+		return nil, nil, fmt.Errorf("serving CA key: %w", err)
 	}
 	if !reflect.DeepEqual(key.Public(), certs[0].PublicKey) {
-		return nil, nil, fmt.Errorf("%s does not hold the key of %s", keyPath, caPath)
+		return nil, nil, errors.New("the serving CA key does not match its certificate")
 	}
 	return certs[0], key, nil
 }
 
-// createCA writes a new CA: the sealed key is linked into place first (failing
-// with fs.ErrExist when another process got there first), then the
-// certificate is renamed into place.
-func createCA(cfg Config, caPath, keyPath string) error {
+// newCA makes a new serving CA.
+func newCA(cfg Config) (StoredCA, error) {
 	now := cfg.Now()
 	key, err := pki.GenerateKey(pki.ECDSAP256)
 	if err != nil {
-		return err
+		return StoredCA{}, err
 	}
 	der, err := pki.NewCA(pki.CARequest{
 		Subject: pkix.Name{CommonName: "dbtrust serving CA", Organization: []string{"dbtrust"}},
 		Key:     key, Now: now, NotAfter: now.AddDate(10, 0, 0),
 	})
 	if err != nil {
-		return err
+		return StoredCA{}, err
 	}
-	keyDER, err := pki.MarshalKey(key)
-	if err != nil {
-		return err
-	}
-	sealed, err := cfg.Sealer.Seal(keyDER, []byte(aad))
-	clear(keyDER)
-	if err != nil {
-		return err
-	}
-	keyTmp, err := writeTemp(filepath.Dir(keyPath), sealed, 0o600)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(keyTmp)
-	certTmp, err := writeTemp(filepath.Dir(caPath), pki.CertPEM(der), 0o644)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(certTmp)
-	if err := os.Link(keyTmp, keyPath); err != nil {
-		return err // fs.ErrExist: another process is creating the CA
-	}
-	return os.Rename(certTmp, caPath)
+	return sealCA(cfg, pki.CertPEM(der), key)
 }
 
-func writeTemp(dir string, data []byte, mode os.FileMode) (string, error) {
-	b := make([]byte, 8)
-	rand.Read(b)
-	path := filepath.Join(dir, ".tmp-"+hex.EncodeToString(b))
-	if err := os.WriteFile(path, data, mode); err != nil {
-		return "", err
+func sealCA(cfg Config, certPEM []byte, key crypto.Signer) (StoredCA, error) {
+	keyDER, err := pki.MarshalKey(key)
+	if err != nil {
+		return StoredCA{}, err
 	}
-	return path, nil
+	sealed, err := cfg.Sealer.Seal(keyDER, KeyAAD(Name))
+	clear(keyDER)
+	if err != nil {
+		return StoredCA{}, err
+	}
+	return StoredCA{Name: Name, CertPEM: certPEM, SealedKey: sealed, CreatedAt: cfg.Now().UTC()}, nil
+}
+
+// writeFile replaces path whole: a reader sees the old file or the new one.
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

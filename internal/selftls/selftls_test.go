@@ -2,16 +2,22 @@ package selftls_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/selftls"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
+
+var ctx = context.Background()
 
 func newSealer(t *testing.T) *seal.AESGCM {
 	t.Helper()
@@ -29,7 +35,7 @@ func newSealer(t *testing.T) *seal.AESGCM {
 func TestCertificateVerifiesAndRenews(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	iss, err := selftls.Open(selftls.Config{Dir: t.TempDir(), Hosts: []string{"dbtrust.example.test", "10.1.2.3"}, Sealer: newSealer(t), Now: clock})
+	iss, err := selftls.Open(ctx, selftls.Config{Store: servicetest.SQLite(t), Dir: t.TempDir(), Hosts: []string{"dbtrust.example.test", "10.1.2.3"}, Sealer: newSealer(t), Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,20 +71,23 @@ func TestCertificateVerifiesAndRenews(t *testing.T) {
 	}
 }
 
-// TestConcurrentFirstStart opens one data folder from many goroutines at once,
-// as several processes starting together would: exactly one CA results.
+// TestConcurrentFirstStart opens one store from many goroutines at once, as
+// several replicas starting together would, each with its own folder:
+// exactly one CA results, and every folder's ca.pem is that CA.
 func TestConcurrentFirstStart(t *testing.T) {
-	dir := t.TempDir()
+	st := servicetest.SQLite(t)
 	sealer := newSealer(t)
 	const n = 8
 	cas := make([][]byte, n)
+	dirs := make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for k := range n {
+		dirs[k] = t.TempDir()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			iss, err := selftls.Open(selftls.Config{Dir: dir, Sealer: sealer})
+			iss, err := selftls.Open(ctx, selftls.Config{Store: st, Dir: dirs[k], Sealer: sealer})
 			if err != nil {
 				errs[k] = err
 				return
@@ -88,6 +97,7 @@ func TestConcurrentFirstStart(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	first, _ := os.ReadFile(filepath.Join(dirs[0], "ca.pem"))
 	for k := range n {
 		if errs[k] != nil {
 			t.Fatalf("Open %d: %v", k, errs[k])
@@ -95,37 +105,68 @@ func TestConcurrentFirstStart(t *testing.T) {
 		if !bytes.Equal(cas[k], cas[0]) {
 			t.Fatalf("Open %d chains to another CA than Open 0", k)
 		}
-	}
-	onDisk, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
-	if !bytes.Contains(onDisk, []byte("BEGIN CERTIFICATE")) {
-		t.Fatal("ca.pem missing")
-	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
-	if len(leftovers) != 0 {
-		t.Fatalf("temporary files left behind: %v", leftovers)
+		onDisk, _ := os.ReadFile(filepath.Join(dirs[k], "ca.pem"))
+		if !bytes.Contains(onDisk, []byte("BEGIN CERTIFICATE")) || !bytes.Equal(onDisk, first) {
+			t.Fatalf("ca.pem of replica %d differs from replica 0's", k)
+		}
+		leftovers, _ := filepath.Glob(filepath.Join(dirs[k], ".tmp-*"))
+		if len(leftovers) != 0 {
+			t.Fatalf("temporary files left behind: %v", leftovers)
+		}
 	}
 }
 
+// TestRefusesForeignKey: a serving CA sealed under another KEK does not open.
 func TestRefusesForeignKey(t *testing.T) {
-	dir := t.TempDir()
-	sealer := newSealer(t)
-	if _, err := selftls.Open(selftls.Config{Dir: dir, Sealer: sealer}); err != nil {
+	st := servicetest.SQLite(t)
+	if _, err := selftls.Open(ctx, selftls.Config{Store: st, Dir: t.TempDir(), Sealer: newSealer(t)}); err != nil {
 		t.Fatal(err)
 	}
-	// Another folder's key next to this folder's certificate does not load.
-	other := t.TempDir()
-	if _, err := selftls.Open(selftls.Config{Dir: other, Sealer: sealer}); err != nil {
-		t.Fatal(err)
-	}
-	key, _ := os.ReadFile(filepath.Join(other, "ca.key.sealed"))
-	if err := os.WriteFile(filepath.Join(dir, "ca.key.sealed"), key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := selftls.Open(selftls.Config{Dir: dir, Sealer: sealer}); err == nil {
-		t.Fatal("Open with a key that does not match ca.pem succeeded")
-	}
-	// A key sealed under another KEK does not open.
-	if _, err := selftls.Open(selftls.Config{Dir: other, Sealer: newSealer(t)}); err == nil {
+	if _, err := selftls.Open(ctx, selftls.Config{Store: st, Dir: t.TempDir(), Sealer: newSealer(t)}); err == nil {
 		t.Fatal("Open under another key-encryption key succeeded")
 	}
+}
+
+// TestImportsFolderCA: a data folder's CA from before the store kept it is
+// moved into the store, so clients that trust it keep working.
+func TestImportsFolderCA(t *testing.T) {
+	dir := t.TempDir()
+	sealer := newSealer(t)
+	legacy := legacyFolder(t, dir, sealer)
+	iss, err := selftls.Open(ctx, selftls.Config{Store: servicetest.SQLite(t), Dir: dir, Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := iss.GetCertificate(nil)
+	if !bytes.Equal(c.Certificate[1], legacy.Raw) {
+		t.Fatal("the serving CA in the store is not the data folder's CA")
+	}
+}
+
+// legacyFolder writes a serving CA the way earlier versions kept it in the
+// data folder: ca.pem and ca.key.sealed (bound to "dbtrust-serving-ca").
+func legacyFolder(t *testing.T, dir string, sealer *seal.AESGCM) *x509.Certificate {
+	t.Helper()
+	key, err := pki.GenerateKey(pki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	der, err := pki.NewCA(pki.CARequest{Subject: pkix.Name{CommonName: "old serving CA"}, Key: key, Now: now, NotAfter: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := pki.MarshalKey(key)
+	sealed, err := sealer.Seal(keyDER, []byte("dbtrust-serving-ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), pki.CertPEM(der), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.key.sealed"), sealed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return cert
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+
+	"github.com/dbtrust/dbtrust/internal/kek"
+	"github.com/dbtrust/dbtrust/internal/seal"
+)
+
+const kekUsage = "dbtrust kek rotate --new-kek-file FILE [--batch N] | dbtrust kek status"
+
+func cmdKEK(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
+	sub, args, err := subcommand(args, kekUsage, "rotate", "status")
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("dbtrust kek "+sub, stderr)
+	var c common
+	c.register(fs, env, true)
+	batch := fs.Int("batch", kek.DefaultBatch, "values re-sealed per transaction (rotate)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if sub == "status" {
+		return kekStatus(ctx, &c, stdout)
+	}
+	return kekRotate(ctx, &c, *batch, stdout, stderr)
+}
+
+type rotateOut struct {
+	From   string         `json:"from"`
+	To     string         `json:"to"`
+	Tables []kek.Progress `json:"tables"`
+}
+
+// kekRotate re-seals every sealed value under the new key. A new-key file
+// that does not exist yet is created, and the command stops there, so that
+// the file can be handed to every replica before any value is sealed under
+// it.
+func kekRotate(ctx context.Context, c *common, batch int, stdout, stderr io.Writer) error {
+	_, next, _ := c.keys.sources(c.data)
+	if next.IsZero() {
+		return errors.New("usage: " + kekUsage + ": give the new key with --new-kek-file (or --new-kek-command, DBTRUST_NEW_KEK)")
+	}
+	if next.File != "" {
+		if _, err := os.Stat(next.File); errors.Is(err, fs.ErrNotExist) {
+			k, err := seal.CreateKeyFile(next.File)
+			if err != nil {
+				return fmt.Errorf("--new-kek-file: %w", err)
+			}
+			fmt.Fprintf(stdout, "created the new key-encryption key %s in %s (mode 0600); nothing was re-sealed yet.\n"+
+				"Next: copy it to every replica as its --new-kek-file and send each one SIGHUP, then run this command again.\n",
+				seal.KeyID(k), next.File)
+			return nil
+		}
+	}
+	d, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.store.Close()
+	if d.keys.New == nil {
+		return errors.New("the new key did not load: check --new-kek-file / --new-kek-command")
+	}
+	out := rotateOut{From: d.keys.Primary.ID(), To: d.keys.New.ID()}
+	out.Tables, err = kek.Rotate(ctx, d.db, d.sealer, sealedBindings(), kek.RotateOptions{
+		Batch: batch,
+		OnBatch: func(p kek.Progress) {
+			fmt.Fprintf(stderr, "%s: %d re-sealed of %d scanned\n", p.Table, p.Resealed, p.Scanned)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("rotation to key-encryption key %s stopped (run the same command again to resume it): %w", out.To, err)
+	}
+	return printOut(stdout, c.output, out, func(w io.Writer) {
+		fmt.Fprintln(w, "TABLE\tSCANNED\tRE-SEALED")
+		for _, p := range out.Tables {
+			fmt.Fprintf(w, "%s\t%d\t%d\n", p.Table, p.Scanned, p.Resealed)
+		}
+		fmt.Fprintf(w, "every sealed value is now under key-encryption key %s; the old key %s opens nothing in this store.\n", out.To, out.From)
+		fmt.Fprintln(w, "Next: on every replica make the new key its --kek-file (or --kek-command), drop --new-kek-file, and send SIGHUP; then destroy the old key.")
+	})
+}
+
+type statusOut struct {
+	Keys     []keyOut       `json:"keys"`
+	SealedBy map[string]int `json:"sealed_by"` // key ID ("" for values sealed before key IDs) -> values
+	Held     []string       `json:"held"`
+}
+
+type keyOut struct {
+	KeyID string `json:"key_id"`
+	State string `json:"state"`
+	Since string `json:"since"`
+}
+
+// kekStatus prints the store's KEKs and how many sealed values each seals,
+// from a raw scan of the store.
+func kekStatus(ctx context.Context, c *common, stdout io.Writer) error {
+	d, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.store.Close()
+	recs, err := d.db.KEKs(ctx)
+	if err != nil {
+		return err
+	}
+	out := statusOut{Held: d.sealer.IDs()}
+	for _, r := range recs {
+		out.Keys = append(out.Keys, keyOut{KeyID: r.KeyID, State: string(r.State), Since: ts(r.CreatedAt)})
+	}
+	if out.SealedBy, err = kek.Census(ctx, d.db); err != nil {
+		return err
+	}
+	return printOut(stdout, c.output, out, func(w io.Writer) {
+		fmt.Fprintln(w, "KEY ID\tSTATE\tSINCE\tSEALED VALUES")
+		for _, k := range out.Keys {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", k.KeyID, k.State, k.Since, out.SealedBy[k.KeyID])
+		}
+		var others []string
+		for id := range out.SealedBy {
+			if id != "" && !slicesContainsKey(out.Keys, id) {
+				others = append(others, id)
+			}
+		}
+		sort.Strings(others)
+		for _, id := range others {
+			fmt.Fprintf(w, "%s\t(not recorded)\t-\t%d\n", id, out.SealedBy[id])
+		}
+		if n := out.SealedBy[""]; n > 0 {
+			fmt.Fprintf(w, "(no key ID)\t-\t-\t%d\n", n)
+		}
+	})
+}
+
+func slicesContainsKey(ks []keyOut, id string) bool {
+	for _, k := range ks {
+		if k.KeyID == id {
+			return true
+		}
+	}
+	return false
+}
