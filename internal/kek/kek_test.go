@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/kek"
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/selftls"
@@ -22,9 +24,9 @@ var now = time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 func aads() kek.AADs {
 	return kek.AADs{
 		"cas":               func(r []string) []byte { return dbtrust.CAKeyAAD(r[0]) },
-		"access_keys":       func(r []string) []byte { return dbtrust.AccessKeyAAD(r[0], r[1], dbtrust.Role(r[2])) },
+		"access_keys":       func(r []string) []byte { return accesskey.SecretAAD(r[0], r[1], dbtrust.Role(r[2])) },
 		"signing_keys":      func(r []string) []byte { return dbtrust.SigningKeyAAD(r[0], r[1]) },
-		"astra_credentials": func(r []string) []byte { return dbtrust.CredentialAAD(r[0]) },
+		"astra_credentials": func(r []string) []byte { return credential.KeyStoreAAD(r[0]) },
 		"serving_cas":       func(r []string) []byte { return selftls.KeyAAD(r[0]) },
 	}
 }
@@ -113,12 +115,12 @@ func TestRotate(t *testing.T) {
 		must(err)
 		instances = append(instances, inst)
 	}
-	_, _, err := env.Service.CreateAccessKey(ctx, env.Owner(), "sdk", dbtrust.RoleMember)
+	_, _, err := accesskey.New(env.Service, env.Store).Create(ctx, env.Owner(), "sdk", dbtrust.RoleMember)
 	must(err)
 	_, _, err = env.Service.ServerSigningKey(ctx, "download-link")
 	must(err)
 	name := "s3"
-	_, err = env.Service.CreateCredential(ctx, env.Owner(), dbtrust.CredentialInput{Version: "1.1", Name: &name, KeyType: "s3",
+	_, err = credential.New(env.Service, env.Store).Create(ctx, env.Owner(), credential.Input{Version: "1.1", Name: &name, KeyType: "s3",
 		KeyStore: map[string][]byte{"accessKey": []byte("AK"), "accessSecret": []byte("secret")}})
 	must(err)
 	_, err = selftls.Open(ctx, selftls.Config{Store: env.Store, Dir: t.TempDir(), Sealer: oldKey})
