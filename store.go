@@ -59,6 +59,15 @@ type AccountStore interface {
 	// or is already revoked.
 	RevokeToken(ctx context.Context, accountID, id string, at time.Time) error
 
+	// Console sessions (session.go): CreateSession is NotFound when its token
+	// does not exist; GetSession and DeleteSession are NotFound when there is
+	// no session of that ID; DeleteExpiredSessions removes every session whose
+	// ExpiresAt is not after before.
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, id string) (Session, error)
+	DeleteSession(ctx context.Context, id string) error
+	DeleteExpiredSessions(ctx context.Context, before time.Time) error
+
 	// CreateSigningKey inserts a server signing key; Conflict when one of that
 	// name (or ID) exists, so that racing replicas keep the first.
 	CreateSigningKey(ctx context.Context, k SigningKey) error

@@ -41,6 +41,7 @@ func Run[S dbtrust.Store](t *testing.T, open func(*testing.T) S) {
 		"RotationPolicies":      testRotationPolicies,
 		"Expiries":              testExpiries,
 		"ServedCAs":             testServedCAs,
+		"Sessions":              testSessions,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
