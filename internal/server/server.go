@@ -12,6 +12,7 @@ import (
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/accesskey"
 	"github.com/dbtrust/dbtrust/credential"
+	"github.com/dbtrust/dbtrust/internal/console"
 	"github.com/dbtrust/dbtrust/internal/dialect/astra"
 	"github.com/dbtrust/dbtrust/internal/dialect/digitalocean"
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
@@ -94,6 +95,7 @@ func New(cfg Config) http.Handler {
 
 	astra.Register(mux, cfg.Service, certs, creds, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
 	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
+	console.Register(mux, cfg.Service, console.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
 
 	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, mux)))
 }

@@ -1,0 +1,117 @@
+package console_test
+
+import (
+	"context"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/pki"
+	"github.com/dbtrust/dbtrust/internal/server"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
+)
+
+// consoleEnv is a running dbtrust (the whole server, console included) with
+// two instances, one issued certificate, an owner and a viewer token.
+type consoleEnv struct {
+	url                     string
+	svc                     *dbtrust.Service
+	owner                   dbtrust.Principal
+	ownerToken, viewerToken string
+	orders, cache, events   dbtrust.Instance
+}
+
+func startConsole(t *testing.T) *consoleEnv {
+	t.Helper()
+	env := servicetest.New(t, dbtrust.Options{})
+	ctx := context.Background()
+	e := &consoleEnv{svc: env.Service, ownerToken: env.Token}
+	var err error
+	if e.owner, err = e.svc.Authenticate(ctx, env.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, e.viewerToken, err = e.svc.CreateToken(ctx, e.owner, "viewer", dbtrust.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if e.orders, err = e.svc.CreateInstance(ctx, e.owner, dbtrust.InstanceSpec{Name: "orders", Engine: "pg", Tags: []string{"prod"}}); err != nil {
+		t.Fatal(err)
+	}
+	if e.cache, err = e.svc.CreateInstance(ctx, e.owner, dbtrust.InstanceSpec{Name: "cache", Engine: "redis"}); err != nil {
+		t.Fatal(err)
+	}
+	if e.events, err = e.svc.CreateInstance(ctx, e.owner, dbtrust.InstanceSpec{Name: "events", Engine: "mongodb", Tags: []string{"prod"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = e.svc.RotateStart(ctx, e.owner, e.events.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = e.svc.IssueCertificate(ctx, e.owner, e.orders.ID, dbtrust.IssueRequest{DNSNames: []string{"db1.orders.internal"}, TTL: 20 * 24 * time.Hour, KeyType: "ecdsa-p256"}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &httptest.Server{Listener: ln, Config: &http.Server{Handler: server.New(server.Config{Service: e.svc})}}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	e.url = ts.URL
+	return e
+}
+
+func currentCA(t *testing.T, e *consoleEnv, instanceID string) *x509.Certificate {
+	t.Helper()
+	cas, err := e.svc.InstanceCAs(context.Background(), e.owner, instanceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ca := range cas {
+		if ca.State == dbtrust.CACurrent {
+			certs, err := pki.ParseCertsPEM(ca.CertPEM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return certs[0]
+		}
+	}
+	t.Fatal("no current CA")
+	return nil
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func do(t *testing.T, req *http.Request, c *http.Cookie) (*http.Response, string) {
+	t.Helper()
+	if c != nil {
+		req.AddCookie(c)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func post(t *testing.T, u string, c *http.Cookie, form url.Values) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, _ := do(t, req, c)
+	return resp.StatusCode
+}
+
+func get(t *testing.T, u string, c *http.Cookie) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	resp, _ := do(t, req, c)
+	return resp.StatusCode
+}
