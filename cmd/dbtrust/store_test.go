@@ -147,6 +147,9 @@ func TestStoreCopy(t *testing.T) {
 			KeyStore: map[string][]byte{"accessKey": []byte("AKIA0000"), "accessSecret": []byte("very-secret")}}); err != nil {
 			t.Fatal(err)
 		}
+		if _, _, err := svc.SignIn(ctx, acme.Token, 0); err != nil { // a console session
+			t.Fatal(err)
+		}
 	}()
 
 	// The bundles as the SQLite deployment serves them.
