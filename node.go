@@ -26,6 +26,11 @@ func (t Token) PrincipalRole() Role {
 	return t.Role
 }
 
+// Principal returns the Principal t acts as.
+func (t Token) Principal() Principal {
+	return Principal{AccountID: t.AccountID, Role: t.PrincipalRole(), Subject: "token:" + t.ID, InstanceID: t.InstanceID}
+}
+
 // requireInstance is require for a call about one instance: a node token may
 // make it (whatever min is) for its own instance, and reads any other
 // instance as one that does not exist.

@@ -320,7 +320,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1 || t.RevokedAt != nil {
 		return Principal{}, errBadToken
 	}
-	return Principal{AccountID: t.AccountID, Role: t.PrincipalRole(), Subject: "token:" + t.ID, InstanceID: t.InstanceID}, nil
+	return t.Principal(), nil
 }
 
 // ---- instances ----

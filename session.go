@@ -44,6 +44,9 @@ func (s *Service) SignIn(ctx context.Context, bearer string, ttl time.Duration) 
 	if err != nil {
 		return Session{}, "", err
 	}
+	if p.InstanceID != "" {
+		return Session{}, "", Errorf(Forbidden, "a node token is for the agent on a database node: sign in to the console with an account token")
+	}
 	if ttl <= 0 {
 		ttl = DefaultSessionTTL
 	}
@@ -87,7 +90,7 @@ func (s *Service) SessionPrincipal(ctx context.Context, secret string) (Principa
 	if err != nil {
 		return Principal{}, Session{}, err
 	}
-	return Principal{AccountID: t.AccountID, Role: t.Role, Subject: "token:" + t.ID}, sess, nil
+	return t.Principal(), sess, nil
 }
 
 // SignOut ends the session of secret. Signing out of a session that has

@@ -20,6 +20,12 @@ func TestSessions(t *testing.T) {
 	if _, _, err := e.svc.SignIn(ctx, "dbt_nonsense", time.Hour); dbtrust.ErrorCode(err) != dbtrust.Unauthorized {
 		t.Fatalf("SignIn(bad token) = %v, want Unauthorized", err)
 	}
+	inst := e.instance(t, owner, dbtrust.InstanceSpec{Name: "node-scope", Engine: "pg"})
+	if _, nodeFull, err := e.svc.CreateNodeToken(ctx, owner, inst.ID, "agent"); err != nil {
+		t.Fatal(err)
+	} else if _, _, err := e.svc.SignIn(ctx, nodeFull, time.Hour); dbtrust.ErrorCode(err) != dbtrust.Forbidden {
+		t.Fatalf("SignIn(node token) = %v, want Forbidden", err)
+	}
 	sess, secret, err := e.svc.SignIn(ctx, vfull, time.Hour)
 	if err != nil {
 		t.Fatalf("SignIn(viewer token) = %v", err)

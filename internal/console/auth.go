@@ -181,9 +181,12 @@ func (c *console) signIn(w http.ResponseWriter, r *http.Request, _ *session) err
 	}
 	next := safeNext(r.PostForm.Get("next"))
 	sess, secret, err := c.svc.SignIn(r.Context(), strings.TrimSpace(r.PostForm.Get("token")), c.cfg.SessionTTL)
-	if dbtrust.ErrorCode(err) == dbtrust.Unauthorized {
+	switch dbtrust.ErrorCode(err) {
+	case dbtrust.Unauthorized:
 		return c.render(w, r, http.StatusUnauthorized, "signin", view{Title: "Sign in", CSRF: want,
 			Data: signInData{Next: next, Error: "That token was not accepted: it is unknown, revoked or mistyped. Paste the whole token, starting with dbt_."}})
+	case dbtrust.Forbidden:
+		return c.render(w, r, http.StatusForbidden, "signin", view{Title: "Sign in", CSRF: want, Data: signInData{Next: next, Error: dbtrust.ErrorMessage(err)}})
 	}
 	if err != nil {
 		return err
