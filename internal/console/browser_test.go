@@ -333,6 +333,47 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("after revoking in the console, the certificate is %+v, %v; want revoked", c, err)
 	}
 
+	// Trust store: change an uploaded certificate's trust; a credential
+	// shows its name and type, never its secret.
+	b.open("/ui/trust")
+	b.submit("a[href='/ui/trust/certificates/" + e.trustCert.ID + "']")
+	b.wantText("#trust-state", "trusted")
+	b.submit("form[action$='/trust'] button")
+	b.wantText(".notice", "Trust state changed")
+	b.wantText("#trust-state", "untrusted")
+	b.open("/ui/trust/credentials/" + e.cred.ID)
+	b.wantText("h1", "backup-s3")
+	b.wantText("main", "s3")
+	if html := eval[string](b, "document.documentElement.outerHTML"); strings.Contains(html, e.credSecret) || strings.Contains(html, "AKIAEXAMPLE") {
+		t.Fatal("the credential page shows a secret of its key store")
+	}
+
+	// Tokens and access keys: the secret is shown once, on the answer.
+	b.open("/ui/tokens")
+	b.do(chromedp.SendKeys(chromedp.CSS("#tname"), "ci-deploy"))
+	b.submit("form[action='/ui/tokens'] button[type=submit]")
+	tok := b.text("#new-token")
+	if p, err := e.svc.Authenticate(ctx, tok); err != nil || p.Role != dbtrust.RoleViewer {
+		t.Fatalf("the token the console showed authenticates as %+v, %v; want a viewer", p, err)
+	}
+	b.open("/ui/tokens")
+	if b.count("#new-token") != 0 || strings.Contains(eval[string](b, "document.body.innerHTML"), tok) {
+		t.Fatal("the tokens page shows the new token's secret again")
+	}
+	b.open("/ui/access-keys")
+	b.do(chromedp.SendKeys(chromedp.CSS("#kname"), "sdk"))
+	b.submit("form[action='/ui/access-keys'] button[type=submit]")
+	if ak, sk := b.text("#new-ak"), b.text("#new-sk"); !strings.HasPrefix(ak, "DBTK") || len(sk) < 20 {
+		t.Fatalf("the new access key reads AK %q, SK %q", ak, sk)
+	}
+	b.submit("form[action$='/revoke'] button")
+	b.wantText(".notice", "Access key revoked")
+	b.open("/ui/audit?action=rotation.")
+	b.wantText("main table", "rotation.finish")
+	if strings.Contains(b.text("main table"), "certificate.revoke") {
+		t.Fatal("the audit filter on rotation. shows other actions")
+	}
+
 	// A POST without the CSRF token is refused, from the page itself and
 	// from a client holding the session cookie.
 	status := eval[int](b, fmt.Sprintf(`fetch("/ui/instances/%s/rotation/start", {method: "POST",

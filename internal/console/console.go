@@ -19,7 +19,10 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/ratelimit"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 //go:embed templates/*.html
@@ -39,6 +42,7 @@ type service interface {
 	GetInstance(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Instance, error)
 	ListInstances(ctx context.Context, p dbtrust.Principal, tag string) ([]dbtrust.Instance, error)
 	InstanceHost(inst dbtrust.Instance) string
+	InstanceEndpoints(inst dbtrust.Instance) []dbtrust.Endpoint
 	InstanceCAs(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
 	ConnectionRecipes(ctx context.Context, p dbtrust.Principal, id, bundlePath string) (dbtrust.Instance, []dbtrust.Recipe, error)
@@ -59,9 +63,33 @@ type service interface {
 	Audit(ctx context.Context, p dbtrust.Principal, limit int) ([]dbtrust.AuditEvent, error)
 }
 
-// Config is what the console needs besides the service.
+// trustCerts are the uploaded trust certificates (trustcert.Service).
+type trustCerts interface {
+	List(ctx context.Context, p dbtrust.Principal) ([]trustcert.Certificate, error)
+	Get(ctx context.Context, p dbtrust.Principal, id string) (trustcert.Certificate, error)
+	Update(ctx context.Context, p dbtrust.Principal, id string, in trustcert.Input, ifRevision int64) (trustcert.Certificate, error)
+}
+
+// credentials are the stored credentials (credential.Service); the console
+// shows their names, types and validity, never their key stores.
+type credentials interface {
+	List(ctx context.Context, p dbtrust.Principal) ([]credential.Credential, error)
+	Get(ctx context.Context, p dbtrust.Principal, id string) (credential.Credential, error)
+}
+
+// accessKeys are the signed AK/SK pairs (accesskey.Service).
+type accessKeys interface {
+	Create(ctx context.Context, p dbtrust.Principal, name string, role dbtrust.Role) (accesskey.Key, string, error)
+	List(ctx context.Context, p dbtrust.Principal) ([]accesskey.Key, error)
+	Revoke(ctx context.Context, p dbtrust.Principal, id string) error
+}
+
+// Config is what the console needs besides the core service.
 type Config struct {
-	Log        *slog.Logger
+	TrustCerts  trustCerts
+	Credentials credentials
+	AccessKeys  accessKeys
+	Log         *slog.Logger
 	SessionTTL time.Duration      // how long a sign-in lasts; default dbtrust.DefaultSessionTTL
 	Limiter    *ratelimit.Limiter // requests per signed-in token (per address before sign-in); nil: no limit
 }
@@ -98,7 +126,15 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	mux.Handle("GET /ui/tokens", c.auth(c.tokens))
 	mux.Handle("POST /ui/tokens", c.auth(c.createToken))
 	mux.Handle("POST /ui/tokens/{id}/revoke", c.auth(c.revokeToken))
+	mux.Handle("GET /ui/access-keys", c.auth(c.accessKeys))
+	mux.Handle("POST /ui/access-keys", c.auth(c.createAccessKey))
+	mux.Handle("POST /ui/access-keys/{id}/revoke", c.auth(c.revokeAccessKey))
 	mux.Handle("GET /ui/audit", c.auth(c.audit))
+
+	mux.Handle("GET /ui/trust", c.auth(c.trust))
+	mux.Handle("GET /ui/trust/certificates/{id}", c.auth(c.trustCert))
+	mux.Handle("POST /ui/trust/certificates/{id}/trust", c.auth(c.setTrust))
+	mux.Handle("GET /ui/trust/credentials/{id}", c.auth(c.credential))
 	mux.Handle("/ui/", c.public(c.notFound))
 }
 

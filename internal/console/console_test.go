@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/server"
 	"github.com/dbtrust/dbtrust/internal/servicetest"
+	"github.com/dbtrust/dbtrust/trustcert"
 )
 
 // consoleEnv is a running dbtrust (the whole server, console included) with
@@ -26,6 +28,9 @@ type consoleEnv struct {
 	owner                   dbtrust.Principal
 	ownerToken, viewerToken string
 	orders, cache, events   dbtrust.Instance
+	trustCert               trustcert.Certificate
+	cred                    credential.Credential
+	credSecret              string
 }
 
 func startConsole(t *testing.T) *consoleEnv {
@@ -53,6 +58,21 @@ func startConsole(t *testing.T) *consoleEnv {
 		t.Fatal(err)
 	}
 	if _, err = e.svc.IssueCertificate(ctx, e.owner, e.orders.ID, dbtrust.IssueRequest{DNSNames: []string{"db1.orders.internal"}, TTL: 20 * 24 * time.Hour, KeyType: "ecdsa-p256"}); err != nil {
+		t.Fatal(err)
+	}
+	// An uploaded trust anchor (a CA of an instance serves as the PEM) and a
+	// stored credential with a secret the console must never show.
+	cas, err := e.svc.InstanceCAs(ctx, e.owner, e.cache.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.trustCert, err = trustcert.New(e.svc, env.Store).Create(ctx, e.owner, trustcert.Input{Version: "1.1", CertPEM: cas[0].CertPEM, TrustDesired: trustcert.Trusted}); err != nil {
+		t.Fatal(err)
+	}
+	name := "backup-s3"
+	e.credSecret = "s3cr3t-value-never-shown"
+	if e.cred, err = credential.New(e.svc, env.Store).Create(ctx, e.owner, credential.Input{Version: "1.1", Name: &name, KeyType: "s3",
+		KeyStore: map[string][]byte{"accessKey": []byte("AKIAEXAMPLE"), "accessSecret": []byte(e.credSecret)}}); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -159,13 +159,28 @@ func urgency(left time.Duration) string {
 
 // endpoints are the host:port clients reach the instance at.
 func (c *console) endpoints(inst dbtrust.Instance) []string {
-	return []string{c.svc.InstanceHost(inst) + ":" + itoa(dbtrust.Engines[inst.Engine].Port)}
+	var out []string
+	for _, e := range c.svc.InstanceEndpoints(inst) {
+		if e.Role != "" {
+			out = append(out, e.Address()+" ("+e.Role+")")
+		} else {
+			out = append(out, e.Address())
+		}
+	}
+	return out
 }
 
 func (c *console) createInstance(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
 	spec := dbtrust.InstanceSpec{Name: strings.TrimSpace(f.Get("name")), Engine: f.Get("engine"), Version: strings.TrimSpace(f.Get("version")),
-		Region: strings.TrimSpace(f.Get("region")), Tags: strings.Fields(strings.ReplaceAll(f.Get("tags"), ",", " "))}
+		Region: strings.TrimSpace(f.Get("region")), Tags: splitNames(f.Get("tags"))}
+	for _, e := range strings.Fields(f.Get("endpoints")) {
+		ep, err := dbtrust.ParseEndpoint(e)
+		if err != nil {
+			return err
+		}
+		spec.Endpoints = append(spec.Endpoints, ep)
+	}
 	inst, err := c.svc.CreateInstance(r.Context(), s.P, spec)
 	if err != nil {
 		return err

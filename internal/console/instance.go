@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,8 +24,6 @@ var notices = map[string]string{
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 type caRow struct {
 	dbtrust.CA

@@ -95,7 +95,8 @@ func New(cfg Config) http.Handler {
 
 	astra.Register(mux, cfg.Service, certs, creds, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
 	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
-	console.Register(mux, cfg.Service, console.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
+	console.Register(mux, cfg.Service, console.Config{TrustCerts: certs, Credentials: creds, AccessKeys: keys,
+		Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
 
 	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, mux)))
 }
