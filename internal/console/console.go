@@ -90,8 +90,8 @@ type Config struct {
 	Credentials credentials
 	AccessKeys  accessKeys
 	Log         *slog.Logger
-	SessionTTL time.Duration      // how long a sign-in lasts; default dbtrust.DefaultSessionTTL
-	Limiter    *ratelimit.Limiter // requests per signed-in token (per address before sign-in); nil: no limit
+	SessionTTL  time.Duration      // how long a sign-in lasts; default dbtrust.DefaultSessionTTL
+	Limiter     *ratelimit.Limiter // requests per signed-in token (per address before sign-in); nil: no limit
 }
 
 // Register adds the console to mux: / redirects to /ui/, and every page and
