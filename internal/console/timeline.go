@@ -104,7 +104,7 @@ func buildTimeline(title string, spans []span, now time.Time) timeline {
 
 func (t timeline) row(i int, s span, now time.Time, x func(time.Time) float64) tlRow {
 	y := tlTop + i*tlRowH
-	r := tlRow{Y: y + 4, TextY: y + 15, Label: s.Label, Href: s.Href, X: x(s.NotBefore)}
+	r := tlRow{Y: y + 4, TextY: y + 15, Label: shorten(s.Label, 36), Href: s.Href, X: x(s.NotBefore)}
 	r.W = max(x(s.NotAfter)-r.X, 2)
 	left := s.NotAfter.Sub(now)
 	urgency := "ok"
@@ -184,4 +184,14 @@ func instanceSpans(inst dbtrust.Instance, cas []dbtrust.CA, certs []dbtrust.Issu
 		}
 	}
 	return out
+}
+
+// shorten cuts a label to n characters, marking the cut; the bar's hover text
+// keeps it whole.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
