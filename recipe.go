@@ -27,11 +27,15 @@ func (s *Service) ConnectionRecipes(ctx context.Context, p Principal, instanceID
 		return Instance{}, nil, err
 	}
 	if bundlePath == "" {
-		bundlePath = inst.Name + "-ca.pem"
+		bundlePath = BundleFile(inst.Name)
 	}
 	ep := s.InstanceEndpoint(inst)
 	return inst, Recipes(inst.Engine, ep.Host, ep.Port, bundlePath), nil
 }
+
+// BundleFile is the default file name of an instance's CA bundle, where the
+// recipes and the CLI expect it: NAME-ca.pem.
+func BundleFile(instanceName string) string { return instanceName + "-ca.pem" }
 
 // Recipes returns the connection recipes of an engine for host:port, with the
 // CA bundle at bundlePath.

@@ -169,6 +169,14 @@ type RotationPolicySpec struct {
 	KeyType     string        // "" keeps the current CA's key type
 }
 
+// DefaultRotationPolicy is the policy of an instance that has none: disabled,
+// with the default timings that SetRotationPolicy also fills in for each
+// timing left zero.
+func DefaultRotationPolicy(accountID, instanceID string) RotationPolicy {
+	return RotationPolicy{InstanceID: instanceID, AccountID: accountID,
+		StartBefore: 90 * 24 * time.Hour, FinishAfter: 7 * 24 * time.Hour, RetireAfter: 7 * 24 * time.Hour}
+}
+
 // SetRotationPolicy sets the instance's automatic rotation policy (admins only).
 func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID string, spec RotationPolicySpec) (RotationPolicy, error) {
 	if err := Require(p, RoleAdmin); err != nil {
@@ -177,6 +185,7 @@ func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID
 	if err := validID(instanceID); err != nil {
 		return RotationPolicy{}, err
 	}
+	dp := DefaultRotationPolicy(p.AccountID, instanceID)
 	def := func(d *time.Duration, v time.Duration, field string) error {
 		if *d == 0 {
 			*d = v
@@ -190,7 +199,7 @@ func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID
 		d     *time.Duration
 		v     time.Duration
 		field string
-	}{{&spec.StartBefore, 90 * 24 * time.Hour, "start_before"}, {&spec.FinishAfter, 7 * 24 * time.Hour, "finish_after"}, {&spec.RetireAfter, 7 * 24 * time.Hour, "retire_after"}} {
+	}{{&spec.StartBefore, dp.StartBefore, "start_before"}, {&spec.FinishAfter, dp.FinishAfter, "finish_after"}, {&spec.RetireAfter, dp.RetireAfter, "retire_after"}} {
 		if err := def(f.d, f.v, f.field); err != nil {
 			return RotationPolicy{}, err
 		}
@@ -227,8 +236,7 @@ func (s *Service) GetRotationPolicy(ctx context.Context, p Principal, instanceID
 		if _, err := s.store.GetInstance(ctx, p.AccountID, instanceID); err != nil {
 			return RotationPolicy{}, err
 		}
-		return RotationPolicy{InstanceID: instanceID, AccountID: p.AccountID, StartBefore: 90 * 24 * time.Hour,
-			FinishAfter: 7 * 24 * time.Hour, RetireAfter: 7 * 24 * time.Hour}, nil
+		return DefaultRotationPolicy(p.AccountID, instanceID), nil
 	}
 	return pol, err
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,9 @@ type Service struct {
 	opt    Options
 	log    *slog.Logger
 	cache  *readCache
+	// projects caches ProjectAccount; links holds the link signing key.
+	projects *Cache[string, Account]
+	links    linkSigner
 }
 
 // NewService returns a Service over store, sealing secrets with sealer.
@@ -80,7 +84,9 @@ func NewService(store Store, sealer Sealer, opt Options) *Service {
 	if opt.CacheTTL == 0 {
 		opt.CacheTTL = 5 * time.Second
 	}
-	return &Service{store: store, sealer: sealer, opt: opt, log: log, cache: newReadCache(opt.CacheTTL, opt.Clock)}
+	s := &Service{store: store, sealer: sealer, opt: opt, log: log, cache: newReadCache(opt.CacheTTL, opt.Clock)}
+	s.projects = NewCache[string, Account](s)
+	return s
 }
 
 // Store returns the service's store, for health checks.
@@ -486,7 +492,7 @@ func (s *Service) newCA(inst Instance, kt pki.KeyType, state CAState) (CA, error
 
 // GetInstance returns one of p's instances.
 func (s *Service) GetInstance(ctx context.Context, p Principal, id string) (Instance, error) {
-	if err := requireInstance(p, RoleViewer, id); err != nil {
+	if err := requireInstance(p, RoleFor(ActionReadInstance), id); err != nil {
 		return Instance{}, err
 	}
 	if err := validID(id); err != nil {
@@ -497,7 +503,7 @@ func (s *Service) GetInstance(ctx context.Context, p Principal, id string) (Inst
 
 // ListInstances returns p's instances, those with the tag when tag is set.
 func (s *Service) ListInstances(ctx context.Context, p Principal, tag string) ([]Instance, error) {
-	if err := Require(p, RoleViewer); err != nil {
+	if err := Authorize(p, ActionReadInstance); err != nil {
 		return nil, err
 	}
 	if tag != "" && !tagRE.MatchString(tag) {
@@ -521,7 +527,7 @@ func (s *Service) DeleteInstance(ctx context.Context, p Principal, id string) er
 
 // SetInstanceTLS switches an instance's TLS on or off (admins only).
 func (s *Service) SetInstanceTLS(ctx context.Context, p Principal, id string, on bool) error {
-	if err := Require(p, RoleAdmin); err != nil {
+	if err := Authorize(p, ActionSetTLS); err != nil {
 		return err
 	}
 	if err := validID(id); err != nil {
@@ -553,7 +559,7 @@ func (s *Service) InstanceCAs(ctx context.Context, p Principal, instanceID strin
 }
 
 func (s *Service) instanceCAs(ctx context.Context, p Principal, instanceID string) (caEntry, error) {
-	if err := requireInstance(p, RoleViewer, instanceID); err != nil {
+	if err := requireInstance(p, RoleFor(ActionReadCA), instanceID); err != nil {
 		return caEntry{}, err
 	}
 	if err := validID(instanceID); err != nil {
@@ -572,7 +578,7 @@ func (s *Service) instanceCAs(ctx context.Context, p Principal, instanceID strin
 // ServedCAs returns the CAs of p's instances that clients are told to trust
 // (current, next and previous ones), oldest first.
 func (s *Service) ServedCAs(ctx context.Context, p Principal) ([]CA, error) {
-	if err := Require(p, RoleViewer); err != nil {
+	if err := Authorize(p, ActionReadCA); err != nil {
 		return nil, err
 	}
 	return s.store.ListServedCAs(ctx, p.AccountID)
@@ -634,15 +640,44 @@ func (s *Service) openCA(ca CA) (*x509.Certificate, signerKey, error) {
 
 // ---- audit ----
 
-// Audit returns the newest audit events of p's account (admins only).
+// Audit returns the newest audit events of p's account (admins only), at
+// most limit of them: a number from 1 to MaxAuditLimit.
 func (s *Service) Audit(ctx context.Context, p Principal, limit int) ([]AuditEvent, error) {
 	if err := Require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 1000 {
-		limit = 100
+	if err := checkAuditLimit(limit); err != nil {
+		return nil, err
 	}
 	return s.store.ListAudit(ctx, p.AccountID, limit)
+}
+
+// How many audit events one read returns: DefaultAuditLimit when the caller
+// does not say, at most MaxAuditLimit.
+const (
+	DefaultAuditLimit = 100
+	MaxAuditLimit     = 1000
+)
+
+// ParseAuditLimit reads an audit limit as a client writes it: "" is
+// DefaultAuditLimit; anything else must be a number from 1 to MaxAuditLimit
+// (Invalid otherwise), the rule Audit applies.
+func ParseAuditLimit(s string) (int, error) {
+	if s == "" {
+		return DefaultAuditLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		n = -1
+	}
+	return n, checkAuditLimit(n)
+}
+
+func checkAuditLimit(n int) error {
+	if n < 1 || n > MaxAuditLimit {
+		return FieldError("limit", "limit must be a number from 1 to %d", MaxAuditLimit)
+	}
+	return nil
 }
 
 // Ready reports whether the store answers.

@@ -2,6 +2,11 @@ package dbtrust
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"errors"
+	"sync"
+	"sync/atomic"
 
 	"crypto/rand"
 
@@ -26,13 +31,14 @@ var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 // signingKeyAAD binds a sealed signing key to its name and ID.
 func signingKeyAAD(k SigningKey) []byte { return []byte("signing-key:" + k.Name + ":" + k.ID) }
 
-// ProjectAccount returns the account that owns a project ID
-// (NotFound when none does, or when the ID is malformed).
+// ProjectAccount returns the account that owns a project ID (NotFound when
+// none does, or when the ID is malformed). Found accounts are kept in the
+// read cache, dropped with every other cached read.
 func (s *Service) ProjectAccount(ctx context.Context, projectID string) (Account, error) {
 	if !ValidProjectID(projectID) {
 		return Account{}, Errorf(NotFound, "no such project")
 	}
-	return s.store.GetAccountByProject(ctx, projectID)
+	return s.projects.Get(ctx, projectID, s.store.GetAccountByProject)
 }
 
 var projectIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -41,11 +47,86 @@ var projectIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // lower-case hex digits.
 func ValidProjectID(id string) bool { return projectIDRE.MatchString(id) }
 
-// ServerSigningKey returns the server-side key named name, creating it (32
-// random bytes, sealed) on first use. Replicas that race to create it all end
-// up with the one that was stored first. Callers may cache the result: a
-// signing key never changes.
-func (s *Service) ServerSigningKey(ctx context.Context, name string) (id string, key []byte, err error) {
+// linkKeyName names the server signing key of the links dbtrust hands out.
+const linkKeyName = "download-link"
+
+// Reasons carried in Error.Err of VerifyLink's Unauthorized errors, for
+// dialects whose wire tells them apart.
+var (
+	ErrLinkKey       = errors.New("the link names a key that is not the server's link key")
+	ErrLinkSignature = errors.New("the link's signature does not match")
+)
+
+// linkSigner holds the link key once loaded: it never changes, so after the
+// first load, reads take no lock. The key stays inside the core.
+type linkSigner struct {
+	mu     sync.Mutex // serializes loads
+	loaded atomic.Pointer[loadedKey]
+}
+
+type loadedKey struct {
+	id  string
+	key []byte
+}
+
+// linkKey returns the link key, loading (or, on first use, creating) it.
+func (s *Service) linkKey(ctx context.Context) (*loadedKey, error) {
+	if k := s.links.loaded.Load(); k != nil {
+		return k, nil
+	}
+	s.links.mu.Lock()
+	defer s.links.mu.Unlock()
+	if k := s.links.loaded.Load(); k != nil {
+		return k, nil
+	}
+	id, key, err := s.signingKey(ctx, linkKeyName)
+	if err != nil {
+		return nil, err
+	}
+	k := &loadedKey{id: id, key: key}
+	s.links.loaded.Store(k)
+	return k, nil
+}
+
+// SignLink signs msg, the canonical text of a link dbtrust hands out, with
+// the server's link key, and returns the key's public ID and the signature:
+// HMAC-SHA1, the MAC of the S3 query-signature form the links take (only
+// dbtrust itself verifies them). Every replica signs with the same key.
+func (s *Service) SignLink(ctx context.Context, msg []byte) (keyID string, sig []byte, err error) {
+	k, err := s.linkKey(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return k.id, linkMAC(k.key, msg), nil
+}
+
+// VerifyLink checks a link: keyID must name the server's link key
+// (Unauthorized carrying ErrLinkKey) and sig must be its signature over msg
+// (Unauthorized carrying ErrLinkSignature). Both compare in constant time.
+func (s *Service) VerifyLink(ctx context.Context, keyID string, msg, sig []byte) error {
+	k, err := s.linkKey(ctx)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal([]byte(keyID), []byte(k.id)) {
+		return &Error{Code: Unauthorized, Message: "the link was not signed by this server", Err: ErrLinkKey}
+	}
+	if !hmac.Equal(sig, linkMAC(k.key, msg)) {
+		return &Error{Code: Unauthorized, Message: "the link's signature does not match", Err: ErrLinkSignature}
+	}
+	return nil
+}
+
+func linkMAC(key, msg []byte) []byte {
+	m := hmac.New(sha1.New, key)
+	m.Write(msg)
+	return m.Sum(nil)
+}
+
+// signingKey returns the server-side key named name, creating it (32 random
+// bytes, sealed) on first use. Replicas that race to create it all end up
+// with the one that was stored first.
+func (s *Service) signingKey(ctx context.Context, name string) (id string, key []byte, err error) {
 	k, err := s.store.GetSigningKey(ctx, name)
 	if ErrorCode(err) == NotFound {
 		raw := make([]byte, 32)
@@ -84,7 +165,7 @@ func LinkPrincipal(accountID, keyID string) Principal {
 
 // AccountOf returns the account p acts in.
 func (s *Service) AccountOf(ctx context.Context, p Principal) (Account, error) {
-	if err := Require(p, RoleViewer); err != nil {
+	if err := Authorize(p, ActionReadAccount); err != nil {
 		return Account{}, err
 	}
 	return s.store.GetAccount(ctx, p.AccountID)

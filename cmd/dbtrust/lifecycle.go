@@ -565,7 +565,7 @@ func cmdRecipe(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		}
 		for _, i := range list {
 			if i.ID == id {
-				path = i.Name + "-ca.pem"
+				path = dbtrust.BundleFile(i.Name)
 			}
 		}
 	}

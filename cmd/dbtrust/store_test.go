@@ -136,7 +136,7 @@ func TestStoreCopy(t *testing.T) {
 		if _, err := trustcert.New(svc, store).Create(ctx, p, trustcert.Input{Version: "1.1", CertPEM: cas[0].CertPEM}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := svc.ServerSigningKey(ctx, "download-link"); err != nil { // Huawei's presigned links
+		if _, _, err := svc.SignLink(ctx, []byte("link")); err != nil { // the link signing key
 			t.Fatal(err)
 		}
 		if _, err := selftls.Open(ctx, selftls.Config{Store: store, Dir: t.TempDir(), Sealer: sealer}); err != nil { // serve --https

@@ -222,6 +222,19 @@ func LimitKey(r *http.Request, subject string, authenticated bool) string {
 	return "ip:" + host
 }
 
+// RetryAfterSeconds is how long a 503 or a 429 asks a client to wait, when
+// the rate limiter has not said otherwise.
+const RetryAfterSeconds = 5
+
+// SetRetryAfter gives an answer of status 503 or 429 a Retry-After header,
+// unless it has one already (Limit sets the rate limit's own). Every dialect
+// and the server's readiness check call it before writing such an answer.
+func SetRetryAfter(w http.ResponseWriter, status int) {
+	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
+}
+
 // Limit counts one request of key against l (no limit when l is nil). Over
 // the limit it sets Retry-After, in whole seconds until the window resets, and
 // returns a RateLimited error; the Decision is returned either way.

@@ -117,7 +117,7 @@ func TestRotate(t *testing.T) {
 	}
 	_, _, err := accesskey.New(env.Service, env.Store).Create(ctx, env.Owner(), "sdk", dbtrust.RoleMember)
 	must(err)
-	_, _, err = env.Service.ServerSigningKey(ctx, "download-link")
+	_, _, err = env.Service.SignLink(ctx, []byte("link")) // creates the link signing key
 	must(err)
 	name := "s3"
 	_, err = credential.New(env.Service, env.Store).Create(ctx, env.Owner(), credential.Input{Version: "1.1", Name: &name, KeyType: "s3",

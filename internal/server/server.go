@@ -142,7 +142,7 @@ func handleReady(svc *dbtrust.Service) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := svc.Ready(ctx); err != nil {
-			w.Header().Set("Retry-After", "5")
+			httpx.SetRetryAfter(w, http.StatusServiceUnavailable)
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, "application/json", status{Status: "unavailable", Detail: "the store does not answer"})
 			return
 		}

@@ -146,9 +146,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) int {
 	if def.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="astra"`)
 	}
-	if def.status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "5")
-	}
+	httpx.SetRetryAfter(w, def.status)
 	httpx.WriteJSON(w, def.status, mediaProblem, problemBody{
 		Type: "https://astra.netapp.io/problems/" + strconv.Itoa(p.n), Title: def.title, Detail: def.detail,
 		Status: strconv.Itoa(def.status), CorrelationID: httpx.RequestID(r),

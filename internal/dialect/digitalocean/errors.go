@@ -3,7 +3,6 @@ package digitalocean
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/httpx"
@@ -36,9 +35,6 @@ type errorBody struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// retryAfterSeconds is sent with 503s, so that retrying clients back off.
-const retryAfterSeconds = 5
-
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	row, ok := errorTable[dbtrust.ErrorCode(err)]
 	if !ok {
@@ -52,8 +48,6 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, httpx.ErrMalformed) { // not JSON at all: a bad request, not a validation failure
 		status, id = http.StatusBadRequest, "bad_request"
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-	}
+	httpx.SetRetryAfter(w, status)
 	httpx.WriteJSON(w, status, contentType, errorBody{ID: id, Message: msg, RequestID: httpx.RequestID(r)})
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/dbtrust/dbtrust"
@@ -133,9 +132,6 @@ type dcsErrorBody struct {
 	RequestID   string  `json:"request_id,omitempty"`
 }
 
-// retryAfterSeconds goes with every 503 and 429.
-const retryAfterSeconds = 5
-
 // wireFor returns the wire error for err on a route of product p.
 func wireFor(p product, err error) wireError {
 	var de *dialectError
@@ -159,11 +155,7 @@ func wireFor(p product, err error) wireError {
 
 func writeError(w http.ResponseWriter, r *http.Request, p product, err error) {
 	we := wireFor(p, err)
-	if we.status == http.StatusServiceUnavailable || we.status == http.StatusTooManyRequests {
-		if w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-		}
-	}
+	httpx.SetRetryAfter(w, we.status)
 	rid := ""
 	if strings.HasPrefix(we.code, "APIGW.") {
 		rid = httpx.RequestID(r)
@@ -187,9 +179,7 @@ func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, msg 
 	b, _ := xml.Marshal(s3Error{Code: code, Message: msg, RequestID: httpx.RequestID(r)})
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Cache-Control", "no-store")
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-	}
+	httpx.SetRetryAfter(w, status)
 	w.WriteHeader(status)
 	w.Write([]byte(xml.Header))
 	w.Write(b)

@@ -57,7 +57,7 @@ func TestGoldenBodies(t *testing.T) {
 		{"DDS 404", e.signed(e.key, "GET", ddsPath(e.b.ProjectID, e.bInst.ID), "")},
 		{"APIGW 401 no credentials", e.do(e.req("GET", ddsPath(pa, e.cache.ID), ""))},
 		{"APIGW 401 unknown AK", e.signed(key{"DBTKAAAAAAAAAAAAAAAA", e.key.sk}, "GET", ddsPath(pa, e.cache.ID), "")},
-		{"APIGW 403", e.signed(e.viewer, "POST", dcsPath(pa, e.cache.ID, "/ssl-certs/download"), "")},
+		{"APIGW 403", e.signed(e.viewer, "PUT", dcsPath(pa, e.cache.ID, "/ssl"), `{"enabled":true}`)},
 		{"APIGW 404 DCS", e.signed(e.key, "GET", "/v2/"+pa+"/nothing", "")},
 	}
 	var out bytes.Buffer

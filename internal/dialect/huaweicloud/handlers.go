@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -19,11 +18,9 @@ import (
 const contentType = "application/json;charset=UTF-8"
 
 type api struct {
-	svc      service
-	cfg      Config
-	keys     accessKeys
-	linkKey  *linkKey
-	projects sync.Map // project ID -> owning account ID
+	svc  service
+	cfg  Config
+	keys accessKeys
 }
 
 func (a *api) now() time.Time { return a.cfg.Clock() }
@@ -60,9 +57,8 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 // caller's role, checks the project and instance IDs in the path, and then
 // runs h, writing its error, if any, in Huawei's shape for product p.
 func (a *api) wrap(p product, action string, h handlerFunc) http.Handler {
-	minRole := ActionRoles[action]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := a.admit(w, r, p, minRole, action)
+		c, err := a.admit(w, r, p, action)
 		if err == nil {
 			err = h(w, r, c)
 		}
@@ -73,7 +69,7 @@ func (a *api) wrap(p product, action string, h handlerFunc) http.Handler {
 	})
 }
 
-func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, minRole dbtrust.Role, action string) (*call, error) {
+func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, action string) (*call, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -89,7 +85,7 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, minRole d
 	if authErr != nil {
 		return nil, authErr
 	}
-	if !princ.Role.AtLeast(minRole) {
+	if dbtrust.Authorize(princ, iamActions[action]) != nil {
 		return nil, dbtrust.Errorf(dbtrust.Forbidden, "policy doesn't allow %s to be performed", action)
 	}
 	c := &call{p: princ, body: body}
@@ -109,28 +105,19 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, minRole d
 		}
 	}
 	if _, ok := pathHas(r, "instance_id"); ok {
-		c.instanceID = r.PathValue("instance_id")
-		if !uuidRE.MatchString(c.instanceID) {
+		var ok bool
+		if c.instanceID, ok = dbtrust.ParseID(r.PathValue("instance_id")); !ok {
 			return nil, fail(badInstanceID, "malformed instance_id")
 		}
 	}
 	return c, nil
 }
 
-// projectOwner returns the ID of the account that owns a project. A project
-// never changes hands (accounts keep their project ID for life and are never
-// deleted), so owners found are remembered; unknown projects are not, so the
-// map only ever holds real projects.
+// projectOwner returns the ID of the account that owns a project (the core
+// caches the lookup).
 func (a *api) projectOwner(r *http.Request, projectID string) (string, error) {
-	if id, ok := a.projects.Load(projectID); ok {
-		return id.(string), nil
-	}
 	acct, err := a.svc.ProjectAccount(r.Context(), projectID)
-	if err != nil {
-		return "", err
-	}
-	a.projects.Store(projectID, acct.ID)
-	return acct.ID, nil
+	return acct.ID, err
 }
 
 // pathHas reports whether the route's pattern has the wildcard name.

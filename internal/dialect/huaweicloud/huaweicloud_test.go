@@ -309,7 +309,10 @@ func TestDCSDownload(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	for name, got := range map[string]reply{
-		"AK/SK, no body":        e.signed(e.key, "POST", dcsPath(e.a.ProjectID, e.cache.ID, "/ssl-certs/download"), ""),
+		"AK/SK, no body": e.signed(e.key, "POST", dcsPath(e.a.ProjectID, e.cache.ID, "/ssl-certs/download"), ""),
+		// Reading the CA is a viewer's right in the core (dbtrust.ActionReadCA),
+		// whichever API asks: the DCS download too, write-level at Huawei.
+		"AK/SK, viewer":         e.signed(e.viewer, "POST", dcsPath(e.a.ProjectID, e.cache.ID, "/ssl-certs/download"), ""),
 		"AK/SK, {}":             e.signed(e.key, "POST", dcsPath(e.a.ProjectID, e.cache.ID, "/ssl-certs/download"), "{}\n"),
 		"X-Auth-Token, no body": e.token(e.ownerTok, "POST", dcsPath(e.a.ProjectID, e.cache.ID, "/ssl-certs/download"), ""),
 	} {
@@ -457,7 +460,7 @@ func TestErrors(t *testing.T) {
 		{"DCS malformed instance", e.signed(e.key, "POST", dcsPath(pa, "x'y", "/ssl-certs/download"), ""), 400, "111400061"},
 		{"DCS body not JSON", e.signed(e.key, "POST", dcsPath(pa, e.cache.ID, "/ssl-certs/download"), "[1"), 400, "111400005"},
 		{"DCS body too large", e.signed(e.key, "POST", dcsPath(pa, e.cache.ID, "/ssl-certs/download"), `{"x":"`+strings.Repeat("a", 70<<10)+`"}`), 400, "111400005"},
-		{"DCS download with a viewer key", e.signed(e.viewer, "POST", dcsPath(pa, e.cache.ID, "/ssl-certs/download"), ""), 403, "APIGW.0302"},
+		{"DCS SSL switch with a viewer key", e.signed(e.viewer, "PUT", dcsPath(pa, e.cache.ID, "/ssl"), `{"enabled":true}`), 403, "APIGW.0302"},
 		{"DCS wrong method", e.signed(e.key, "GET", dcsPath(pa, e.cache.ID, "/ssl-certs/download"), ""), 404, "APIGW.0101"},
 		{"DCS unknown route", e.signed(e.key, "GET", "/v2/"+pa+"/instances", ""), 404, "APIGW.0101"},
 		{"DDS unknown route", e.signed(e.key, "GET", "/v3/"+pa+"/instances", ""), 404, "APIGW.0101"},

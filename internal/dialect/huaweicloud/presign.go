@@ -2,8 +2,6 @@ package huaweicloud
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -11,8 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/dbtrust/dbtrust"
 )
@@ -36,62 +32,28 @@ const (
 	DCSBucket = "dbtrust-dcs-ssl"
 	ddsFile   = "ca-dds.crt"
 	dcsFile   = "ca.crt"
-	// linkKeyName names the server signing key of download links.
-	linkKeyName = "download-link"
 )
 
-// linkKey loads the link signing key once and keeps it; after the first
-// load, reads take no lock.
-type linkKey struct {
-	load   func(ctx context.Context, name string) (string, []byte, error)
-	mu     sync.Mutex // serializes loads
-	loaded atomic.Pointer[loadedKey]
-}
-
-type loadedKey struct {
-	id  string
-	key []byte
-}
-
-func (k *linkKey) get(ctx context.Context) (string, []byte, error) {
-	if l := k.loaded.Load(); l != nil {
-		return l.id, l.key, nil
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if l := k.loaded.Load(); l != nil {
-		return l.id, l.key, nil
-	}
-	id, key, err := k.load(ctx, linkKeyName)
-	if err != nil {
-		return "", nil, err
-	}
-	k.loaded.Store(&loadedKey{id: id, key: key})
-	return id, key, nil
-}
-
-// signV2 returns the S3 V2 query signature of a GET of resource
-// ("/bucket/key") that expires at expires (Unix seconds, as written in the URL).
-func signV2(key []byte, expires, resource string) []byte {
-	m := hmac.New(sha1.New, key)
-	m.Write([]byte("GET\n\n\n" + expires + "\n" + resource))
-	return m.Sum(nil)
+// linkText is the S3 V2 string to sign of a GET of resource ("/bucket/key")
+// that expires at expires (Unix seconds, as written in the URL). The core
+// signs and verifies it with the server's link key.
+func linkText(expires, resource string) []byte {
+	return []byte("GET\n\n\n" + expires + "\n" + resource)
 }
 
 // presign returns a link to resource ("/bucket/key", already URL-safe).
 func (a *api) presign(ctx context.Context, resource string) (string, error) {
-	id, key, err := a.linkKey.get(ctx)
+	expires := strconv.FormatInt(a.now().Add(a.cfg.LinkTTL).Unix(), 10)
+	id, mac, err := a.svc.SignLink(ctx, linkText(expires, resource))
 	if err != nil {
 		return "", err
 	}
-	expires := strconv.FormatInt(a.now().Add(a.cfg.LinkTTL).Unix(), 10)
-	sig := base64.StdEncoding.EncodeToString(signV2(key, expires, resource))
+	sig := base64.StdEncoding.EncodeToString(mac)
 	return a.cfg.PublicURL + resource + "?AWSAccessKeyId=" + url.QueryEscape(id) +
 		"&Expires=" + expires + "&Signature=" + url.QueryEscape(sig), nil
 }
 
 var (
-	uuidRE    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	digitsRE  = regexp.MustCompile(`^[0-9]{1,12}$`)
 	maxQueryV = 512
 )
@@ -154,26 +116,24 @@ func (a *api) checkLink(r *http.Request) (string, error) {
 	if err != nil || ak == "" || expires == "" || sig == "" || len(ak)+len(expires)+len(sig) > maxQueryV {
 		return "", &s3Denied{"AccessDenied", "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"}
 	}
-	id, key, err := a.linkKey.get(r.Context())
-	if err != nil {
-		a.logFailure(r, err)
-		return "", err
-	}
-	if !hmac.Equal([]byte(ak), []byte(id)) {
+	got, derr := base64.StdEncoding.DecodeString(sig)
+	verr := a.svc.VerifyLink(r.Context(), ak, linkText(expires, r.URL.EscapedPath()), got)
+	switch {
+	case errors.Is(verr, dbtrust.ErrLinkKey):
 		return "", &s3Denied{"InvalidAccessKeyId", "The access key ID you provided does not exist in our records."}
-	}
-	if !digitsRE.MatchString(expires) {
+	case verr != nil && !errors.Is(verr, dbtrust.ErrLinkSignature):
+		a.logFailure(r, verr)
+		return "", verr
+	case !digitsRE.MatchString(expires):
 		return "", &s3Denied{"AccessDenied", "Invalid date (should be seconds since epoch)"}
-	}
-	got, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil || r.Method != http.MethodGet || !hmac.Equal(got, signV2(key, expires, r.URL.EscapedPath())) {
+	case verr != nil || derr != nil || r.Method != http.MethodGet:
 		return "", &s3Denied{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
 	}
 	exp, _ := strconv.ParseInt(expires, 10, 64)
 	if a.now().Unix() > exp {
 		return "", &s3Denied{"AccessDenied", "Request has expired"}
 	}
-	return id, nil
+	return ak, nil
 }
 
 // linkObject splits a link path, "/{bucket}/{project}/{object}/{file}", into
@@ -193,7 +153,8 @@ func linkObject(bucket, path string) (project, inst string, ok bool) {
 			return "", "", false
 		}
 	}
-	return project, inst, uuidRE.MatchString(inst)
+	inst, ok = dbtrust.ParseID(inst)
+	return project, inst, ok
 }
 
 func (a *api) writeS3Failure(w http.ResponseWriter, r *http.Request, err error) {

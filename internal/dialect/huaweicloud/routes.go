@@ -26,7 +26,8 @@ type service interface {
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
 	SetInstanceTLS(ctx context.Context, p dbtrust.Principal, id string, on bool) error
 	InstanceEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
-	ServerSigningKey(ctx context.Context, name string) (string, []byte, error)
+	SignLink(ctx context.Context, msg []byte) (keyID string, sig []byte, err error)
+	VerifyLink(ctx context.Context, keyID string, msg, sig []byte) error
 }
 
 // accessKeys is the part of accesskey.Service this dialect uses: it checks
@@ -52,9 +53,7 @@ type Config struct {
 	MaxBody   int64         // request body limit in bytes; default 64 KiB
 }
 
-// IAM actions of the routes, as Huawei names them, and the dbtrust role each
-// needs. Read-level actions need a viewer, write-level ones a member; the
-// SSL switch changes an instance and needs an admin, as in the core.
+// IAM actions of the routes, as Huawei names them.
 const (
 	actDDSDownloadLink = "dds:instance:getSslCertDownloadAddress"
 	actDCSDownload     = "dcs:ssl:modify"
@@ -63,14 +62,15 @@ const (
 	actIAMProjects     = "iam:projects:list"
 )
 
-// ActionRoles maps each IAM action this dialect serves to the least dbtrust
-// role allowed to perform it.
-var ActionRoles = map[string]dbtrust.Role{
-	actDDSDownloadLink: dbtrust.RoleViewer, // read
-	actDCSDownload:     dbtrust.RoleMember, // write-level at Huawei, though it only downloads
-	actDCSGetSSL:       dbtrust.RoleViewer, // read
-	actDCSSwitchSSL:    dbtrust.RoleAdmin,  // changes the instance
-	actIAMProjects:     dbtrust.RoleViewer, // read
+// iamActions says which core action each IAM action is; the core decides the
+// role it needs (dbtrust.Authorize). The DCS download is write-level at
+// Huawei, but it only reads the CA, as the DDS link does.
+var iamActions = map[string]dbtrust.Action{
+	actDDSDownloadLink: dbtrust.ActionReadCA,
+	actDCSDownload:     dbtrust.ActionReadCA,
+	actDCSGetSSL:       dbtrust.ActionReadInstance,
+	actDCSSwitchSSL:    dbtrust.ActionSetTLS,
+	actIAMProjects:     dbtrust.ActionReadAccount,
 }
 
 // Register adds the Huawei Cloud surface to mux, at the root (the SDK drops
@@ -116,5 +116,5 @@ func newAPI(svc service, keys accessKeys, cfg Config) *api {
 		cfg.MaxBody = 64 << 10
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &api{svc: svc, keys: keys, cfg: cfg, linkKey: &linkKey{load: svc.ServerSigningKey}}
+	return &api{svc: svc, keys: keys, cfg: cfg}
 }

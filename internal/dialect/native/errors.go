@@ -32,18 +32,13 @@ type ErrorBody struct {
 	RequestID string `json:"request_id"`
 }
 
-// retryAfterSeconds is sent with 503s and 429s.
-const retryAfterSeconds = "5"
-
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := dbtrust.ErrorCode(err)
 	status, ok := errorTable[code]
 	if !ok {
 		code, status = dbtrust.Internal, http.StatusInternalServerError
 	}
-	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", retryAfterSeconds)
-	}
+	httpx.SetRetryAfter(w, status)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dbtrust"`)
 	}

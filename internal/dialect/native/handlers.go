@@ -2,7 +2,6 @@ package native
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -565,7 +564,7 @@ func (a api) getRecipes(w http.ResponseWriter, r *http.Request, p dbtrust.Princi
 		return err
 	}
 	if caFile == "" {
-		caFile = inst.Name + "-ca.pem"
+		caFile = dbtrust.BundleFile(inst.Name)
 	}
 	httpx.WriteJSON(w, http.StatusOK, jsonType, FromRecipes(inst, a.svc.InstanceEndpoint(inst), caFile, rs))
 	return nil
@@ -694,13 +693,9 @@ type AuditList struct {
 }
 
 func (a api) listAudit(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return dbtrust.FieldError("limit", "limit must be a number from 1 to 1000")
-		}
-		limit = n
+	limit, err := dbtrust.ParseAuditLimit(r.URL.Query().Get("limit"))
+	if err != nil {
+		return err
 	}
 	list, err := a.svc.Audit(r.Context(), p, limit)
 	if err != nil {
