@@ -24,13 +24,14 @@ func cmdKEK(ctx context.Context, args []string, env envFunc, stdout, stderr io.W
 	var c common
 	c.register(fs, env, true)
 	batch := fs.Int("batch", kek.DefaultBatch, "values re-sealed per transaction (rotate)")
+	pause := fs.Duration("batch-pause", 0, "a wait after each batch, to spread the rotation's writes on a busy store (rotate)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if sub == "status" {
 		return kekStatus(ctx, &c, stdout)
 	}
-	return kekRotate(ctx, &c, *batch, stdout, stderr)
+	return kekRotate(ctx, &c, kek.RotateOptions{Batch: *batch, Pause: *pause}, stdout, stderr)
 }
 
 type rotateOut struct {
@@ -43,7 +44,7 @@ type rotateOut struct {
 // that does not exist yet is created, and the command stops there, so that
 // the file can be handed to every replica before any value is sealed under
 // it.
-func kekRotate(ctx context.Context, c *common, batch int, stdout, stderr io.Writer) error {
+func kekRotate(ctx context.Context, c *common, opt kek.RotateOptions, stdout, stderr io.Writer) error {
 	_, next, _ := c.keys.sources(c.data)
 	if next.IsZero() {
 		return errors.New("usage: " + kekUsage + ": give the new key with --new-kek-file (or --new-kek-command, DBTRUST_NEW_KEK)")
@@ -69,12 +70,10 @@ func kekRotate(ctx context.Context, c *common, batch int, stdout, stderr io.Writ
 		return errors.New("the new key did not load: check --new-kek-file / --new-kek-command")
 	}
 	out := rotateOut{From: d.keys.Primary.ID(), To: d.keys.New.ID()}
-	out.Tables, err = kek.Rotate(ctx, d.db, d.sealer, sealedBindings(), kek.RotateOptions{
-		Batch: batch,
-		OnBatch: func(p kek.Progress) {
-			fmt.Fprintf(stderr, "%s: %d re-sealed of %d scanned\n", p.Table, p.Resealed, p.Scanned)
-		},
-	})
+	opt.OnBatch = func(p kek.Progress) {
+		fmt.Fprintf(stderr, "%s: %d re-sealed of %d scanned\n", p.Table, p.Resealed, p.Scanned)
+	}
+	out.Tables, err = kek.Rotate(ctx, d.db, d.sealer, sealedBindings(), opt)
 	if err != nil {
 		return fmt.Errorf("rotation to key-encryption key %s stopped (run the same command again to resume it): %w", out.To, err)
 	}

@@ -31,6 +31,8 @@ Usage:
   dbtrust store copy --from SRC --to DST copy every record from one store to another (SQLite to PostgreSQL)
   dbtrust kek rotate --new-kek-file FILE re-seal every secret under a new key-encryption key, online
   dbtrust kek status                     the store's key-encryption keys and what each one seals
+  dbtrust backup --to FILE               a consistent snapshot of the store, while it serves
+  dbtrust restore --from FILE            restore a backup into an empty store, after checking the KEK
   dbtrust accesskey create|list|revoke   manage Huawei-style AK/SK access keys (the SK is shown once)
   dbtrust ca list INSTANCE               an instance's CAs: state, SHA-256 fingerprint, validity
   dbtrust rotate start|finish|rollback|retire INSTANCE   staged CA rotation
@@ -73,6 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdStore(ctx, rest, env, stdout, stderr)
 	case "kek":
 		return cmdKEK(ctx, rest, env, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, env, stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, rest, env, stdout, stderr)
 	case "accesskey", "accesskeys":
 		return cmdAccessKey(ctx, rest, env, stdout, stderr)
 	case "ca", "cas":

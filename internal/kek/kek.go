@@ -69,6 +69,9 @@ type Store interface {
 	// row whose value is no longer Old (changed meanwhile), and returns how
 	// many it applied.
 	ReplaceSealed(ctx context.Context, table string, rs []Replacement) (int, error)
+	// Compact removes what the engine keeps of replaced values in its files
+	// (SQLite: old page copies in the WAL and free pages), where it can.
+	Compact(ctx context.Context) error
 }
 
 // AADs gives, for every table that holds sealed values, the binding (AAD)

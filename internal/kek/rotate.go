@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dbtrust/dbtrust/internal/seal"
 )
@@ -21,6 +22,9 @@ type Progress struct {
 // RotateOptions tune Rotate.
 type RotateOptions struct {
 	Batch int // values per transaction; DefaultBatch when 0
+	// Pause is a wait after each batch, to spread a rotation's writes on a
+	// busy store.
+	Pause time.Duration
 	// OnBatch, when set, is called after each committed batch.
 	OnBatch func(Progress)
 }
@@ -61,7 +65,13 @@ func Rotate(ctx context.Context, st Store, ring *seal.Keyring, aads AADs, opt Ro
 			return total, errors.New("values sealed under the old key keep appearing: a replica without the new key is still writing; give it the new key (SIGHUP) and run the rotation again")
 		}
 	}
-	return total, st.PromoteKEK(ctx, target.KeyID)
+	if err := st.PromoteKEK(ctx, target.KeyID); err != nil {
+		return total, err
+	}
+	if err := st.Compact(ctx); err != nil {
+		return total, fmt.Errorf("the rotation is done, but old copies of re-sealed values may remain in the store's files: %w", err)
+	}
+	return total, nil
 }
 
 // sweep re-seals, table by table and batch by batch, every value not sealed
@@ -100,6 +110,9 @@ func sweep(ctx context.Context, st Store, ring *seal.Keyring, newKey *seal.AESGC
 				p.Resealed += n
 				if opt.OnBatch != nil {
 					opt.OnBatch(p)
+				}
+				if err := sleep(ctx, opt.Pause); err != nil {
+					return out, found, err
 				}
 			}
 		}
@@ -167,4 +180,18 @@ func Census(ctx context.Context, st Store) (map[string]int, error) {
 		}
 	}
 	return out, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -28,7 +28,7 @@ var migrations embed.FS
 // Backend describes SQLite to the shared SQL store.
 func Backend() sqlstore.Backend {
 	sub, _ := fs.Sub(migrations, "migrations")
-	return sqlstore.Backend{Name: "sqlite", Dialect: goose.DialectSQLite3, Migrations: sub, MapError: mapError, Schema: schema}
+	return sqlstore.Backend{Name: "sqlite", Dialect: goose.DialectSQLite3, Migrations: sub, MapError: mapError, Schema: schema, Compact: compact}
 }
 
 // Store is the SQLite store: the shared SQL store plus change watching.
@@ -152,4 +152,28 @@ func mapError(err error) error {
 		}
 	}
 	return dbtrust.Wrap(dbtrust.Internal, err, "database error")
+}
+
+// BackupTo writes a consistent snapshot of the database to a new file at
+// path (mode 0600) with VACUUM INTO: a read transaction, so writers carry on
+// meanwhile. path must not exist, or be empty.
+func (s *Store) BackupTo(ctx context.Context, path string) error {
+	if err := datadir.PrivateFile(path); err != nil {
+		return err
+	}
+	if _, err := s.SQL().ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
+		return mapError(err)
+	}
+	return nil
+}
+
+// compact rewrites the database without its free pages (VACUUM) and empties
+// the WAL, so that no old copy of a changed row stays in the files.
+func compact(ctx context.Context, db *sql.DB) error {
+	for _, q := range []string{`PRAGMA wal_checkpoint(TRUNCATE)`, `VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }

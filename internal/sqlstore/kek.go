@@ -147,6 +147,13 @@ func (s *DB) ReplaceSealed(ctx context.Context, table string, rs []kek.Replaceme
 	return n, err
 }
 
+func (s *DB) Compact(ctx context.Context) error {
+	if s.be.Compact == nil {
+		return nil
+	}
+	return s.mapErr(s.be.Compact(ctx, s.db))
+}
+
 // ---- the serving CA (selftls) ----
 
 func (s *DB) GetServingCA(ctx context.Context, name string) (selftls.StoredCA, error) {

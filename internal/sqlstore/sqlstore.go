@@ -34,6 +34,9 @@ type Backend struct {
 	MigrateOptions func() ([]goose.ProviderOption, error)
 	// Schema, when set, describes the tables for Copy.
 	Schema func(ctx context.Context, q Querier) ([]Table, error)
+	// Compact, when set, drops old copies of changed rows from the
+	// database's files (kek.Store's Compact).
+	Compact func(ctx context.Context, db *sql.DB) error
 	// SnapshotTx are the options of a transaction that reads a consistent
 	// snapshot (Copy's source); nil for the default.
 	SnapshotTx *sql.TxOptions
