@@ -32,10 +32,24 @@ type readCache struct {
 	others []func() // clear the maps of the Caches made by NewCache
 }
 
-// caEntry is an instance's CAs with the bundle they make, built once.
+// caEntry is an instance's CAs with the bundle they make and the
+// fingerprints of the CAs in it, built once.
 type caEntry struct {
-	cas    []CA
-	bundle []byte
+	cas          []CA
+	bundle       []byte
+	fingerprints []string
+}
+
+func newCAEntry(cas []CA) caEntry {
+	e := caEntry{cas: cas, bundle: Bundle(cas)}
+	for _, st := range servedOrder {
+		for _, ca := range cas {
+			if ca.State == st {
+				e.fingerprints = append(e.fingerprints, ca.Fingerprint)
+			}
+		}
+	}
+	return e
 }
 
 type cached[T any] struct {
@@ -118,7 +132,7 @@ func (s *Service) getToken(ctx context.Context, id string) (Token, error) {
 func (s *Service) listCAs(ctx context.Context, accountID, instanceID string) (caEntry, error) {
 	if !s.cache.enabled() {
 		cas, err := s.store.ListCAs(ctx, accountID, instanceID)
-		return caEntry{cas: cas, bundle: Bundle(cas)}, err
+		return newCAEntry(cas), err
 	}
 	k := [2]string{accountID, instanceID}
 	e, gen, ok := lookup(s.cache, s.cache.cas, k)
@@ -129,7 +143,7 @@ func (s *Service) listCAs(ctx context.Context, accountID, instanceID string) (ca
 	if err != nil {
 		return caEntry{}, err
 	}
-	e = caEntry{cas: cas, bundle: Bundle(cas)}
+	e = newCAEntry(cas)
 	if len(cas) > 0 {
 		store(s.cache, s.cache.cas, k, e, gen)
 	}

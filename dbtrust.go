@@ -41,6 +41,11 @@ type Principal struct {
 	// InstanceID, when set, scopes the principal to that one instance: a
 	// node token (Role is RoleNode). See requireInstance.
 	InstanceID string
+	// Name is the token's or access key's name, for display (rotation status).
+	Name string
+	// Via is "link" when the caller holds a presigned download link; Subject
+	// is then the principal that asked for the link.
+	Via string
 }
 
 // Operator returns the Principal of the local operator (the CLI working on the

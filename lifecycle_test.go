@@ -118,7 +118,7 @@ func TestRotation(t *testing.T) {
 	}
 
 	// State-machine errors before any rotation.
-	_, err = svc.RotateFinish(ctx, p, inst.ID)
+	_, _, err = svc.RotateFinish(ctx, p, inst.ID, false)
 	wantCode(t, "finish before start", err, dbtrust.Conflict)
 	_, err = svc.RotateRollback(ctx, p, inst.ID)
 	wantCode(t, "rollback before finish", err, dbtrust.Conflict)
@@ -151,14 +151,14 @@ func TestRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cas, err = svc.RotateFinish(ctx, p, inst.ID)
+	cas, _, err = svc.RotateFinish(ctx, p, inst.ID, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st := byState(cas); st[dbtrust.CACurrent] != b || st[dbtrust.CAPrevious] != a || st[dbtrust.CANext] != "" {
 		t.Fatalf("after finish: %v", st)
 	}
-	_, err = svc.RotateFinish(ctx, p, inst.ID)
+	_, _, err = svc.RotateFinish(ctx, p, inst.ID, false)
 	wantCode(t, "second finish", err, dbtrust.Conflict)
 	newCert, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{})
 	if err != nil {
@@ -185,7 +185,7 @@ func TestRotation(t *testing.T) {
 	if st := byState(cas); st[dbtrust.CACurrent] != a || st[dbtrust.CANext] != b || st[dbtrust.CAPrevious] != "" {
 		t.Fatalf("after rollback: %v", st)
 	}
-	if _, err = svc.RotateFinish(ctx, p, inst.ID); err != nil {
+	if _, _, err = svc.RotateFinish(ctx, p, inst.ID, false); err != nil {
 		t.Fatal(err)
 	}
 
@@ -241,7 +241,7 @@ func TestConcurrentFinish(t *testing.T) {
 	var wg sync.WaitGroup
 	for k := range n {
 		wg.Add(1)
-		go func() { defer wg.Done(); _, errs[k] = svc.RotateFinish(ctx, p, inst.ID) }()
+		go func() { defer wg.Done(); _, _, errs[k] = svc.RotateFinish(ctx, p, inst.ID, false) }()
 	}
 	wg.Wait()
 	won := 0

@@ -28,7 +28,7 @@ func (t Token) PrincipalRole() Role {
 
 // Principal returns the Principal t acts as.
 func (t Token) Principal() Principal {
-	return Principal{AccountID: t.AccountID, Role: t.PrincipalRole(), Subject: "token:" + t.ID, InstanceID: t.InstanceID}
+	return Principal{AccountID: t.AccountID, Role: t.PrincipalRole(), Subject: "token:" + t.ID, InstanceID: t.InstanceID, Name: t.Name}
 }
 
 // requireInstance is require for a call about one instance: a node token may

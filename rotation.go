@@ -3,6 +3,7 @@ package dbtrust
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dbtrust/dbtrust/internal/pki"
@@ -27,12 +28,12 @@ func (s *Service) casByState(ctx context.Context, p Principal, instanceID string
 	if err := Require(p, RoleAdmin); err != nil {
 		return nil, err
 	}
-	cas, err := s.InstanceCAs(ctx, p, instanceID)
+	e, err := s.instanceCAs(ctx, p, instanceID)
 	if err != nil {
 		return nil, err
 	}
 	by := map[CAState]CA{}
-	for _, ca := range cas {
+	for _, ca := range e.cas {
 		if ca.State != CARetired {
 			by[ca.State] = ca
 		}
@@ -80,19 +81,55 @@ func (s *Service) RotateStart(ctx context.Context, p Principal, instanceID, keyT
 // RotateFinish promotes the next CA to current (admins only); the current CA
 // becomes previous and stays in the bundle; an older previous CA is retired.
 // New certificates are signed by the new current CA from now on.
-func (s *Service) RotateFinish(ctx context.Context, p Principal, instanceID string) ([]CA, error) {
-	by, err := s.casByState(ctx, p, instanceID)
+//
+// It returns, as a warning, the known clients whose last bundle lacked the
+// next CA (see RotationStatus). Unless force is set it refuses (Conflict)
+// while any agent of the instance (a node token) has not installed the next
+// CA, as the agent's node would then serve a certificate its peers cannot
+// verify, or fail to verify the new one.
+func (s *Service) RotateFinish(ctx context.Context, p Principal, instanceID string, force bool) ([]CA, []Client, error) {
+	st, err := s.RotationStatus(ctx, p, instanceID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, ok := by[CANext]; !ok {
-		return nil, Errorf(Conflict, "no rotation in progress: run rotate start first")
+	if st.Stage != StageStarted {
+		return nil, nil, Errorf(Conflict, "no rotation in progress: run rotate start first")
 	}
-	return s.moveCAs(ctx, p, instanceID, "rotation.finish", []CAMove{
+	var lacking, agents []Client
+	for _, c := range st.Clients {
+		if !c.HoldsNext {
+			lacking = append(lacking, c)
+			if c.Kind == "agent" {
+				agents = append(agents, c)
+			}
+		}
+	}
+	if len(agents) > 0 && !force {
+		return nil, lacking, Errorf(Conflict, "%d agent(s) of the instance have not installed the next CA yet (%s): wait for them to fetch the bundle, or finish with force", len(agents), clientNames(agents))
+	}
+	cas, err := s.moveCAs(ctx, p, instanceID, "rotation.finish", []CAMove{
 		{From: CAPrevious, To: CARetired, Optional: true},
 		{From: CACurrent, To: CAPrevious},
 		{From: CANext, To: CACurrent},
 	})
+	return cas, lacking, err
+}
+
+// clientNames lists clients by name (or subject) for a message, at most five.
+func clientNames(cs []Client) string {
+	var names []string
+	for i, c := range cs {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(cs)-5))
+			break
+		}
+		n := c.Subject
+		if c.Name != "" {
+			n = c.Name + " (" + c.Subject + ")"
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
 }
 
 // RotateRollback undoes a finish (admins only): the previous CA is current
@@ -282,7 +319,7 @@ func (s *Service) AutoRotate(ctx context.Context) ([]AutoRotation, error) {
 		case !hasCur:
 			continue
 		case hasNext && !now.Before(next.CreatedAt.Add(pol.FinishAfter)):
-			step, err = "finish", ignore(s.RotateFinish(ctx, p, pol.InstanceID))
+			step, err = "finish", ignore2(s.RotateFinish(ctx, p, pol.InstanceID, false))
 		case !hasNext && !hasPrev && cur.NotAfter.Sub(now) <= pol.StartBefore:
 			step, err = "start", ignore(s.RotateStart(ctx, p, pol.InstanceID, pol.KeyType))
 		case hasPrev && !now.Before(cur.CreatedAt.Add(pol.FinishAfter+pol.RetireAfter)):
@@ -304,3 +341,5 @@ func (s *Service) AutoRotate(ctx context.Context) ([]AutoRotation, error) {
 }
 
 func ignore[T any](_ T, err error) error { return err }
+
+func ignore2[T, U any](_ T, _ U, err error) error { return err }

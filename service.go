@@ -51,6 +51,7 @@ type Service struct {
 	// projects caches ProjectAccount; links holds the link signing key.
 	projects *Cache[string, Account]
 	links    linkSigner
+	adopt    *adoptions
 }
 
 // NewService returns a Service over store, sealing secrets with sealer.
@@ -86,6 +87,7 @@ func NewService(store Store, sealer Sealer, opt Options) *Service {
 	}
 	s := &Service{store: store, sealer: sealer, opt: opt, log: log, cache: newReadCache(opt.CacheTTL, opt.Clock)}
 	s.projects = NewCache[string, Account](s)
+	s.adopt = &adoptions{}
 	return s
 }
 
@@ -587,8 +589,14 @@ func (s *Service) ServedCAs(ctx context.Context, p Principal) ([]CA, error) {
 // InstanceCABundle returns the PEM bundle clients of the instance should trust:
 // the current CA, then the next one during a rotation, then the previous one
 // until it is retired. The caller must not modify the returned bytes.
+//
+// Each call is recorded, in memory, as p's latest fetch of the bundle (see
+// RotationStatus and FlushAdoptions).
 func (s *Service) InstanceCABundle(ctx context.Context, p Principal, instanceID string) ([]byte, error) {
 	e, err := s.instanceCAs(ctx, p, instanceID)
+	if err == nil {
+		s.noteBundle(p, e)
+	}
 	return e.bundle, err
 }
 

@@ -158,9 +158,13 @@ func (s *Service) signingKey(ctx context.Context, name string) (id string, key [
 }
 
 // LinkPrincipal is the Principal a presigned link acts as: read-only, in the
-// account the link was issued for.
-func LinkPrincipal(accountID, keyID string) Principal {
-	return Principal{AccountID: accountID, Role: RoleViewer, Subject: "link:" + keyID}
+// account the link was issued for, on behalf of requester (the Subject of
+// whoever asked for the link; "" for a link that names none).
+func LinkPrincipal(accountID, keyID, requester string) Principal {
+	if requester == "" {
+		requester = "link:" + keyID
+	}
+	return Principal{AccountID: accountID, Role: RoleViewer, Subject: requester, Via: "link"}
 }
 
 // AccountOf returns the account p acts in.

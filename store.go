@@ -29,6 +29,7 @@ type Store interface {
 	AccountStore
 	InstanceStore
 	LifecycleStore
+	AdoptionStore
 	AuditStore
 	// Ping reports whether the database answers (Code Unavailable if not).
 	Ping(ctx context.Context) error
@@ -140,6 +141,18 @@ type LifecycleStore interface {
 	// Expiries returns, for every account, each CA that is not retired and
 	// each unrevoked certificate that expires after notAfterSince.
 	Expiries(ctx context.Context, notAfterSince time.Time) ([]Expiry, error)
+}
+
+// AdoptionStore keeps who fetched which bundle (see Adoption), under the
+// Store contract.
+type AdoptionStore interface {
+	// RecordAdoptions writes bundle fetches in one transaction: per
+	// instance and subject, the newer fetch is kept and the counts add up.
+	// Records of instances that do not exist (any more) are dropped silently.
+	RecordAdoptions(ctx context.Context, list []Adoption) error
+	// ListAdoptions returns the records of one of the account's instances;
+	// with accountID "", those of every instance of every account.
+	ListAdoptions(ctx context.Context, accountID, instanceID string) ([]Adoption, error)
 }
 
 // AuditStore keeps the audit log, under the Store contract.

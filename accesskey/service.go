@@ -109,5 +109,5 @@ func (s *Service) Authenticate(ctx context.Context, ak string, stringToSign, sig
 	if !hmac.Equal(m.Sum(nil), signature) {
 		return dbtrust.Principal{}, errBadSignature
 	}
-	return dbtrust.Principal{AccountID: k.AccountID, Role: k.Role, Subject: "accesskey:" + k.ID}, nil
+	return dbtrust.Principal{AccountID: k.AccountID, Role: k.Role, Subject: "accesskey:" + k.ID, Name: k.Name}, nil
 }

@@ -126,12 +126,13 @@ func (s *Service) Get(ctx context.Context, p dbtrust.Principal, id string) (Cert
 	if dbtrust.ErrorCode(err) != dbtrust.NotFound {
 		return c, err
 	}
-	cas, err := s.instanceCAs(ctx, p)
+	certs, cas, err := s.instanceCAs(ctx, p)
 	if err != nil {
 		return Certificate{}, err
 	}
-	for _, c := range cas {
+	for i, c := range certs {
 		if c.ID == id {
+			s.core.NoteCAsRead(p, cas[i:i+1])
 			return c, nil
 		}
 	}
@@ -148,11 +149,12 @@ func (s *Service) List(ctx context.Context, p dbtrust.Principal) ([]Certificate,
 	if err != nil {
 		return nil, err
 	}
-	cas, err := s.instanceCAs(ctx, p)
+	certs, cas, err := s.instanceCAs(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	list = append(list, cas...)
+	s.core.NoteCAsRead(p, cas)
+	list = append(list, certs...)
 	sort.SliceStable(list, func(i, j int) bool {
 		if !list[i].CreatedAt.Equal(list[j].CreatedAt) {
 			return list[i].CreatedAt.Before(list[j].CreatedAt)
@@ -164,15 +166,15 @@ func (s *Service) List(ctx context.Context, p dbtrust.Principal) ([]Certificate,
 
 // instanceCAs shows the served CAs (current, next, previous) of p's
 // instances as read-only certificates, so that a rotation shows up here as
-// soon as it happens.
-func (s *Service) instanceCAs(ctx context.Context, p dbtrust.Principal) ([]Certificate, error) {
+// soon as it happens. The CAs come along, one for each certificate.
+func (s *Service) instanceCAs(ctx context.Context, p dbtrust.Principal) ([]Certificate, []dbtrust.CA, error) {
 	cas, err := s.core.ServedCAs(ctx, p)
 	if err != nil || len(cas) == 0 {
-		return nil, err
+		return nil, nil, err
 	}
 	insts, err := s.core.ListInstances(ctx, p, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	names := map[string]string{}
 	for _, i := range insts {
@@ -182,7 +184,7 @@ func (s *Service) instanceCAs(ctx context.Context, p dbtrust.Principal) ([]Certi
 	for _, ca := range cas {
 		cn, notAfter, err := parseCert(ca.CertPEM)
 		if err != nil {
-			return nil, dbtrust.Wrap(dbtrust.Internal, err, "stored CA certificate does not parse")
+			return nil, nil, dbtrust.Wrap(dbtrust.Internal, err, "stored CA certificate does not parse")
 		}
 		out = append(out, Certificate{
 			ID: ca.ID, AccountID: ca.AccountID, Version: "1.1", CertUse: UseRootCA, CertPEM: ca.CertPEM,
@@ -197,7 +199,7 @@ func (s *Service) instanceCAs(ctx context.Context, p dbtrust.Principal) ([]Certi
 			InstanceID: ca.InstanceID, CAState: ca.State,
 		})
 	}
-	return out, nil
+	return out, cas, nil
 }
 
 // Update applies the given mutable fields to one of p's uploaded

@@ -34,7 +34,8 @@ import (
 type lifecycle interface {
 	instances(ctx context.Context) ([]native.Instance, error)
 	cas(ctx context.Context, id string) (native.CAList, error)
-	rotate(ctx context.Context, id, step, keyType string, force bool) (native.CAList, error)
+	rotate(ctx context.Context, id, step, keyType string, force bool) (native.FinishResult, error)
+	rotation(ctx context.Context, id string) (native.RotationStatus, error)
 	issue(ctx context.Context, id string, req issueArgs) (native.Certificate, error)
 	certs(ctx context.Context, id string) (native.CertificateList, error)
 	revoke(ctx context.Context, id, serial, reason string) (native.Certificate, error)
@@ -118,7 +119,13 @@ func resolve(ctx context.Context, lc lifecycle, idOrName string) (string, error)
 
 type localLifecycle struct{ s *session }
 
-func (l localLifecycle) close() { l.s.store.Close() }
+func (l localLifecycle) close() {
+	// The bundles this command handed out count as the operator's fetches.
+	if err := l.s.svc.FlushAdoptions(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "warning: could not record this bundle fetch:", dbtrust.ErrorMessage(err))
+	}
+	l.s.store.Close()
+}
 
 func (l localLifecycle) instances(ctx context.Context) ([]native.Instance, error) {
 	list, err := l.s.svc.ListInstances(ctx, l.s.p, "")
@@ -134,20 +141,26 @@ func (l localLifecycle) cas(ctx context.Context, id string) (native.CAList, erro
 	return native.FromCAs(id, cas), err
 }
 
-func (l localLifecycle) rotate(ctx context.Context, id, step, keyType string, force bool) (native.CAList, error) {
+func (l localLifecycle) rotate(ctx context.Context, id, step, keyType string, force bool) (native.FinishResult, error) {
 	var cas []dbtrust.CA
+	var lacking []dbtrust.Client
 	var err error
 	switch step {
 	case "start":
 		cas, err = l.s.svc.RotateStart(ctx, l.s.p, id, keyType)
 	case "finish":
-		cas, err = l.s.svc.RotateFinish(ctx, l.s.p, id)
+		cas, lacking, err = l.s.svc.RotateFinish(ctx, l.s.p, id, force)
 	case "rollback":
 		cas, err = l.s.svc.RotateRollback(ctx, l.s.p, id)
 	case "retire":
 		cas, err = l.s.svc.RotateRetire(ctx, l.s.p, id, force)
 	}
-	return native.FromCAs(id, cas), err
+	return native.FinishResult{CAList: native.FromCAs(id, cas), Lacking: native.FromClients(lacking)}, err
+}
+
+func (l localLifecycle) rotation(ctx context.Context, id string) (native.RotationStatus, error) {
+	st, err := l.s.svc.RotationStatus(ctx, l.s.p, id)
+	return native.FromRotationStatus(st), err
 }
 
 func (l localLifecycle) issue(ctx context.Context, id string, a issueArgs) (native.Certificate, error) {
@@ -249,16 +262,21 @@ func (r *remoteLifecycle) cas(ctx context.Context, id string) (native.CAList, er
 	return l, r.call(ctx, "GET", "/v1/instances/"+url.PathEscape(id)+"/cas", nil, &l)
 }
 
-func (r *remoteLifecycle) rotate(ctx context.Context, id, step, keyType string, force bool) (native.CAList, error) {
+func (r *remoteLifecycle) rotate(ctx context.Context, id, step, keyType string, force bool) (native.FinishResult, error) {
 	var body any
 	switch step {
 	case "start":
 		body = map[string]string{"key_type": keyType}
-	case "retire":
+	case "finish", "retire":
 		body = map[string]bool{"force": force}
 	}
-	var l native.CAList
+	var l native.FinishResult
 	return l, r.call(ctx, "POST", "/v1/instances/"+url.PathEscape(id)+"/rotation/"+step, body, &l)
+}
+
+func (r *remoteLifecycle) rotation(ctx context.Context, id string) (native.RotationStatus, error) {
+	var st native.RotationStatus
+	return st, r.call(ctx, "GET", "/v1/instances/"+url.PathEscape(id)+"/rotation", nil, &st)
 }
 
 func (r *remoteLifecycle) issue(ctx context.Context, id string, a issueArgs) (native.Certificate, error) {
@@ -335,21 +353,21 @@ func cmdCA(ctx context.Context, args []string, env envFunc, stdout, stderr io.Wr
 
 // cmdRotate: dbtrust rotate start|finish|rollback|retire INSTANCE.
 func cmdRotate(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	const use = "dbtrust rotate start [--key-type T] | finish | rollback | retire [--force]  INSTANCE"
+	const use = "dbtrust rotate status | start [--key-type T] | finish [--force] | rollback | retire [--force]  INSTANCE"
 	sub, args, err := subcommand(args, use)
 	if err != nil {
 		return err
 	}
 	switch sub {
-	case "start", "finish", "rollback", "retire":
+	case "status", "start", "finish", "rollback", "retire":
 	default:
-		return fmt.Errorf("unknown rotate step %q: want start, finish, rollback or retire", sub)
+		return fmt.Errorf("unknown rotate step %q: want status, start, finish, rollback or retire", sub)
 	}
 	fs := newFlagSet("dbtrust rotate "+sub, stderr)
 	var f lifecycleFlags
 	f.register(fs, env)
 	keyType := fs.String("key-type", "", "start: key type of the next CA (default: the current CA's)")
-	force := fs.Bool("force", false, "retire: even while certificates of the previous CA are still live")
+	force := fs.Bool("force", false, "finish: even while an agent of the instance has not installed the next CA; retire: even while certificates of the previous CA are still live")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -366,15 +384,56 @@ func cmdRotate(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	if sub == "status" {
+		st, err := lc.rotation(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printRotation(stdout, f.output, st)
+	}
 	l, err := lc.rotate(ctx, id, sub, *keyType, *force)
 	if err != nil {
 		return err
 	}
-	if err := printCAs(stdout, f.output, l); err != nil || f.output == "json" {
+	if f.output == "json" {
+		return printOut(stdout, f.output, l, nil)
+	}
+	if err := printCAs(stdout, f.output, l.CAList); err != nil {
 		return err
+	}
+	if len(l.Lacking) > 0 {
+		fmt.Fprintf(stdout, "\nWarning: %d known client(s) had not fetched the bundle with the new CA:\n", len(l.Lacking))
+		printClients(stdout, l.Lacking)
 	}
 	fmt.Fprintf(stdout, "\n%s\n", rotateHints[sub])
 	return nil
+}
+
+// printRotation prints an instance's rotation stage and its clients.
+func printRotation(stdout io.Writer, format string, st native.RotationStatus) error {
+	if format == "json" {
+		return printOut(stdout, format, st, nil)
+	}
+	fmt.Fprintf(stdout, "stage:   %s\nnew CA:  %s (SHA-256 %s)\nclients: %d hold it, %d do not\n\n",
+		st.Stage, st.NewCAID, st.NewCASHA256, st.HoldingCount, st.LackingCount)
+	printClients(stdout, st.Clients)
+	return nil
+}
+
+func printClients(stdout io.Writer, cs []native.RotationClient) {
+	printOut(stdout, "table", cs, func(w io.Writer) {
+		fmt.Fprintln(w, "HOLDS NEW CA\tKIND\tNAME\tSUBJECT\tVIA\tLAST FETCH\tFETCHES")
+		for _, c := range cs {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", yesNo(c.HoldsNext), c.Kind, dash(c.Name), c.Subject, dash(c.Via), c.LastFetch, c.Fetches)
+		}
+	})
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // rotateHints says, after each step, what the operator does next.

@@ -35,7 +35,7 @@ Usage:
   dbtrust restore --from FILE            restore a backup into an empty store, after checking the KEK
   dbtrust accesskey create|list|revoke   manage Huawei-style AK/SK access keys (the SK is shown once)
   dbtrust ca list INSTANCE               an instance's CAs: state, SHA-256 fingerprint, validity
-  dbtrust rotate start|finish|rollback|retire INSTANCE   staged CA rotation
+  dbtrust rotate status|start|finish|rollback|retire INSTANCE   staged CA rotation and who holds the new CA
   dbtrust cert issue|list|revoke INSTANCE   server certificates (from a CSR or with a generated key)
   dbtrust recipe INSTANCE                write the CA bundle and print how to connect with full verification
   dbtrust version

@@ -47,9 +47,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	noMetrics := fs.Bool("no-metrics", false, "do not serve Prometheus metrics at /metrics")
 	metricsToken := fs.String("metrics-token", env("DBTRUST_METRICS_TOKEN"), "bearer token /metrics requires; without it /metrics answers loopback clients only (env DBTRUST_METRICS_TOKEN)")
 	cacheTTL := fs.Duration("cache-ttl", durationOr(env("DBTRUST_CACHE_TTL"), 0), "longest a cached token or CA list is served (default 5s); changes drop it at once, other replicas' changes when their notice arrives; negative turns the cache off (env DBTRUST_CACHE_TTL)")
+	adoptionFlush := fs.Duration("adoption-flush", 10*time.Second, "how often this replica writes the bundle fetches it counted in memory (who holds which CA); a crash loses at most this much")
 	clockKind := fs.String("clock", env.or("DBTRUST_CLOCK", "real"), "real, or emulated: start at the real time and let an admin move it forward with POST /v1/clock, to rehearse expiries and rotations in CI (env DBTRUST_CLOCK)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *adoptionFlush <= 0 {
+		return errors.New("--adoption-flush must be positive, such as 10s")
 	}
 	c.noMigrate = !*migrate
 	var emulated *dbtrust.EmulatedClock
@@ -167,8 +171,16 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		}
 	}()
 	if *autoRotate > 0 {
-		go autoRotateLoop(ctx, svc, log, *autoRotate)
+		go every(ctx, log, "automatic rotation", *autoRotate, func(ctx context.Context) error { return ignore(svc.AutoRotate(ctx)) })
 	}
+	go every(ctx, log, "recording bundle fetches", *adoptionFlush, svc.FlushAdoptions)
+	defer func() { // what the last interval counted
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := svc.FlushAdoptions(fctx); err != nil {
+			log.Error("recording bundle fetches at shutdown", "err", err)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -240,15 +252,15 @@ func atoiOr(s string, def int) int {
 	return def
 }
 
-// autoRotateLoop applies the instances' automatic rotation policies every
-// interval until ctx ends. Several replicas may run it at once: each step is
-// a conditional change in the store, taken by one replica only.
-func autoRotateLoop(ctx context.Context, svc *dbtrust.Service, log *slog.Logger, interval time.Duration) {
+// every runs fn now and then every interval until ctx ends, logging its
+// errors under what. Several replicas may run the same work at once: each
+// step of it is a conditional change in the store.
+func every(ctx context.Context, log *slog.Logger, what string, interval time.Duration, fn func(context.Context) error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := svc.AutoRotate(ctx); err != nil && ctx.Err() == nil {
-			log.Error("automatic rotation", "err", err)
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			log.Error(what, "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -310,3 +322,5 @@ func reload(ctx context.Context, log *slog.Logger, c *common, d *deps, cert *sel
 	}
 	log.Info("key-encryption keys reloaded", "sealing_key", d.sealer.SealingID(), "keys", d.sealer.IDs())
 }
+
+func ignore[T any](_ T, err error) error { return err }

@@ -123,7 +123,7 @@ func TestStoreCopy(t *testing.T) {
 		if _, err := svc.RotateStart(ctx, p, cache.ID, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.RotateFinish(ctx, p, cache.ID); err != nil {
+		if _, _, err := svc.RotateFinish(ctx, p, cache.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.SetRotationPolicy(ctx, p, orders.ID, dbtrust.RotationPolicySpec{Enabled: true}); err != nil {

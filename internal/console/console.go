@@ -48,7 +48,7 @@ type service interface {
 	ConnectionRecipes(ctx context.Context, p dbtrust.Principal, id, bundlePath string) (dbtrust.Instance, []dbtrust.Recipe, error)
 
 	RotateStart(ctx context.Context, p dbtrust.Principal, id, keyType string) ([]dbtrust.CA, error)
-	RotateFinish(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
+	RotateFinish(ctx context.Context, p dbtrust.Principal, id string, force bool) ([]dbtrust.CA, []dbtrust.Client, error)
 	RotateRollback(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
 	RotateRetire(ctx context.Context, p dbtrust.Principal, id string, force bool) ([]dbtrust.CA, error)
 

@@ -144,7 +144,7 @@ func (c *console) rotate(w http.ResponseWriter, r *http.Request, s *session) err
 	case "start":
 		_, err = c.svc.RotateStart(ctx, s.P, id, r.PostForm.Get("key_type"))
 	case "finish":
-		_, err = c.svc.RotateFinish(ctx, s.P, id)
+		_, _, err = c.svc.RotateFinish(ctx, s.P, id, r.PostForm.Get("force") == "on")
 	case "rollback":
 		_, err = c.svc.RotateRollback(ctx, s.P, id)
 	case "retire":

@@ -357,7 +357,7 @@ func TestConcurrentReplicaStateChanges(t *testing.T) {
 			t.Fatalf("after racing RotateStart: %d CAs, %d next; want 2 and 1", len(cas), next)
 		}
 		once("RotateFinish", race(func(svc *dbtrust.Service) error {
-			_, err := svc.RotateFinish(ctx, p, inst.ID)
+			_, _, err := svc.RotateFinish(ctx, p, inst.ID, false)
 			return err
 		}), dbtrust.Conflict, dbtrust.PreconditionFailed)
 	}

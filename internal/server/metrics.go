@@ -39,7 +39,7 @@ func newMetrics(svc *dbtrust.Service) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"dialect"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, expiryCollector{svc: svc},
+	m.reg.MustRegister(m.requests, m.duration, expiryCollector{svc: svc}, adoptionCollector{svc: svc},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -138,5 +138,36 @@ func (c expiryCollector) Collect(ch chan<- prometheus.Metric) {
 		case "certificate":
 			ch <- prometheus.MustNewConstMetric(certExpiryDesc, prometheus.GaugeValue, left, e.InstanceID, e.ID)
 		}
+	}
+}
+
+var (
+	adoptionDesc = prometheus.NewDesc("dbtrust_rotation_clients",
+		"Known clients of the instance (principals that fetched its CA bundle) by whether their last bundle held the rotation's new CA: the next CA during a rotation, else the current one. From the store, so every replica reports the same, behind by at most one --adoption-flush.",
+		[]string{"instance_id", "stage", "holds_new_ca"}, nil)
+	adoptionErrorDesc = prometheus.NewDesc("dbtrust_rotation_scrape_error",
+		"1 when the store could not be read for the rotation gauges on this scrape.", nil, nil)
+)
+
+// adoptionCollector reads the adoption counts from the store at each scrape.
+type adoptionCollector struct{ svc *dbtrust.Service }
+
+func (c adoptionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- adoptionDesc
+	ch <- adoptionErrorDesc
+}
+
+func (c adoptionCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := c.svc.AdoptionCounts(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(adoptionErrorDesc, prometheus.GaugeValue, 1)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(adoptionErrorDesc, prometheus.GaugeValue, 0)
+	for _, a := range list {
+		ch <- prometheus.MustNewConstMetric(adoptionDesc, prometheus.GaugeValue, float64(a.Holding), a.InstanceID, string(a.Stage), "true")
+		ch <- prometheus.MustNewConstMetric(adoptionDesc, prometheus.GaugeValue, float64(a.Lacking), a.InstanceID, string(a.Stage), "false")
 	}
 }

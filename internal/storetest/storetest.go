@@ -42,6 +42,7 @@ func Run[S dbtrust.Store](t *testing.T, open func(*testing.T) S) {
 		"Expiries":              testExpiries,
 		"ServedCAs":             testServedCAs,
 		"Sessions":              testSessions,
+		"Adoptions":             testAdoptions,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

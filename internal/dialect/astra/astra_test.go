@@ -772,7 +772,7 @@ func TestRotationShowsInCertificates(t *testing.T) {
 	if got := states(); len(got) != 2 || count(got, "current") != 1 || count(got, "next") != 1 {
 		t.Fatalf("after RotateStart: %v, want current and next", got)
 	}
-	if _, err := e.svc.RotateFinish(ctx, op, inst.ID); err != nil {
+	if _, _, err := e.svc.RotateFinish(ctx, op, inst.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	got := states()

@@ -181,7 +181,7 @@ func (a *api) ddsDownloadLink(w http.ResponseWriter, r *http.Request, c *call) e
 	if _, err := a.svc.InstanceCAs(r.Context(), c.p, c.instanceID); err != nil {
 		return err
 	}
-	link, err := a.presign(r.Context(), "/"+DDSBucket+"/"+c.projectID+"/"+c.instanceID+"/"+ddsFile)
+	link, err := a.presign(r.Context(), "/"+DDSBucket+"/"+c.projectID+"/"+c.instanceID+"/"+ddsFile, c.p.Subject)
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func (a *api) dcsDownload(w http.ResponseWriter, r *http.Request, c *call) error
 	if !inst.TLS || !dcsSupportsSSL(inst) {
 		return fail(sslUnsupported, "instance has no SSL")
 	}
-	link, err := a.presign(r.Context(), "/"+DCSBucket+"/"+c.projectID+"/ssl-"+c.instanceID+"/"+dcsFile)
+	link, err := a.presign(r.Context(), "/"+DCSBucket+"/"+c.projectID+"/ssl-"+c.instanceID+"/"+dcsFile, c.p.Subject)
 	if err != nil {
 		return err
 	}

@@ -41,16 +41,31 @@ func linkText(expires, resource string) []byte {
 	return []byte("GET\n\n\n" + expires + "\n" + resource)
 }
 
-// presign returns a link to resource ("/bucket/key", already URL-safe).
-func (a *api) presign(ctx context.Context, resource string) (string, error) {
+// requesterParam names, in a link, the principal that asked for it, so that
+// the bundle fetches made with the link are counted as that principal's. The
+// signature covers it, as a sub-resource of the signed resource.
+const requesterParam = "x-dbtrust-requester"
+
+// signedResource is the resource a link signs: its path and, when the link
+// names one, its requester.
+func signedResource(path, requester string) string {
+	if requester == "" {
+		return path
+	}
+	return path + "?" + requesterParam + "=" + url.QueryEscape(requester)
+}
+
+// presign returns a link to resource ("/bucket/key", already URL-safe) on
+// behalf of requester (a principal's Subject).
+func (a *api) presign(ctx context.Context, resource, requester string) (string, error) {
 	expires := strconv.FormatInt(a.now().Add(a.cfg.LinkTTL).Unix(), 10)
-	id, mac, err := a.svc.SignLink(ctx, linkText(expires, resource))
+	id, mac, err := a.svc.SignLink(ctx, linkText(expires, signedResource(resource, requester)))
 	if err != nil {
 		return "", err
 	}
 	sig := base64.StdEncoding.EncodeToString(mac)
 	return a.cfg.PublicURL + resource + "?AWSAccessKeyId=" + url.QueryEscape(id) +
-		"&Expires=" + expires + "&Signature=" + url.QueryEscape(sig), nil
+		"&Expires=" + expires + "&Signature=" + url.QueryEscape(sig) + "&" + requesterParam + "=" + url.QueryEscape(requester), nil
 }
 
 var (
@@ -65,7 +80,7 @@ var (
 // NoSuchKey.
 func (a *api) download(bucket string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.checkLink(r)
+		id, requester, err := a.checkLink(r)
 		if err != nil {
 			a.writeS3Failure(w, r, err)
 			return
@@ -81,7 +96,7 @@ func (a *api) download(bucket string) http.Handler {
 			// The link is a read-only capability in the account it was
 			// issued for; the bundle is read now, so a CA rotated since the
 			// link was issued is served as it stands.
-			bundle, err = a.svc.InstanceCABundle(r.Context(), dbtrust.LinkPrincipal(owner, id), inst)
+			bundle, err = a.svc.InstanceCABundle(r.Context(), dbtrust.LinkPrincipal(owner, id, requester), inst)
 		}
 		if err != nil {
 			a.logFailure(r, err)
@@ -108,32 +123,33 @@ type s3Denied struct{ code, message string }
 func (d *s3Denied) Error() string { return d.code + ": " + d.message }
 
 // checkLink verifies r's query signature (S3 V2, over the method and the
-// path as sent) and expiry, and returns the link key's ID. Failures are
+// path as sent, and the requester the link names) and expiry, and returns
+// the link key's ID and that requester. Failures are
 // *s3Denied, or the store's error when the link key cannot be loaded.
-func (a *api) checkLink(r *http.Request) (string, error) {
+func (a *api) checkLink(r *http.Request) (keyID, requester string, err error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
-	ak, expires, sig := q.Get("AWSAccessKeyId"), q.Get("Expires"), q.Get("Signature")
-	if err != nil || ak == "" || expires == "" || sig == "" || len(ak)+len(expires)+len(sig) > maxQueryV {
-		return "", &s3Denied{"AccessDenied", "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"}
+	ak, expires, sig, requester := q.Get("AWSAccessKeyId"), q.Get("Expires"), q.Get("Signature"), q.Get(requesterParam)
+	if err != nil || ak == "" || expires == "" || sig == "" || len(ak)+len(expires)+len(sig)+len(requester) > maxQueryV {
+		return "", "", &s3Denied{"AccessDenied", "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"}
 	}
 	got, derr := base64.StdEncoding.DecodeString(sig)
-	verr := a.svc.VerifyLink(r.Context(), ak, linkText(expires, r.URL.EscapedPath()), got)
+	verr := a.svc.VerifyLink(r.Context(), ak, linkText(expires, signedResource(r.URL.EscapedPath(), requester)), got)
 	switch {
 	case errors.Is(verr, dbtrust.ErrLinkKey):
-		return "", &s3Denied{"InvalidAccessKeyId", "The access key ID you provided does not exist in our records."}
+		return "", "", &s3Denied{"InvalidAccessKeyId", "The access key ID you provided does not exist in our records."}
 	case verr != nil && !errors.Is(verr, dbtrust.ErrLinkSignature):
 		a.logFailure(r, verr)
-		return "", verr
+		return "", "", verr
 	case !digitsRE.MatchString(expires):
-		return "", &s3Denied{"AccessDenied", "Invalid date (should be seconds since epoch)"}
+		return "", "", &s3Denied{"AccessDenied", "Invalid date (should be seconds since epoch)"}
 	case verr != nil || derr != nil || r.Method != http.MethodGet:
-		return "", &s3Denied{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
+		return "", "", &s3Denied{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
 	}
 	exp, _ := strconv.ParseInt(expires, 10, 64)
 	if a.now().Unix() > exp {
-		return "", &s3Denied{"AccessDenied", "Request has expired"}
+		return "", "", &s3Denied{"AccessDenied", "Request has expired"}
 	}
-	return ak, nil
+	return ak, requester, nil
 }
 
 // linkObject splits a link path, "/{bucket}/{project}/{object}/{file}", into

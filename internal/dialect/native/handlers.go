@@ -291,22 +291,18 @@ func (a api) rotateStart(w http.ResponseWriter, r *http.Request, p dbtrust.Princ
 	return a.writeCAs(w, r, cas, err)
 }
 
-func (a api) rotateFinish(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	cas, err := a.svc.RotateFinish(r.Context(), p, r.PathValue("instance_id"))
-	return a.writeCAs(w, r, cas, err)
-}
-
 func (a api) rotateRollback(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
 	cas, err := a.svc.RotateRollback(r.Context(), p, r.PathValue("instance_id"))
 	return a.writeCAs(w, r, cas, err)
 }
 
-type rotateRetireRequest struct {
+// forceRequest is the optional body of rotation finish and retire.
+type forceRequest struct {
 	Force bool `json:"force"`
 }
 
 func (a api) rotateRetire(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	var req rotateRetireRequest
+	var req forceRequest
 	if err := a.decode(w, r, &req, true); err != nil {
 		return err
 	}

@@ -260,6 +260,15 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 		t.Fatalf("after start: %d CAs, bundle of %d", len(started.CAs), strings.Count(started.BundlePEM, "BEGIN CERTIFICATE"))
 	}
 	e.do("POST", p+"/rotation/start", own, map[string]any{}, 409)
+	e.do("GET", p+"/ca-bundle", view, nil, 200) // the viewer now holds the next CA
+	rs := decode[native.RotationStatus](t, e.do("GET", p+"/rotation", own, nil, 200))
+	if rs.Stage != "started" || rs.HoldingCount != 1 || rs.LackingCount != 0 || len(rs.Clients) != 1 || rs.Clients[0].Name != "viewer" {
+		t.Fatalf("rotation status after start and one fetch = %+v", rs)
+	}
+	e.do("GET", p+"/rotation", view, nil, 403)
+	e.do("GET", p+"/rotation", "", nil, 401)
+	e.do("GET", "/v1/instances/"+missing+"/rotation", own, nil, 404)
+	e.do("POST", p+"/rotation/finish", own, `{"force":"yes"}`, 400)
 	e.do("POST", p+"/rotation/finish", own, nil, 200)
 	e.do("POST", p+"/rotation/rollback", own, nil, 200)
 	e.do("POST", p+"/rotation/finish", own, nil, 200)

@@ -37,7 +37,8 @@ type service interface {
 	InstanceCAs(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
 	RotateStart(ctx context.Context, p dbtrust.Principal, id, keyType string) ([]dbtrust.CA, error)
-	RotateFinish(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
+	RotateFinish(ctx context.Context, p dbtrust.Principal, id string, force bool) ([]dbtrust.CA, []dbtrust.Client, error)
+	RotationStatus(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.RotationStatus, error)
 	RotateRollback(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)
 	RotateRetire(ctx context.Context, p dbtrust.Principal, id string, force bool) ([]dbtrust.CA, error)
 	GetRotationPolicy(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.RotationPolicy, error)
@@ -92,6 +93,7 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 
 	mux.Handle("GET /v1/instances/{instance_id}/cas", a.auth(a.listCAs))
 	mux.Handle("GET /v1/instances/{instance_id}/ca-bundle", a.auth(a.getBundle))
+	mux.Handle("GET /v1/instances/{instance_id}/rotation", a.auth(a.getRotation))
 	mux.Handle("POST /v1/instances/{instance_id}/rotation/start", a.auth(a.rotateStart))
 	mux.Handle("POST /v1/instances/{instance_id}/rotation/finish", a.auth(a.rotateFinish))
 	mux.Handle("POST /v1/instances/{instance_id}/rotation/rollback", a.auth(a.rotateRollback))
