@@ -347,6 +347,14 @@ type InstanceSpec struct {
 	Endpoints []Endpoint // default: the generated host and the engine's port
 }
 
+// Defaults and bounds of an InstanceSpec. Any region or size slug is
+// accepted: dbtrust keeps trust, it does not place or size servers.
+const (
+	DefaultRegion = "local"
+	DefaultSize   = "db-s-1vcpu-1gb"
+	MaxNodes      = 16
+)
+
 var (
 	instanceNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	versionRE      = regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,2}$`)
@@ -396,21 +404,21 @@ func (s *Service) validateSpec(spec InstanceSpec) (Instance, pki.KeyType, error)
 	}
 	region := spec.Region
 	if region == "" {
-		region = "local"
+		region = DefaultRegion
 	} else if !slugRE.MatchString(region) {
 		return Instance{}, "", FieldError("region", "region must be a slug such as nyc1")
 	}
 	size := spec.Size
 	if size == "" {
-		size = "db-s-1vcpu-1gb"
+		size = DefaultSize
 	} else if !slugRE.MatchString(size) {
 		return Instance{}, "", FieldError("size", "size must be a slug such as db-s-1vcpu-1gb")
 	}
 	nodes := spec.NumNodes
 	if nodes == 0 {
 		nodes = 1
-	} else if nodes < 1 || nodes > 16 {
-		return Instance{}, "", FieldError("num_nodes", "num_nodes must be between 1 and 16")
+	} else if nodes < 1 || nodes > MaxNodes {
+		return Instance{}, "", FieldError("num_nodes", "num_nodes must be between 1 and %d", MaxNodes)
 	}
 	if len(spec.Tags) > 50 {
 		return Instance{}, "", FieldError("tags", "at most 50 tags")

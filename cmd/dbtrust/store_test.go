@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/clustersettings"
 	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
@@ -99,7 +100,8 @@ func TestStoreCopy(t *testing.T) {
 	cliJSON(t, &ak, "accesskey", "create", "--account", "acme", "--name", "sdk", "--data", data)
 
 	// What the other features keep: issued certificates, a finished CA
-	// rotation, a rotation policy, Astra certificates and credentials.
+	// rotation, a rotation policy, cluster settings, Astra certificates and
+	// credentials.
 	func() {
 		ctx := context.Background()
 		key, _, err := seal.LoadOrCreateKeyFile(kek)
@@ -127,6 +129,13 @@ func TestStoreCopy(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := svc.SetRotationPolicy(ctx, p, orders.ID, dbtrust.RotationPolicySpec{Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		settings := clustersettings.New(svc, store)
+		if _, err := settings.SetFirewallRules(ctx, p, orders.ID, []clustersettings.FirewallRule{{Type: "ip_addr", Value: "192.0.2.0/24"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := settings.SetStorageAutoscale(ctx, p, orders.ID, clustersettings.StorageAutoscale{Enabled: true}); err != nil { // a boolean column on both stores
 			t.Fatal(err)
 		}
 		cas, err := svc.InstanceCAs(ctx, p, orders.ID)

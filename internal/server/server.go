@@ -11,6 +11,7 @@ import (
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/accesskey"
+	"github.com/dbtrust/dbtrust/clustersettings"
 	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/console"
 	"github.com/dbtrust/dbtrust/internal/dialect/astra"
@@ -79,11 +80,11 @@ func New(cfg Config) http.Handler {
 		mux.Handle("GET /metrics", guardMetrics(cfg.MetricsToken, m.handler()))
 	}
 
-	digitalocean.Register(mux, cfg.Service, digitalocean.Config{
+	certs, creds, keys, settings := capabilities(cfg.Service)
+	doUnknown := digitalocean.Register(mux, cfg.Service, settings, digitalocean.Config{
 		Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock),
 		Log:     cfg.Logger,
 	})
-	certs, creds, keys := capabilities(cfg.Service)
 	huaweicloud.Register(mux, cfg.Service, keys, huaweicloud.Config{
 		PublicURL: cfg.PublicURL,
 		LinkTTL:   cfg.LinkTTL,
@@ -91,6 +92,7 @@ func New(cfg Config) http.Handler {
 		Log:       cfg.Logger,
 		Clock:     cfg.Clock,
 		RealClock: cfg.RealClock,
+		Others:    doUnknown, // /v2/ paths outside a Huawei project are DigitalOcean's
 	})
 
 	astra.Register(mux, cfg.Service, certs, creds, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
@@ -102,18 +104,19 @@ func New(cfg Config) http.Handler {
 }
 
 // capabilities returns the services beside the core (uploaded trust
-// certificates, stored credentials, access keys) over the core's store, which
-// keeps their records too. A store that does not is a wiring mistake, found
-// when the server is built.
-func capabilities(core *dbtrust.Service) (*trustcert.Service, *credential.Service, *accesskey.Service) {
+// certificates, stored credentials, access keys, cluster settings) over the
+// core's store, which keeps their records too. A store that does not is a
+// wiring mistake, found when the server is built.
+func capabilities(core *dbtrust.Service) (*trustcert.Service, *credential.Service, *accesskey.Service, *clustersettings.Service) {
 	st := core.Store()
 	cs, ok1 := st.(trustcert.Store)
 	ks, ok2 := st.(credential.Store)
 	as, ok3 := st.(accesskey.Store)
-	if !ok1 || !ok2 || !ok3 {
-		panic(fmt.Sprintf("server: the store %T does not keep uploaded certificates, credentials and access keys", st))
+	ss, ok4 := st.(clustersettings.Store)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		panic(fmt.Sprintf("server: the store %T does not keep uploaded certificates, credentials, access keys and cluster settings", st))
 	}
-	return trustcert.New(core, cs), credential.New(core, ks), accesskey.New(core, as)
+	return trustcert.New(core, cs), credential.New(core, ks), accesskey.New(core, as), clustersettings.New(core, ss)
 }
 
 // withDeadline gives every request's context a deadline: the store honours

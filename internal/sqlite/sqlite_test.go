@@ -12,11 +12,12 @@ import (
 
 // Every suite the one SQL store implements: the core's and each
 // capability's.
-func TestConformance(t *testing.T)           { storetest.Run(t, open) }
-func TestTrustCertConformance(t *testing.T)  { storetest.RunTrustCert(t, open) }
-func TestCredentialConformance(t *testing.T) { storetest.RunCredential(t, open) }
-func TestAccessKeyConformance(t *testing.T)  { storetest.RunAccessKey(t, open) }
-func TestKeysConformance(t *testing.T)       { storetest.RunKeys(t, open) }
+func TestConformance(t *testing.T)                { storetest.Run(t, open) }
+func TestTrustCertConformance(t *testing.T)       { storetest.RunTrustCert(t, open) }
+func TestCredentialConformance(t *testing.T)      { storetest.RunCredential(t, open) }
+func TestAccessKeyConformance(t *testing.T)       { storetest.RunAccessKey(t, open) }
+func TestKeysConformance(t *testing.T)            { storetest.RunKeys(t, open) }
+func TestClusterSettingsConformance(t *testing.T) { storetest.RunClusterSettings(t, open) }
 
 func open(t *testing.T) *sqlite.Store {
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "dbtrust.db"))

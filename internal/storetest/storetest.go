@@ -1,6 +1,6 @@
 // Package storetest holds the conformance suites of the stores: Run for the
 // core's dbtrust.Store, and one per capability beside the core
-// (RunTrustCert, RunCredential, RunAccessKey). A store's own tests call each
+// (RunTrustCert, RunCredential, RunAccessKey, RunClusterSettings). A store's own tests call each
 // suite its store implements with a function that opens a fresh, empty store.
 package storetest
 

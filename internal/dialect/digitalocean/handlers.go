@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/clustersettings"
 	"github.com/dbtrust/dbtrust/internal/httpx"
 )
 
@@ -16,8 +17,9 @@ const contentType = "application/json; charset=utf-8"
 var contentTypeValue = []string{contentType}
 
 type api struct {
-	svc service
-	cfg Config
+	svc      service
+	settings settingsService
+	cfg      Config
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error
@@ -93,7 +95,11 @@ func (a api) createCluster(w http.ResponseWriter, r *http.Request, p dbtrust.Pri
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, contentType, map[string]cluster{"database": a.cluster(inst)})
+	c, err := a.clusters(r, p, inst)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, contentType, map[string]cluster{"database": c[0]})
 	return nil
 }
 
@@ -102,9 +108,9 @@ func (a api) listClusters(w http.ResponseWriter, r *http.Request, p dbtrust.Prin
 	if err != nil {
 		return err
 	}
-	out := make([]cluster, 0, len(list))
-	for _, inst := range list {
-		out = append(out, a.cluster(inst))
+	out, err := a.clusters(r, p, list...)
+	if err != nil {
+		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, contentType, map[string][]cluster{"databases": out})
 	return nil
@@ -115,7 +121,11 @@ func (a api) getCluster(w http.ResponseWriter, r *http.Request, p dbtrust.Princi
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, contentType, map[string]cluster{"database": a.cluster(inst)})
+	c, err := a.clusters(r, p, inst)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, contentType, map[string]cluster{"database": c[0]})
 	return nil
 }
 
@@ -148,21 +158,32 @@ func (a api) getCA(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) 
 	return nil
 }
 
-// cluster is DigitalOcean's Database object, with every field godo and doctl read.
+// cluster is DigitalOcean's Database object (the spec's database_cluster),
+// with every field real DigitalOcean always sends, each with what dbtrust
+// knows to be true: no private network (""), no added storage (0), no
+// metrics endpoints, no pending maintenance.
 type cluster struct {
-	ID                string     `json:"id"`
-	Name              string     `json:"name"`
-	Engine            string     `json:"engine"`
-	Version           string     `json:"version"`
-	NumNodes          int        `json:"num_nodes"`
-	Size              string     `json:"size"`
-	Region            string     `json:"region"`
-	Status            string     `json:"status"`
-	CreatedAt         string     `json:"created_at"`
-	Connection        connection `json:"connection"`
-	PrivateConnection connection `json:"private_connection"`
-	DBNames           []string   `json:"db_names"`
-	Tags              []string   `json:"tags"`
+	ID                 string            `json:"id"`
+	Name               string            `json:"name"`
+	Engine             string            `json:"engine"`
+	Version            string            `json:"version"`
+	NumNodes           int               `json:"num_nodes"`
+	Size               string            `json:"size"`
+	Region             string            `json:"region"`
+	Status             string            `json:"status"`
+	CreatedAt          string            `json:"created_at"`
+	Connection         connection        `json:"connection"`
+	PrivateConnection  connection        `json:"private_connection"`
+	UIConnection       connection        `json:"ui_connection"`
+	Users              []user            `json:"users"`
+	DBNames            []string          `json:"db_names"`
+	Tags               []string          `json:"tags"`
+	PrivateNetworkUUID string            `json:"private_network_uuid"`
+	ProjectID          string            `json:"project_id"`
+	MaintenanceWindow  maintenanceWindow `json:"maintenance_window"`
+	StorageSizeMiB     int               `json:"storage_size_mib"`
+	StorageAutoscale   storageAutoscale  `json:"storage_autoscale"`
+	MetricsEndpoints   []struct{}        `json:"metrics_endpoints"`
 }
 
 type connection struct {
@@ -186,7 +207,9 @@ var engineConn = map[dbtrust.Engine]struct{ protocol, user, database, uriFmt str
 	dbtrust.EngineOpenSearch: {"https", "doadmin", "", "https://%[1]s@%[2]s:%[3]d"},
 }
 
-func (a api) cluster(inst dbtrust.Instance) cluster {
+// cluster writes inst as DigitalOcean's Database object; projectID is its
+// account's project, st its settings.
+func (a api) cluster(inst dbtrust.Instance, projectID string, st clustersettings.Settings) cluster {
 	ec := engineConn[inst.Engine]
 	conn := func(e dbtrust.Endpoint) connection {
 		h := e.Host
@@ -199,13 +222,30 @@ func (a api) cluster(inst dbtrust.Instance) cluster {
 	c := cluster{
 		ID: inst.ID, Name: inst.Name, Engine: string(inst.Engine), Version: inst.Version, NumNodes: inst.NumNodes,
 		Size: inst.Size, Region: inst.Region, Status: inst.Status, CreatedAt: inst.CreatedAt.Format(time.RFC3339),
-		Connection: conn(a.svc.InstanceEndpoint(inst)), PrivateConnection: conn(a.svc.InstancePrivateEndpoint(inst)), Tags: inst.Tags, DBNames: []string{},
+		Connection: conn(a.svc.InstanceEndpoint(inst)), PrivateConnection: conn(a.svc.InstancePrivateEndpoint(inst)), Tags: inst.Tags, DBNames: dbNames(inst),
+		Users: clusterUsers(inst), ProjectID: projectUUID(projectID), MetricsEndpoints: []struct{}{},
+		MaintenanceWindow: maintenanceWindow{Day: st.Maintenance.Day, Hour: st.Maintenance.Hour, Description: []string{}},
+		StorageAutoscale:  wireAutoscale(st.Autoscale),
 	}
 	if c.Tags == nil {
 		c.Tags = []string{}
 	}
-	if ec.database != "" {
-		c.DBNames = []string{ec.database}
-	}
 	return c
+}
+
+// clusters writes insts, all of p's account, as DigitalOcean's Database objects.
+func (a api) clusters(r *http.Request, p dbtrust.Principal, insts ...dbtrust.Instance) ([]cluster, error) {
+	acct, err := a.svc.AccountOf(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.settings.Get(r.Context(), p, insts...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cluster, 0, len(insts))
+	for i, inst := range insts {
+		out = append(out, a.cluster(inst, acct.ProjectID, st[i]))
+	}
+	return out, nil
 }

@@ -6,8 +6,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/clustersettings"
 	"github.com/dbtrust/dbtrust/internal/ratelimit"
 )
 
@@ -21,6 +23,16 @@ type service interface {
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
 	InstanceEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 	InstancePrivateEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
+	AccountOf(ctx context.Context, p dbtrust.Principal) (dbtrust.Account, error)
+}
+
+// settingsService is the part of the cluster settings capability (maintenance
+// window, storage autoscale, firewall rules) this dialect uses.
+type settingsService interface {
+	Get(ctx context.Context, p dbtrust.Principal, insts ...dbtrust.Instance) ([]clustersettings.Settings, error)
+	SetMaintenanceWindow(ctx context.Context, p dbtrust.Principal, id string, w clustersettings.MaintenanceWindow) error
+	SetStorageAutoscale(ctx context.Context, p dbtrust.Principal, id string, s clustersettings.StorageAutoscale) error
+	SetFirewallRules(ctx context.Context, p dbtrust.Principal, id string, rules []clustersettings.FirewallRule) ([]clustersettings.FirewallRule, error)
 }
 
 // Config is what the dialect needs besides the service.
@@ -31,18 +43,44 @@ type Config struct {
 }
 
 // Register adds the DigitalOcean surface to mux, at the root (godo drops any
-// path prefix of its base URL).
-func Register(mux *http.ServeMux, svc service, cfg Config) {
+// path prefix of its base URL). It returns the handler that answers every
+// other DigitalOcean-looking path (/v2/account/keys, /v2/projects, ...) with
+// DigitalOcean's 404; the server routes the /v2/ paths that are not
+// another dialect's to it.
+func Register(mux *http.ServeMux, svc service, settings settingsService, cfg Config) http.Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
-	a := api{svc: svc, cfg: cfg}
+	a := api{svc: svc, settings: settings, cfg: cfg}
+	const c = "/v2/databases/{database_cluster_uuid}"
 	mux.Handle("POST /v2/databases", a.wrap(a.createCluster))
 	mux.Handle("GET /v2/databases", a.wrap(a.listClusters))
-	mux.Handle("GET /v2/databases/{database_cluster_uuid}", a.wrap(a.getCluster))
-	mux.Handle("DELETE /v2/databases/{database_cluster_uuid}", a.wrap(a.deleteCluster))
-	mux.Handle("GET /v2/databases/{database_cluster_uuid}/ca", a.wrap(a.getCA))
-	// Everything else under /v2/databases is DigitalOcean's to answer, in its shape.
-	mux.Handle("/v2/databases", a.wrap(a.notFound))
-	mux.Handle("/v2/databases/", a.wrap(a.notFound))
+	mux.Handle("GET /v2/databases/options", a.wrap(a.options))
+	mux.Handle("GET "+c, a.wrap(a.getCluster))
+	mux.Handle("DELETE "+c, a.wrap(a.deleteCluster))
+	mux.Handle("GET "+c+"/ca", a.wrap(a.getCA))
+	mux.Handle("PUT "+c+"/maintenance", a.wrap(a.putMaintenance))
+	mux.Handle("GET "+c+"/autoscale", a.wrap(a.getAutoscale))
+	mux.Handle("PUT "+c+"/autoscale", a.wrap(a.putAutoscale))
+	mux.Handle("GET "+c+"/firewall", a.wrap(a.getFirewall))
+	mux.Handle("PUT "+c+"/firewall", a.wrap(a.putFirewall))
+	mux.Handle("GET "+c+"/users", a.wrap(a.listUsers))
+	mux.Handle("GET "+c+"/users/{username}", a.wrap(a.getUser))
+	mux.Handle("GET "+c+"/dbs", a.wrap(a.listDBs))
+	mux.Handle("GET "+c+"/dbs/{database_name}", a.wrap(a.getDB))
+	mux.Handle("GET "+c+"/pools", a.wrap(a.listPools))
+	for _, p := range []string{"/users", "/users/{name}", "/users/{name}/{action}", "/dbs", "/dbs/{name}", "/pools", "/pools/{name}"} {
+		what := strings.Split(p, "/")[1]
+		mux.Handle("POST "+c+p, a.wrap(a.notManaged(what)))
+		mux.Handle("PUT "+c+p, a.wrap(a.notManaged(what)))
+		mux.Handle("DELETE "+c+p, a.wrap(a.notManaged(what)))
+	}
+	mux.Handle("GET /v2/account", a.wrap(a.getAccount))
+	// doctl auth init validates a token here (--token-validation-server).
+	mux.Handle("GET /v1/oauth/token/info", a.wrap(a.tokenInfo))
+	unknown := a.wrap(a.notFound)
+	mux.Handle("/v2/databases", unknown)
+	mux.Handle("/v2/databases/", unknown)
+	mux.Handle("/v1/oauth/", unknown)
+	return unknown
 }

@@ -51,6 +51,10 @@ type Config struct {
 	Clock     dbtrust.Clock // the service's time, which link expiry follows; default time.Now
 	RealClock dbtrust.Clock // the wall clock X-Sdk-Date is checked against; default Clock
 	MaxBody   int64         // request body limit in bytes; default 64 KiB
+	// Others answers the /v2/ paths whose first segment is not a project
+	// ID (32 hex digits): they are DigitalOcean's (/v2/account, ...). Nil
+	// means this dialect answers them too, with APIGW.0101.
+	Others http.Handler
 }
 
 // IAM actions of the routes, as Huawei names them.
@@ -76,9 +80,9 @@ var iamActions = map[string]dbtrust.Action{
 // Register adds the Huawei Cloud surface to mux, at the root (the SDK drops
 // any path of its endpoint URL). DDS lives under /v3/. DCS lives under /v2/,
 // which DigitalOcean shares: DCS routes go on a mux of their own mounted at
-// "/v2/", a pattern less specific than DigitalOcean's "/v2/databases/", so
-// that /v2/databases/... stays DigitalOcean's and every other /v2/ path is
-// Huawei's, with Huawei's APIGW.0101 for paths that are not published.
+// "/v2/", a pattern less specific than DigitalOcean's routes, and only paths
+// under /v2/{project_id}/ reach it (APIGW.0101 for those not published);
+// every other /v2/ path goes to Config.Others.
 func Register(mux *http.ServeMux, svc service, keys accessKeys, cfg Config) {
 	a := newAPI(svc, keys, cfg)
 
@@ -91,7 +95,7 @@ func Register(mux *http.ServeMux, svc service, keys accessKeys, cfg Config) {
 	dcsMux.Handle("GET /v2/{project_id}/instances/{instance_id}/ssl", a.wrap(dcs, actDCSGetSSL, a.dcsShowSSL))
 	dcsMux.Handle("PUT /v2/{project_id}/instances/{instance_id}/ssl", a.wrap(dcs, actDCSSwitchSSL, a.dcsSwitchSSL))
 	dcsMux.Handle("/", a.unknown(dcs))
-	mux.Handle("/v2/", dcsMux)
+	mux.Handle("/v2/", underProject(dcsMux, cfg.Others))
 
 	// Every path under a link bucket is a link: its signature is checked
 	// before anything is looked up (presign.go).
@@ -117,4 +121,24 @@ func newAPI(svc service, keys accessKeys, cfg Config) *api {
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	return &api{svc: svc, keys: keys, cfg: cfg}
+}
+
+// underProject sends /v2/{project_id}/... to h and every other path to
+// others (to h when others is nil). Any 32 hex digits count as a project ID
+// here, and so does any first segment followed by /instances (DCS's only
+// collection; DigitalOcean has no such path), so that a malformed project
+// ID still gets Huawei's error.
+func underProject(h, others http.Handler) http.Handler {
+	if others == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seg, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/")
+		hex := len(seg) == 32 && strings.Trim(strings.ToLower(seg), "0123456789abcdef") == ""
+		if hex || rest == "instances" || strings.HasPrefix(rest, "instances/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		others.ServeHTTP(w, r)
+	})
 }
