@@ -39,7 +39,7 @@ type Principal struct {
 	Role      Role
 	Subject   string // "token:<id>", "accesskey:<AK>" or "operator" for the local CLI
 	// InstanceID, when set, scopes the principal to that one instance: a
-	// node token (Role is RoleNode). See requireInstance.
+	// node token (Role is RoleNode). See RequireInstance.
 	InstanceID string
 	// Name is the token's or access key's name, for display (rotation status).
 	Name string

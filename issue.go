@@ -56,7 +56,7 @@ var dnsNameRE = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za
 // its current CA (members and up, and the instance's node tokens for its
 // endpoints; see checkNodeLeaf).
 func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID string, req IssueRequest) (IssuedCertificate, error) {
-	if err := requireInstance(p, RoleMember, instanceID); err != nil {
+	if err := RequireInstance(p, RoleMember, instanceID); err != nil {
 		return IssuedCertificate{}, err
 	}
 	if err := validID(instanceID); err != nil {

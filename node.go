@@ -10,7 +10,7 @@ import (
 // RoleNode is the role of a node token's Principal: a credential for the
 // agent beside one database node. It ranks below every other role, so that
 // require refuses it everything; what it may do is granted by scope (see
-// requireInstance): read its one instance, its CAs and bundle, and have
+// RequireInstance): read its one instance, its CAs and bundle, and have
 // certificates issued from a CSR for that instance's endpoints.
 const RoleNode Role = "node"
 
@@ -31,10 +31,10 @@ func (t Token) Principal() Principal {
 	return Principal{AccountID: t.AccountID, Role: t.PrincipalRole(), Subject: "token:" + t.ID, InstanceID: t.InstanceID, Name: t.Name}
 }
 
-// requireInstance is require for a call about one instance: a node token may
+// RequireInstance is Require for a call about one instance: a node token may
 // make it (whatever min is) for its own instance, and reads any other
 // instance as one that does not exist.
-func requireInstance(p Principal, min Role, instanceID string) error {
+func RequireInstance(p Principal, min Role, instanceID string) error {
 	if p.InstanceID == "" {
 		return Require(p, min)
 	}

@@ -502,7 +502,7 @@ func (s *Service) newCA(inst Instance, kt pki.KeyType, state CAState) (CA, error
 
 // GetInstance returns one of p's instances.
 func (s *Service) GetInstance(ctx context.Context, p Principal, id string) (Instance, error) {
-	if err := requireInstance(p, RoleFor(ActionReadInstance), id); err != nil {
+	if err := RequireInstance(p, RoleFor(ActionReadInstance), id); err != nil {
 		return Instance{}, err
 	}
 	if err := validID(id); err != nil {
@@ -569,7 +569,7 @@ func (s *Service) InstanceCAs(ctx context.Context, p Principal, instanceID strin
 }
 
 func (s *Service) instanceCAs(ctx context.Context, p Principal, instanceID string) (caEntry, error) {
-	if err := requireInstance(p, RoleFor(ActionReadCA), instanceID); err != nil {
+	if err := RequireInstance(p, RoleFor(ActionReadCA), instanceID); err != nil {
 		return caEntry{}, err
 	}
 	if err := validID(instanceID); err != nil {

@@ -167,6 +167,20 @@ func LinkPrincipal(accountID, keyID, requester string) Principal {
 	return Principal{AccountID: accountID, Role: RoleViewer, Subject: requester, Via: "link"}
 }
 
+// ProjectOf returns the project ID of inst's account to a caller that may
+// read inst: a node token too, for its own instance, though it may not read
+// the account itself.
+func (s *Service) ProjectOf(ctx context.Context, p Principal, inst Instance) (string, error) {
+	if err := RequireInstance(p, RoleViewer, inst.ID); err != nil {
+		return "", err
+	}
+	if inst.AccountID != p.AccountID {
+		return "", Errorf(NotFound, "no such instance")
+	}
+	a, err := s.store.GetAccount(ctx, p.AccountID)
+	return a.ProjectID, err
+}
+
 // AccountOf returns the account p acts in.
 func (s *Service) AccountOf(ctx context.Context, p Principal) (Account, error) {
 	if err := Authorize(p, ActionReadAccount); err != nil {

@@ -31,8 +31,16 @@ func New(core *dbtrust.Service, store Store) *Service {
 // defaults for the parts never set. insts are instances p has read (from
 // GetInstance or ListInstances); one of another account is NotFound.
 func (s *Service) Get(ctx context.Context, p dbtrust.Principal, insts ...dbtrust.Instance) ([]Settings, error) {
-	if err := dbtrust.Require(p, dbtrust.RoleViewer); err != nil {
-		return nil, err
+	for _, inst := range insts { // a node token reads its own instance's settings
+		if err := dbtrust.RequireInstance(p, dbtrust.RoleViewer, inst.ID); err != nil {
+			return nil, err
+		}
+		if inst.AccountID != p.AccountID {
+			return nil, dbtrust.Errorf(dbtrust.NotFound, "no such instance")
+		}
+	}
+	if len(insts) == 0 {
+		return []Settings{}, nil
 	}
 	stored, err := s.store.ListClusterSettings(ctx, p.AccountID)
 	if err != nil {
@@ -44,9 +52,6 @@ func (s *Service) Get(ctx context.Context, p dbtrust.Principal, insts ...dbtrust
 	}
 	out := make([]Settings, 0, len(insts))
 	for _, inst := range insts {
-		if inst.AccountID != p.AccountID {
-			return nil, dbtrust.Errorf(dbtrust.NotFound, "no such instance")
-		}
 		out = append(out, byID[inst.ID].resolve(inst.ID, inst.AccountID))
 	}
 	return out, nil

@@ -235,7 +235,10 @@ func (a api) cluster(inst dbtrust.Instance, projectID string, st clustersettings
 
 // clusters writes insts, all of p's account, as DigitalOcean's Database objects.
 func (a api) clusters(r *http.Request, p dbtrust.Principal, insts ...dbtrust.Instance) ([]cluster, error) {
-	acct, err := a.svc.AccountOf(r.Context(), p)
+	if len(insts) == 0 {
+		return []cluster{}, nil
+	}
+	project, err := a.svc.ProjectOf(r.Context(), p, insts[0]) // one account: one project
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +248,7 @@ func (a api) clusters(r *http.Request, p dbtrust.Principal, insts ...dbtrust.Ins
 	}
 	out := make([]cluster, 0, len(insts))
 	for i, inst := range insts {
-		out = append(out, a.cluster(inst, acct.ProjectID, st[i]))
+		out = append(out, a.cluster(inst, project, st[i]))
 	}
 	return out, nil
 }

@@ -24,6 +24,7 @@ type service interface {
 	InstanceEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 	InstancePrivateEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 	AccountOf(ctx context.Context, p dbtrust.Principal) (dbtrust.Account, error)
+	ProjectOf(ctx context.Context, p dbtrust.Principal, inst dbtrust.Instance) (string, error)
 }
 
 // settingsService is the part of the cluster settings capability (maintenance

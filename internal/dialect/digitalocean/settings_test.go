@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/clustersettings"
 )
 
@@ -187,5 +188,40 @@ func TestTokenInfoForDoctlAuthInit(t *testing.T) {
 	}
 	if r := e.do(t, "GET", "/v1/oauth/token/info", "dbt_bad", nil); r.status != 401 || !strings.Contains(string(r.body), `"id":"unauthorized"`) {
 		t.Fatalf("GET /v1/oauth/token/info with a bad token = %d %s, want DigitalOcean's 401", r.status, r.body)
+	}
+}
+
+// TestNodeTokenReadsItsCluster: a node token reads its own cluster and its
+// settings as an account token does, changes none of them, and reads any
+// other cluster as a missing one.
+func TestNodeTokenReadsItsCluster(t *testing.T) {
+	e := newEnv(t, 1000)
+	id := e.createCluster(t, "backend")
+	other := e.createCluster(t, "other")
+	_, node, err := e.svc.CreateNodeToken(context.Background(), dbtrust.Operator(e.acct.ID), id, "node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/v2/databases/" + id, "", 200},
+		{"GET", "/v2/databases/" + id + "/autoscale", "", 200},
+		{"GET", "/v2/databases/" + id + "/firewall", "", 200},
+		{"PUT", "/v2/databases/" + id + "/maintenance", `{"day":"monday","hour":"01:00"}`, 403},
+		{"PUT", "/v2/databases/" + id + "/firewall", `{"rules":[]}`, 403},
+		{"GET", "/v2/databases/" + other, "", 404},
+		{"GET", "/v2/account", "", 403},
+	} {
+		var body []byte
+		if c.body != "" {
+			body = []byte(c.body)
+		}
+		r := e.do(t, c.method, c.path, node, body)
+		if r.status != c.want {
+			t.Fatalf("%s %s with a node token = %d %s, want %d", c.method, c.path, r.status, r.body, c.want)
+		}
+		validate(t, r)
 	}
 }
