@@ -20,6 +20,9 @@ const (
 	ActionReadCA Action = "ca.read"
 	// ActionSetTLS switches an instance's TLS on or off.
 	ActionSetTLS Action = "instance.tls"
+	// ActionSetClusterSettings changes a cluster's maintenance window,
+	// storage autoscale or firewall rules (package clustersettings).
+	ActionSetClusterSettings Action = "instance.settings"
 )
 
 // actionRoles is the least role of each Action.
@@ -28,6 +31,9 @@ var actionRoles = map[Action]Role{
 	ActionReadInstance: RoleViewer,
 	ActionReadCA:       RoleViewer,
 	ActionSetTLS:       RoleAdmin,
+	// Members create and delete instances; they may set what tools set
+	// around them.
+	ActionSetClusterSettings: RoleMember,
 }
 
 // RoleFor returns the least role that may perform a; "" for an unknown

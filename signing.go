@@ -171,7 +171,7 @@ func LinkPrincipal(accountID, keyID, requester string) Principal {
 // read inst: a node token too, for its own instance, though it may not read
 // the account itself.
 func (s *Service) ProjectOf(ctx context.Context, p Principal, inst Instance) (string, error) {
-	if err := RequireInstance(p, RoleViewer, inst.ID); err != nil {
+	if err := RequireInstance(p, RoleFor(ActionReadInstance), inst.ID); err != nil {
 		return "", err
 	}
 	if inst.AccountID != p.AccountID {

@@ -12,9 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// roleSet may change a cluster's settings.
-const roleSet = dbtrust.RoleMember
-
 // Service holds the rules of cluster settings. It is safe for concurrent use.
 type Service struct {
 	core  *dbtrust.Service
@@ -32,7 +29,7 @@ func New(core *dbtrust.Service, store Store) *Service {
 // GetInstance or ListInstances); one of another account is NotFound.
 func (s *Service) Get(ctx context.Context, p dbtrust.Principal, insts ...dbtrust.Instance) ([]Settings, error) {
 	for _, inst := range insts { // a node token reads its own instance's settings
-		if err := dbtrust.RequireInstance(p, dbtrust.RoleViewer, inst.ID); err != nil {
+		if err := dbtrust.RequireInstance(p, dbtrust.RoleFor(dbtrust.ActionReadInstance), inst.ID); err != nil {
 			return nil, err
 		}
 		if inst.AccountID != p.AccountID {
@@ -158,7 +155,7 @@ func validFirewallRule(r FirewallRule) error {
 
 // putSettings writes the parts set in st for one of p's instances.
 func (s *Service) putSettings(ctx context.Context, p dbtrust.Principal, instanceID, action string, st Stored) error {
-	if err := dbtrust.Require(p, roleSet); err != nil {
+	if err := dbtrust.Authorize(p, dbtrust.ActionSetClusterSettings); err != nil {
 		return err
 	}
 	id, ok := dbtrust.ParseID(instanceID)
