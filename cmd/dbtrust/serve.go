@@ -131,6 +131,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if *publicURL == "" {
 		*publicURL = url
 	}
+	fmt.Fprintf(stdout, "console:  %s/ui/ (sign in with a token)\n", url)
 	fmt.Fprintf(stdout, "store:    %s\n", d.storeDesc)
 	if emulated != nil {
 		fmt.Fprintf(stdout, "clock:    emulated, now %s (admins move it forward with POST /v1/clock; never use this in production)\n", emulated.Now().Format(time.RFC3339))

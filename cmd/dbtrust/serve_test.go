@@ -129,6 +129,15 @@ func TestServeFirstAndSecondStart(t *testing.T) {
 		t.Fatalf("first serve printed token %q, want a dbt_ token\n%s", s.token, s.out.String())
 	}
 
+	// The printed console URL answers with the sign-in page.
+	if m := regexp.MustCompile(`console:\s+(\S+)`).FindStringSubmatch(s.out.String()); m == nil || m[1] != s.url+"/ui/" {
+		t.Errorf("serve output names console %v, want %s/ui/\n%s", m, s.url, s.out.String())
+	} else if resp, err := http.Get(m[1]); err != nil || resp.StatusCode != http.StatusOK || !strings.HasSuffix(resp.Request.URL.Path, "/ui/signin") {
+		t.Errorf("GET %s = %v, %v; want the sign-in page", m[1], resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	for _, tt := range []struct{ path, want string }{{"/healthz", "ok"}, {"/readyz", "ready"}} {
 		var st struct{ Status string }
 		if code := getJSON(t, http.DefaultClient, s.url+tt.path, "", &st); code != http.StatusOK || st.Status != tt.want {

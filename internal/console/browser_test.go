@@ -170,10 +170,22 @@ func (b *browser) fitsWidth() {
 	}
 }
 
+// screenshot saves the whole page at width as an artifact, and the first
+// screen of it (at twice the pixel density) as name-screen.
 func (b *browser) screenshot(name string, width, height int64) {
 	b.t.Helper()
-	b.do(chromedp.EmulateViewport(width, height))
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(2)}
+	if width < 600 { // a phone: overlay scroll bars, touch
+		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
+	}
+	b.do(chromedp.EmulateViewport(width, height, opts...))
+	eval[bool](b, "(window.scrollTo(0, 0), true)")
 	b.fitsWidth()
+	screen, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	b.do(chromedp.EmulateViewport(width, height, opts[1:]...))
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
@@ -181,6 +193,9 @@ func (b *browser) screenshot(name string, width, height int64) {
 	b.do(chromedp.EmulateViewport(1280, 900))
 	dir := artifactDir(b.t)
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+"-screen.png"), screen, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 	b.t.Logf("screenshot %s", filepath.Join(dir, name+".png"))
@@ -251,13 +266,16 @@ func TestBrowser(t *testing.T) {
 	b.wantText("h1", "Fleet")
 	b.wantText("#fleet-table", "orders")
 	b.wantText("#fleet-table", "cache")
-	if n := b.count("#fleet-table tbody tr"); n != 3 {
-		t.Fatalf("fleet table has %d rows, want 3", n)
+	if n := b.count("#fleet-table tbody tr"); n != 4 {
+		t.Fatalf("fleet table has %d rows, want 4", n)
 	}
 	b.wantText("#fleet-table", e.svc.InstanceHost(e.orders))
 	b.wantText("#fleet-table", "rotation started") // events
-	if n := b.count("svg.timeline-svg rect.bar"); n != 5 {
-		t.Fatalf("fleet timeline draws %d bars, want 4 CAs and 1 certificate", n)
+	if n := b.count("svg.timeline-svg rect.bar"); n != 8 {
+		t.Fatalf("fleet timeline draws %d bars, want 6 CAs and 2 certificates", n)
+	}
+	if n := b.count("svg.timeline-svg rect.bar-crit"); n != 1 {
+		t.Fatalf("fleet timeline marks %d bars as expiring within 7 days, want 1", n)
 	}
 	// Times are in the viewer's zone, with UTC in the hover text.
 	created := b.text("#fleet-table tbody tr td time")

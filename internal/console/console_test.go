@@ -57,8 +57,25 @@ func startConsole(t *testing.T) *consoleEnv {
 	if _, err = e.svc.RotateStart(ctx, e.owner, e.events.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = e.svc.IssueCertificate(ctx, e.owner, e.orders.ID, dbtrust.IssueRequest{DNSNames: []string{"db1.orders.internal"}, TTL: 20 * 24 * time.Hour, KeyType: "ecdsa-p256"}); err != nil {
+	catalog, err := e.svc.CreateInstance(ctx, e.owner, dbtrust.InstanceSpec{Name: "catalog", Engine: "mysql", Tags: []string{"staging"}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err = e.svc.RotateStart(ctx, e.owner, catalog.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = e.svc.RotateFinish(ctx, e.owner, catalog.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Certificates that expire within 30 days (orders) and within 7 (cache).
+	for _, c := range []struct {
+		inst dbtrust.Instance
+		name string
+		days int
+	}{{e.orders, "db1.orders.internal", 20}, {e.cache, "cache-0.cache.internal", 5}} {
+		if _, err = e.svc.IssueCertificate(ctx, e.owner, c.inst.ID, dbtrust.IssueRequest{DNSNames: []string{c.name}, TTL: time.Duration(c.days) * 24 * time.Hour, KeyType: "ecdsa-p256"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// An uploaded trust anchor (a CA of an instance serves as the PEM) and a
 	// stored credential with a secret the console must never show.
