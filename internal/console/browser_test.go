@@ -301,6 +301,18 @@ func TestBrowser(t *testing.T) {
 	b.wantText(".notice", "Rotation started")
 	b.wantText("#rotation-stage", "rotation started")
 	b.wantText("#rotation .todo", "Fetch the CA bundle again")
+	// A client fetches the new bundle through the API: the page lists it as
+	// holding the next CA.
+	req, _ := http.NewRequest("GET", e.url+"/v1/instances/"+e.orders.ID+"/ca-bundle", nil)
+	req.Header.Set("Authorization", "Bearer "+e.viewerToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET ca-bundle as the viewer: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	b.open("/ui/instances/" + e.orders.ID)
+	b.wantText("#clients-summary", "1 of 1 client that fetched the bundle holds it")
+	b.wantText(".clients table", "viewer")
 	b.submit("form[action$='/rotation/finish'] button")
 	b.wantText(".notice", "Rotation finished")
 	b.wantText("#rotation-stage", "rotation finished")

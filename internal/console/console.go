@@ -47,6 +47,7 @@ type service interface {
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
 	ConnectionRecipes(ctx context.Context, p dbtrust.Principal, id, bundlePath string) (dbtrust.Instance, []dbtrust.Recipe, error)
 
+	RotationStatus(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.RotationStatus, error)
 	RotateStart(ctx context.Context, p dbtrust.Principal, id, keyType string) ([]dbtrust.CA, error)
 	RotateFinish(ctx context.Context, p dbtrust.Principal, id string, force bool) ([]dbtrust.CA, []dbtrust.Client, error)
 	RotateRollback(ctx context.Context, p dbtrust.Principal, id string) ([]dbtrust.CA, error)

@@ -64,7 +64,7 @@ func startConsole(t *testing.T) *consoleEnv {
 	if _, err = e.svc.RotateStart(ctx, e.owner, catalog.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = e.svc.RotateFinish(ctx, e.owner, catalog.ID); err != nil {
+	if _, _, err = e.svc.RotateFinish(ctx, e.owner, catalog.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	// Certificates that expire within 30 days (orders) and within 7 (cache).

@@ -13,9 +13,9 @@ import (
 type stage string
 
 const (
-	stageStable   stage = "stable"   // one current CA
-	stageStarted  stage = "started"  // a next CA is published beside current
-	stageFinished stage = "finished" // the new CA is current; the old one is still served as previous
+	stageStable   = stage(dbtrust.StageStable)   // one current CA
+	stageStarted  = stage(dbtrust.StageStarted)  // a next CA is published beside current
+	stageFinished = stage(dbtrust.StageFinished) // the new CA is current; the old one is still served as previous
 )
 
 func stageOf(cas []dbtrust.CA) stage {

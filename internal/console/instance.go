@@ -50,6 +50,10 @@ type instanceData struct {
 	Timeline  timeline
 	Previous  *caRow // the previous CA, during stageFinished
 	KeyTypes  []string
+	// Status lists who fetched the bundle and whether they hold the new
+	// CA; only admins see it (it names tokens and access keys).
+	Status        *dbtrust.RotationStatus
+	AgentsLacking int // node agents without the new CA: finishing needs force
 }
 
 func (c *console) instance(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -90,6 +94,18 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, s *session) e
 		d.CAs = append(d.CAs, row)
 		if row.State == dbtrust.CAPrevious {
 			d.Previous = &row
+		}
+	}
+	if s.Can("admin") {
+		st, err := c.svc.RotationStatus(ctx, s.P, id)
+		if err != nil {
+			return err
+		}
+		d.Status = &st
+		for _, cl := range st.Clients {
+			if cl.Kind == "agent" && !cl.HoldsNext {
+				d.AgentsLacking++
+			}
 		}
 	}
 	d.Timeline = buildTimeline("Expiry of "+inst.Name+"'s CAs and certificates", instanceSpans(inst, cas, certs, now, false), now)
