@@ -24,6 +24,7 @@ import (
 	"github.com/dbtrust/dbtrust/internal/kek"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	"github.com/dbtrust/dbtrust/internal/pki"
+	"github.com/dbtrust/dbtrust/internal/seal"
 )
 
 var tlsFingerprintRE = regexp.MustCompile(`tls ca sha256:\s+([0-9a-f]{64})`)
@@ -267,5 +268,79 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	cliJSON(t, &insts, "instance", "list", "--account", "acme", "--kek-file", filepath.Join(data, "kek"), "--data", data2)
 	if len(insts) != len(list.Instances) {
 		t.Errorf("the SQLite store restored from PostgreSQL has %d instances, want %d", len(insts), len(list.Instances))
+	}
+}
+
+// TestSIGHUPReloadsKEK runs serve as a process through a whole KEK rotation
+// without a restart: the new key file appears and SIGHUP makes the server
+// seal under it; after the rotation the new key replaces the old file and
+// SIGHUP again leaves the server with the new key alone. A SIGHUP with a key
+// that does not match is refused and the server keeps its keys.
+func TestSIGHUPReloadsKEK(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	data := t.TempDir()
+	var acct accountOut
+	cliJSON(t, &acct, "account", "create", "acme", "--data", data)
+	var inst struct{ ID string }
+	cliJSON(t, &inst, "instance", "create", "--name", "orders", "--engine", "pg", "--account", "acme", "--data", data)
+	kekFile, next := filepath.Join(data, "kek"), filepath.Join(data, "kek.next")
+
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--new-kek-file", next)
+	cmd.Env = []string{"HOME=" + t.TempDir()}
+	var out, logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	url, _ := waitServing(t, &out, exited)
+	issue := func(when string) {
+		t.Helper()
+		if st, body := doRequest(t, http.DefaultClient, "POST", url+"/v1/instances/"+inst.ID+"/certificates", acct.Token, `{"common_name":"node.example.test"}`); st != http.StatusCreated {
+			t.Fatalf("issue %s = %d %s\n%s", when, st, body, logs.String())
+		}
+	}
+	hup := func(wantLog string) {
+		t.Helper()
+		before := strings.Count(logs.String(), wantLog)
+		cmd.Process.Signal(syscall.SIGHUP)
+		for deadline := time.Now().Add(10 * time.Second); strings.Count(logs.String(), wantLog) == before; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log after SIGHUP:\n%s", wantLog, logs.String())
+			}
+		}
+	}
+	issue("before the rotation")
+
+	cli(t, "kek", "rotate", "--new-kek-file", next, "--data", data) // makes the new key only
+	hup("key-encryption keys reloaded")
+	raw, _ := os.ReadFile(next)
+	newKey, _ := seal.DecodeKey(string(raw))
+	if !strings.Contains(logs.String(), "sealing_key="+seal.KeyID(newKey)) {
+		t.Fatalf("after SIGHUP the server does not seal under the new key %s:\n%s", seal.KeyID(newKey), logs.String())
+	}
+	cli(t, "kek", "rotate", "--new-kek-file", next, "--data", data)
+	issue("after the rotation, the server holding both keys")
+
+	// The operator's last step: the new key becomes the key file.
+	oldRaw, _ := os.ReadFile(kekFile)
+	if err := os.Rename(next, kekFile); err != nil {
+		t.Fatal(err)
+	}
+	hup("key-encryption keys reloaded")
+	issue("with the new key alone")
+	// A key that is not the store's is refused on SIGHUP; the server carries on.
+	if err := os.WriteFile(kekFile, oldRaw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hup("the key-encryption keys did not reload")
+	issue("after a refused reload")
+	select {
+	case err := <-exited:
+		t.Fatalf("serve exited: %v", err)
+	default:
 	}
 }
