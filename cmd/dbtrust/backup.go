@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbtrust/dbtrust/internal/datadir"
 	"github.com/dbtrust/dbtrust/internal/kek"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
 	"github.com/dbtrust/dbtrust/internal/sqlstore"
@@ -129,6 +130,11 @@ func cmdRestore(ctx context.Context, args []string, env envFunc, stdout, stderr 
 	plan, err := kek.Check(found, keys, sealedBindings(), time.Now())
 	if err != nil {
 		return fmt.Errorf("--from %s: %w", *from, err)
+	}
+	if c.store == "" {
+		if err := datadir.Prepare(c.data); err != nil {
+			return fmt.Errorf("data folder: %w", err)
+		}
 	}
 	dst, store, desc, err := openStore(ctx, c.store, c.data, schemaAsIs)
 	if err != nil {

@@ -83,7 +83,7 @@ func kekRotate(ctx context.Context, c *common, opt kek.RotateOptions, stdout, st
 			fmt.Fprintf(w, "%s\t%d\t%d\n", p.Table, p.Scanned, p.Resealed)
 		}
 		fmt.Fprintf(w, "every sealed value is now under key-encryption key %s; the old key %s opens nothing in this store.\n", out.To, out.From)
-		fmt.Fprintln(w, "Next: on every replica make the new key its --kek-file (or --kek-command), drop --new-kek-file, and send SIGHUP; then destroy the old key.")
+		fmt.Fprintln(w, "Next: on every replica make the new key its key (move the new key file onto the old one, or change what --kek-command prints) and send SIGHUP; then destroy the old key.")
 	})
 }
 
