@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"io/fs"
@@ -126,5 +127,29 @@ func TestMissingKEKFolder(t *testing.T) {
 	_, err := runCmd(t.TempDir(), nil, "account", "list", "--kek-file", path)
 	if !errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), ".tmp") || !strings.Contains(err.Error(), "mkdir -p") {
 		t.Errorf("account list --kek-file in a missing folder = %v, want a plain message saying to create the folder", err)
+	}
+}
+
+// TestSealedBindingsCoverEveryTable: KEK rotation knows how to open and
+// re-seal the values of every table that holds sealed values.
+func TestSealedBindingsCoverEveryTable(t *testing.T) {
+	t.Parallel()
+	// Webhook secrets: the table exists, but the code that seals them has
+	// not landed; rotation refuses, changing nothing, while such a value
+	// exists without a binding.
+	pending := map[string]bool{"webhooks": true}
+	db, store, _, err := openStore(context.Background(), "", t.TempDir(), schemaMigrate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	tables, err := db.SealedTables(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		if _, ok := sealedBindings()[table]; !ok && !pending[table] {
+			t.Errorf("sealedBindings() has no binding for the sealed values of %s", table)
+		}
 	}
 }

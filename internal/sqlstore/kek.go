@@ -22,13 +22,15 @@ type sealedColumn struct {
 
 // sealedColumns lists every sealed value the store keeps. A table that holds
 // a new kind of sealed value must be added here, or KEK rotation would leave
-// it under the old key (TestSealedColumnsComplete checks the schema).
+// it under the old key (sqlite's TestSealedColumnsComplete checks the
+// schema).
 var sealedColumns = []sealedColumn{
 	{"cas", "id", "sealed_key", []string{"id"}},
 	{"access_keys", "id", "sealed_secret", []string{"id", "account_id", "role"}},
 	{"signing_keys", "name", "sealed_key", []string{"name", "id"}},
 	{"astra_credentials", "id", "sealed_key_store", []string{"id"}},
 	{"serving_cas", "name", "sealed_key", []string{"name"}},
+	{"webhooks", "id", "sealed_secret", []string{"id", "account_id"}},
 }
 
 func columnOf(table string) (sealedColumn, error) {
