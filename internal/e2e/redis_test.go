@@ -69,10 +69,16 @@ func (r *redisServer) start(certPEM, keyPEM, caPEM []byte) {
 			r.t.Fatal(err)
 		}
 	}
+	r.startWith(r.dir)
+}
+
+// startWith runs the server with server.crt, server.key and ca.pem of dir.
+func (r *redisServer) startWith(dir string) {
+	r.t.Helper()
 	var log bytes.Buffer
 	r.cmd = exec.Command(r.bin, "--port", "0", "--tls-port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--tls-cert-file", filepath.Join(r.dir, "server.crt"), "--tls-key-file", filepath.Join(r.dir, "server.key"),
-		"--tls-ca-cert-file", filepath.Join(r.dir, "ca.pem"), "--tls-auth-clients", "no",
+		"--tls-cert-file", filepath.Join(dir, "server.crt"), "--tls-key-file", filepath.Join(dir, "server.key"),
+		"--tls-ca-cert-file", filepath.Join(dir, "ca.pem"), "--tls-auth-clients", "no",
 		"--save", "", "--appendonly", "no", "--dir", r.dir, "--daemonize", "no")
 	r.cmd.Stdout, r.cmd.Stderr = &log, &log
 	if err := r.cmd.Start(); err != nil {

@@ -28,7 +28,8 @@ type Server struct {
 	port int
 	cred *syscall.Credential // run as this user (when the test runs as root)
 	up   bool
-	tls  bool // serve TLS with base/server.crt and base/server.key
+	// certFile and keyFile, when set, are served over TLS (ssl=on).
+	certFile, keyFile string
 }
 
 // Available reports whether PostgreSQL's server binaries can be found.
@@ -48,13 +49,41 @@ func (s *Server) SetTLS(certPEM, keyPEM []byte) {
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			s.t.Fatal(err)
 		}
-		if s.cred != nil {
-			if err := os.Chown(p, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
-				s.t.Fatal(err)
-			}
-		}
+		s.chown(p)
 	}
-	s.tls = true
+	s.UseTLSFiles(filepath.Join(base, "server.crt"), filepath.Join(base, "server.key"))
+}
+
+// UseTLSFiles turns TLS on from the next Start with the certificate and key
+// at these paths, which the server's user must be able to read.
+func (s *Server) UseTLSFiles(certFile, keyFile string) { s.certFile, s.keyFile = certFile, keyFile }
+
+// OwnedDir makes a folder beside the cluster's data folder that the server's
+// user owns (mode 0700), for files the server reads.
+func (s *Server) OwnedDir(name string) string {
+	s.t.Helper()
+	p := filepath.Join(filepath.Dir(s.dir), name)
+	if err := os.Mkdir(p, 0o700); err != nil {
+		s.t.Fatal(err)
+	}
+	s.chown(p)
+	return p
+}
+
+// ReloadCommand is a shell command that makes the running server reload its
+// configuration and TLS files (SIGHUP to the postmaster), as root or as the
+// test's user.
+func (s *Server) ReloadCommand() string {
+	return fmt.Sprintf("kill -HUP $(head -n 1 '%s')", filepath.Join(s.dir, "postmaster.pid"))
+}
+
+func (s *Server) chown(p string) {
+	if s.cred == nil {
+		return
+	}
+	if err := os.Chown(p, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // Restart stops the server (if it runs) and starts it again.
@@ -121,9 +150,8 @@ func (s *Server) URL(db string) string {
 func (s *Server) Start() {
 	s.t.Helper()
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", s.port, s.dir)
-	if s.tls {
-		base := filepath.Dir(s.dir)
-		opts += fmt.Sprintf(" -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s", filepath.Join(base, "server.crt"), filepath.Join(base, "server.key"))
+	if s.certFile != "" {
+		opts += fmt.Sprintf(" -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s", s.certFile, s.keyFile)
 	}
 	s.pgctl("-o", opts, "-l", filepath.Join(filepath.Dir(s.dir), "server.log"), "start")
 	s.up = true
