@@ -132,11 +132,17 @@ func (a *Agent) Once(ctx context.Context) (Result, error) {
 	} else if err := a.api.Call(ctx, "GET", "/v1/instances/"+a.inst.ID, nil, &a.inst); err != nil {
 		return Result{}, explain(err, "read the instance")
 	}
+	// The CAs say which one is current; the bundle is fetched as such, so
+	// that dbtrust counts this node among those holding it (rotate status).
 	var cas native.CAList
 	if err := a.api.Call(ctx, "GET", "/v1/instances/"+a.inst.ID+"/cas", nil, &cas); err != nil {
+		return Result{}, explain(err, "read the instance's CAs")
+	}
+	var bundle []byte
+	if err := a.api.Call(ctx, "GET", "/v1/instances/"+a.inst.ID+"/ca-bundle", nil, &bundle); err != nil {
 		return Result{}, explain(err, "fetch the CA bundle")
 	}
-	res, err := a.install(ctx, cas)
+	res, err := a.install(ctx, cas, bundle)
 	if err != nil {
 		return res, err
 	}

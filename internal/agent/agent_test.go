@@ -82,7 +82,7 @@ func (e *env) rotate(step string) {
 	case "start":
 		_, err = e.svc.RotateStart(ctx, e.owner, e.inst.ID, "")
 	case "finish":
-		_, err = e.svc.RotateFinish(ctx, e.owner, e.inst.ID)
+		_, _, err = e.svc.RotateFinish(ctx, e.owner, e.inst.ID, false)
 	case "retire":
 		_, err = e.svc.RotateRetire(ctx, e.owner, e.inst.ID, true)
 	}
@@ -223,6 +223,10 @@ func TestBadCertificateNotInstalled(t *testing.T) {
 			if _, err := a.Once(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			e.rotate("start")
+			if _, err := a.Once(context.Background()); err != nil { // installs the bundle
+				t.Fatal(err)
+			}
 			before := e.snapshot()
 			e.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/certificates") {
@@ -231,7 +235,6 @@ func TestBadCertificateNotInstalled(t *testing.T) {
 				}
 				e.real.ServeHTTP(w, r)
 			}))
-			e.rotate("start")
 			e.rotate("finish") // the agent must renew now
 			_, err := a.Once(context.Background())
 			if err == nil {

@@ -23,9 +23,8 @@ import (
 // Everything new is checked before anything is renamed into place; the
 // bundle goes first, so that a certificate is never in place without the
 // bundle that verifies it.
-func (a *Agent) install(ctx context.Context, cas native.CAList) (Result, error) {
-	bundle := []byte(cas.BundlePEM)
-	roots, current, err := parseCAs(cas)
+func (a *Agent) install(ctx context.Context, cas native.CAList, bundle []byte) (Result, error) {
+	roots, current, err := parseCAs(cas, bundle)
 	if err != nil {
 		return Result{}, fmt.Errorf("dbtrust sent CAs that do not parse (%v); the files in place are kept", err)
 	}
@@ -44,7 +43,7 @@ func (a *Agent) install(ctx context.Context, cas native.CAList) (Result, error) 
 		if err := a.files.write(fileCA, bundle); err != nil {
 			return Result{}, err
 		}
-		a.log.Info("installed the instance's CA bundle", "file", a.files.path(fileCA), "cas", len(cas.CAs))
+		a.log.Info("installed the instance's CA bundle", "file", a.files.path(fileCA), "cas", strings.Count(string(bundle), "BEGIN CERTIFICATE"))
 	}
 	if res.Reason != "" {
 		if err := a.files.writeCert(certPEM, keyPEM); err != nil {
@@ -59,8 +58,8 @@ func (a *Agent) install(ctx context.Context, cas native.CAList) (Result, error) 
 }
 
 // parseCAs returns the bundle as a pool and the current CA's certificate.
-func parseCAs(cas native.CAList) (*x509.CertPool, *x509.Certificate, error) {
-	certs, err := pki.ParseCertsPEM([]byte(cas.BundlePEM))
+func parseCAs(cas native.CAList, bundle []byte) (*x509.CertPool, *x509.Certificate, error) {
+	certs, err := pki.ParseCertsPEM(bundle)
 	if err != nil {
 		return nil, nil, err
 	}
