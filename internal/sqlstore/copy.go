@@ -74,21 +74,9 @@ type TableCount struct {
 // key as src. Both stores must be migrated to the same version, and nothing
 // should write to src meanwhile (Copy reads it in one transaction).
 func Copy(ctx context.Context, src, dst *DB, opt CopyOptions) ([]TableCount, error) {
-	if src.be.Schema == nil || dst.be.Schema == nil {
-		return nil, fmt.Errorf("copy: %s or %s cannot describe its schema", src.be.Name, dst.be.Name)
+	if err := sameVersion(ctx, src, dst); err != nil {
+		return nil, err
 	}
-	sv, _, err := src.SchemaVersion(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("copy: source schema version: %w", err)
-	}
-	dv, _, err := dst.SchemaVersion(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("copy: target schema version: %w", err)
-	}
-	if sv != dv {
-		return nil, dbtrust.Errorf(dbtrust.Conflict, "source schema is at version %d, target at %d: migrate both first", sv, dv)
-	}
-
 	stx, err := src.db.BeginTx(ctx, src.be.SnapshotTx)
 	if err != nil {
 		return nil, src.mapErr(err)
@@ -100,51 +88,13 @@ func Copy(ctx context.Context, src, dst *DB, opt CopyOptions) ([]TableCount, err
 	}
 	defer dtx.Rollback()
 
-	srcTables, err := src.be.Schema(ctx, stx)
-	if err != nil {
-		return nil, fmt.Errorf("copy: source schema: %w", err)
-	}
-	dstTables, err := dst.be.Schema(ctx, dtx)
-	if err != nil {
-		return nil, fmt.Errorf("copy: target schema: %w", err)
-	}
-	srcBy := map[string]Table{}
-	for _, t := range srcTables {
-		if t.Name != gooseTable {
-			srcBy[t.Name] = t
-		}
-	}
-	var tables []Table
-	for _, t := range dstTables {
-		if t.Name != gooseTable {
-			tables = append(tables, t)
-		}
-	}
-	for name := range srcBy {
-		if !slices.ContainsFunc(tables, func(t Table) bool { return t.Name == name }) {
-			return nil, fmt.Errorf("copy: the target has no table %q", name)
-		}
-	}
-	tables, err = dependencyOrder(tables)
+	srcBy, tables, err := copyPlan(ctx, src, dst, stx, dtx)
 	if err != nil {
 		return nil, err
 	}
-
-	nonEmpty, err := firstNonEmpty(ctx, dtx, tables)
-	if err != nil {
-		return nil, dst.mapErr(err)
+	if err := emptyTarget(ctx, dst, dtx, tables, opt.Force); err != nil {
+		return nil, err
 	}
-	if nonEmpty != "" {
-		if !opt.Force {
-			return nil, dbtrust.Errorf(dbtrust.Conflict, "the target is not empty (table %s has rows); use --force to replace its contents", nonEmpty)
-		}
-		for _, t := range slices.Backward(tables) {
-			if _, err := dtx.ExecContext(ctx, `DELETE FROM `+quote(t.Name)); err != nil {
-				return nil, dst.mapErr(err)
-			}
-		}
-	}
-
 	var counts []TableCount
 	for _, t := range tables {
 		st, ok := srcBy[t.Name]
@@ -158,22 +108,8 @@ func Copy(ctx context.Context, src, dst *DB, opt CopyOptions) ([]TableCount, err
 		}
 		counts = append(counts, TableCount{Table: t.Name, Rows: n})
 	}
-
-	// Verify before committing: every table holds exactly the source's rows.
-	for _, c := range counts {
-		want := int64(0)
-		if _, ok := srcBy[c.Table]; ok {
-			if want, err = count(ctx, stx, c.Table); err != nil {
-				return nil, src.mapErr(err)
-			}
-		}
-		got, err := count(ctx, dtx, c.Table)
-		if err != nil {
-			return nil, dst.mapErr(err)
-		}
-		if got != want || c.Rows != want {
-			return nil, fmt.Errorf("copy: table %s: source has %d rows, copied %d, target has %d", c.Table, want, c.Rows, got)
-		}
+	if err := verifyCopy(ctx, src, dst, stx, dtx, srcBy, counts); err != nil {
+		return nil, err
 	}
 	if err := dtx.Commit(); err != nil {
 		return nil, dst.mapErr(err)
@@ -189,6 +125,102 @@ func Copy(ctx context.Context, src, dst *DB, opt CopyOptions) ([]TableCount, err
 		}
 	}
 	return counts, nil
+}
+
+// sameVersion refuses a copy between stores that can not describe their
+// schema, or whose schemas are at different migration versions.
+func sameVersion(ctx context.Context, src, dst *DB) error {
+	if src.be.Schema == nil || dst.be.Schema == nil {
+		return fmt.Errorf("copy: %s or %s cannot describe its schema", src.be.Name, dst.be.Name)
+	}
+	sv, _, err := src.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("copy: source schema version: %w", err)
+	}
+	dv, _, err := dst.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("copy: target schema version: %w", err)
+	}
+	if sv != dv {
+		return dbtrust.Errorf(dbtrust.Conflict, "source schema is at version %d, target at %d: migrate both first", sv, dv)
+	}
+	return nil
+}
+
+// copyPlan reads both schemas and returns the source's tables by name and
+// the target's tables in foreign-key order; every source table must exist
+// in the target.
+func copyPlan(ctx context.Context, src, dst *DB, stx, dtx *sql.Tx) (map[string]Table, []Table, error) {
+	srcTables, err := src.be.Schema(ctx, stx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("copy: source schema: %w", err)
+	}
+	dstTables, err := dst.be.Schema(ctx, dtx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("copy: target schema: %w", err)
+	}
+	srcBy := map[string]Table{}
+	for _, t := range srcTables {
+		if t.Name != gooseTable {
+			srcBy[t.Name] = t
+		}
+	}
+	var tables []Table
+	for _, t := range dstTables {
+		if t.Name != gooseTable {
+			tables = append(tables, t)
+		}
+	}
+	for name := range srcBy {
+		if !slices.ContainsFunc(tables, func(t Table) bool { return t.Name == name }) {
+			return nil, nil, fmt.Errorf("copy: the target has no table %q", name)
+		}
+	}
+	tables, err = dependencyOrder(tables)
+	return srcBy, tables, err
+}
+
+// emptyTarget refuses a target that holds rows, unless force, in which case
+// it deletes them, children first.
+func emptyTarget(ctx context.Context, dst *DB, dtx *sql.Tx, tables []Table, force bool) error {
+	nonEmpty, err := firstNonEmpty(ctx, dtx, tables)
+	if err != nil {
+		return dst.mapErr(err)
+	}
+	if nonEmpty == "" {
+		return nil
+	}
+	if !force {
+		return dbtrust.Errorf(dbtrust.Conflict, "the target is not empty (table %s has rows); use --force to replace its contents", nonEmpty)
+	}
+	for _, t := range slices.Backward(tables) {
+		if _, err := dtx.ExecContext(ctx, `DELETE FROM `+quote(t.Name)); err != nil {
+			return dst.mapErr(err)
+		}
+	}
+	return nil
+}
+
+// verifyCopy checks, before the commit, that every table of the target holds
+// exactly the source's rows.
+func verifyCopy(ctx context.Context, src, dst *DB, stx, dtx *sql.Tx, srcBy map[string]Table, counts []TableCount) error {
+	for _, c := range counts {
+		want := int64(0)
+		if _, ok := srcBy[c.Table]; ok {
+			var err error
+			if want, err = count(ctx, stx, c.Table); err != nil {
+				return src.mapErr(err)
+			}
+		}
+		got, err := count(ctx, dtx, c.Table)
+		if err != nil {
+			return dst.mapErr(err)
+		}
+		if got != want || c.Rows != want {
+			return fmt.Errorf("copy: table %s: source has %d rows, copied %d, target has %d", c.Table, want, c.Rows, got)
+		}
+	}
+	return nil
 }
 
 func copyTable(ctx context.Context, stx, dtx *sql.Tx, src, dst Table) (int64, error) {

@@ -68,16 +68,17 @@ func Register(mux *http.ServeMux, svc service, certs certificates, creds credent
 	}
 	a := api{svc: svc, certs: certs, creds: creds, cfg: cfg}
 	const certsPath, credsPath = "/accounts/{account_id}/core/v1/certificates", "/accounts/{account_id}/core/v1/credentials"
+	cert, cred := a.certificateCollection(), a.credentialCollection()
 	mux.Handle("GET "+certsPath, a.wrap(a.listCertificates))
-	mux.Handle("POST "+certsPath, a.wrap(a.createCertificate))
-	mux.Handle("GET "+certsPath+"/{id}", a.wrap(a.getCertificate))
-	mux.Handle("PUT "+certsPath+"/{id}", a.wrap(a.updateCertificate))
-	mux.Handle("DELETE "+certsPath+"/{id}", a.wrap(a.deleteCertificate))
+	mux.Handle("POST "+certsPath, a.wrap(cert.createHandler(a)))
+	mux.Handle("GET "+certsPath+"/{id}", a.wrap(cert.getHandler()))
+	mux.Handle("PUT "+certsPath+"/{id}", a.wrap(cert.updateHandler(a)))
+	mux.Handle("DELETE "+certsPath+"/{id}", a.wrap(cert.deleteHandler()))
 	mux.Handle("GET "+credsPath, a.wrap(a.listCredentials))
-	mux.Handle("POST "+credsPath, a.wrap(a.createCredential))
-	mux.Handle("GET "+credsPath+"/{id}", a.wrap(a.getCredential))
-	mux.Handle("PUT "+credsPath+"/{id}", a.wrap(a.updateCredential))
-	mux.Handle("DELETE "+credsPath+"/{id}", a.wrap(a.deleteCredential))
+	mux.Handle("POST "+credsPath, a.wrap(cred.createHandler(a)))
+	mux.Handle("GET "+credsPath+"/{id}", a.wrap(cred.getHandler()))
+	mux.Handle("PUT "+credsPath+"/{id}", a.wrap(cred.updateHandler(a)))
+	mux.Handle("DELETE "+credsPath+"/{id}", a.wrap(cred.deleteHandler()))
 	// Any other method on these paths is Astra's 405; any other path under
 	// /accounts is an unknown collection.
 	mux.Handle(certsPath, methodNotAllowed("GET, POST"))

@@ -44,77 +44,95 @@ func (s *schema) check(v any, path string) error {
 	}
 	switch s.typ {
 	case "object":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: must be an object", at(path))
-		}
-		for _, r := range s.required {
-			if _, ok := m[r]; !ok {
-				return fmt.Errorf("%s: required member %q is missing", at(path), r)
-			}
-		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			sub, ok := s.props[k]
-			if !ok {
-				if s.closed {
-					return fmt.Errorf("%s: member %q is not allowed", at(path), k)
-				}
-				sub = s.additional
-			}
-			if sub != nil {
-				if err := sub.check(m[k], path+"/"+k); err != nil {
-					return err
-				}
-			}
-		}
+		return s.checkObject(v, path)
 	case "array":
-		a, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s: must be an array", at(path))
-		}
-		if s.unique {
-			seen := make(map[string]bool, len(a))
-			for i, e := range a {
-				b, _ := json.Marshal(e)
-				if seen[string(b)] {
-					return fmt.Errorf("%s/%d: repeats an earlier item; items must be unique", at(path), i)
-				}
-				seen[string(b)] = true
-			}
-		}
-		if s.items != nil {
-			for i, e := range a {
-				if err := s.items.check(e, fmt.Sprintf("%s/%d", path, i)); err != nil {
-					return err
-				}
-			}
-		}
+		return s.checkArray(v, path)
 	case "string":
-		str, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s: must be a string", at(path))
-		}
-		if len(s.enum) > 0 && !contains(s.enum, str) {
-			return fmt.Errorf("%s: must be one of %s", at(path), strings.Join(s.enum, ", "))
-		}
-		n := utf8.RuneCountInString(str)
-		if n < s.minLen || (s.maxLen > 0 && n > s.maxLen) {
-			return fmt.Errorf("%s: length must be between %d and %d", at(path), s.minLen, s.maxLen)
-		}
-		if s.pattern != nil && !s.pattern.MatchString(str) {
-			return fmt.Errorf("%s: does not match %s", at(path), s.pattern)
-		}
+		return s.checkString(v, path)
 	case "number":
 		switch v.(type) {
 		case json.Number, float64:
 		default:
 			return fmt.Errorf("%s: must be a number", at(path))
 		}
+	}
+	return nil
+}
+
+// checkObject checks the required members, then each member in name order.
+func (s *schema) checkObject(v any, path string) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s: must be an object", at(path))
+	}
+	for _, r := range s.required {
+		if _, ok := m[r]; !ok {
+			return fmt.Errorf("%s: required member %q is missing", at(path), r)
+		}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		sub, ok := s.props[k]
+		if !ok {
+			if s.closed {
+				return fmt.Errorf("%s: member %q is not allowed", at(path), k)
+			}
+			sub = s.additional
+		}
+		if sub != nil {
+			if err := sub.check(m[k], path+"/"+k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkArray checks uniqueness, when asked, then each item.
+func (s *schema) checkArray(v any, path string) error {
+	a, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s: must be an array", at(path))
+	}
+	if s.unique {
+		seen := make(map[string]bool, len(a))
+		for i, e := range a {
+			b, _ := json.Marshal(e)
+			if seen[string(b)] {
+				return fmt.Errorf("%s/%d: repeats an earlier item; items must be unique", at(path), i)
+			}
+			seen[string(b)] = true
+		}
+	}
+	if s.items != nil {
+		for i, e := range a {
+			if err := s.items.check(e, fmt.Sprintf("%s/%d", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkString checks the enum, the length in characters and the pattern.
+func (s *schema) checkString(v any, path string) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("%s: must be a string", at(path))
+	}
+	if len(s.enum) > 0 && !contains(s.enum, str) {
+		return fmt.Errorf("%s: must be one of %s", at(path), strings.Join(s.enum, ", "))
+	}
+	n := utf8.RuneCountInString(str)
+	if n < s.minLen || (s.maxLen > 0 && n > s.maxLen) {
+		return fmt.Errorf("%s: length must be between %d and %d", at(path), s.minLen, s.maxLen)
+	}
+	if s.pattern != nil && !s.pattern.MatchString(str) {
+		return fmt.Errorf("%s: does not match %s", at(path), s.pattern)
 	}
 	return nil
 }

@@ -1,0 +1,114 @@
+package astra
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/credential"
+)
+
+// The credentials collection. The key store goes in, never out.
+
+type credentialOut struct {
+	Type                string      `json:"type"`
+	Version             string      `json:"version"`
+	ID                  string      `json:"id"`
+	Name                string      `json:"name"`
+	KeyType             string      `json:"keyType,omitempty"`
+	Valid               string      `json:"valid"`
+	ValidFromTimestamp  string      `json:"validFromTimestamp,omitempty"`
+	ValidUntilTimestamp string      `json:"validUntilTimestamp,omitempty"`
+	Metadata            metadataOut `json:"metadata"`
+}
+
+// credentialJSON renders a credential. It has no keyStore member: the key
+// store is never returned.
+func credentialJSON(c credential.Credential) ([]byte, error) {
+	out := credentialOut{Type: typeCredential, Version: c.Version, ID: c.ID, Name: c.Name, KeyType: c.KeyType,
+		Valid: strconv.FormatBool(c.Valid), Metadata: metadataOf(c.Meta)}
+	if c.ValidFrom != nil {
+		out.ValidFromTimestamp = stamp(*c.ValidFrom)
+	}
+	if c.ValidUntil != nil {
+		out.ValidUntilTimestamp = stamp(*c.ValidUntil)
+	}
+	return marshal(out)
+}
+
+type credentialIn struct {
+	Version             string             `json:"version"`
+	ID                  string             `json:"id"`
+	Name                *string            `json:"name"`
+	KeyType             *string            `json:"keyType"`
+	KeyStore            *map[string]string `json:"keyStore"`
+	Valid               *string            `json:"valid"`
+	ValidFromTimestamp  *string            `json:"validFromTimestamp"`
+	ValidUntilTimestamp *string            `json:"validUntilTimestamp"`
+	Metadata            *metadataIn        `json:"metadata"`
+}
+
+func (in credentialIn) input() (credential.Input, error) {
+	out := credential.Input{ID: in.ID, Version: in.Version, Name: in.Name, KeyType: strOf(in.KeyType),
+		Valid: boolOf(in.Valid), Labels: labelsOf(in.Metadata)}
+	var err error
+	if out.ValidFrom, err = parseTime("validFromTimestamp", in.ValidFromTimestamp); err != nil {
+		return out, err
+	}
+	if out.ValidUntil, err = parseTime("validUntilTimestamp", in.ValidUntilTimestamp); err != nil {
+		return out, err
+	}
+	if in.KeyStore != nil {
+		out.KeyStore = make(map[string][]byte, len(*in.KeyStore))
+		for k, v := range *in.KeyStore {
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return out, schemaFailure("/keyStore/" + k + ": not standard base64")
+			}
+			out.KeyStore[k] = b
+		}
+	}
+	return out, nil
+}
+
+func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	entries := func(list []credential.Credential) []*listEntry {
+		out := make([]*listEntry, 0, len(list))
+		for _, c := range list {
+			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), render: func() ([]byte, error) { return credentialJSON(c) }})
+		}
+		return out
+	}
+	load := func() ([]*listEntry, error) {
+		list, err := a.creds.List(r.Context(), p)
+		return entries(list), err
+	}
+	keyset := &keysetSource{
+		after: func(pos *position, n int) ([]*listEntry, error) {
+			var at time.Time
+			var id string
+			if pos != nil {
+				at, id = time.UnixMicro(pos.Created), pos.ID
+			}
+			list, err := a.creds.ListAfter(r.Context(), p, at, id, n)
+			return entries(list), err
+		},
+		count: func() (int, error) { return a.creds.Count(r.Context(), p) },
+	}
+	return a.list(w, r, p, "credentials", credentialFields, load, keyset)
+}
+
+// credentialCollection is the credentials collection's single resources. An
+// update answers 200 with the updated resource when Accept names
+// application/astra-credential+json (as actoolkit sends, and as real Astra
+// servers answered it), otherwise 204 with no body, as Astra's definition says.
+func (a api) credentialCollection() collection[credential.Credential, credentialIn, credential.Input] {
+	return collection[credential.Credential, credentialIn, credential.Input]{
+		media: mediaCredential, postSchema: credentialPostSchema, putSchema: credentialPutSchema,
+		render: credentialJSON, bodyOnUpdate: true,
+		head:   func(c credential.Credential) (string, dbtrust.Meta) { return c.ID, c.Meta },
+		create: a.creds.Create, get: a.creds.Get, update: a.creds.Update, remove: a.creds.Delete,
+	}
+}
