@@ -2,12 +2,6 @@ package console_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -25,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/pki"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
 
 // The browser tests drive the console in a real headless Chromium (Debian's
@@ -242,20 +237,6 @@ func (b *browser) signIn(token string) {
 	b.submit("form[action='/ui/signin'] button")
 }
 
-// newCSR makes a key and a CSR for host, as a node would.
-func newCSR(t *testing.T, host string) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: host}, DNSNames: []string{host}}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
-}
-
 func TestBrowser(t *testing.T) {
 	e := startConsole(t)
 	ctx := context.Background()
@@ -336,7 +317,8 @@ func TestBrowser(t *testing.T) {
 
 	// Issue from a pasted CSR: the page shows the certificate, never a key.
 	b.submit("a[href$='/issue']")
-	csr := newCSR(t, "db9.orders.internal")
+	b.screenshot("issue-desktop", 1280, 900)
+	csr := servicetest.CSR(t, "db9.orders.internal")
 	b.do(chromedp.SetValue(chromedp.CSS("#csr"), string(csr)))
 	b.submit("form[action$='/issue'] button[type=submit]")
 	b.wantText(".notice", "Certificate issued")
@@ -371,6 +353,7 @@ func TestBrowser(t *testing.T) {
 	b.submit("form[action$='/trust'] button")
 	b.wantText(".notice", "Trust state changed")
 	b.wantText("#trust-state", "untrusted")
+	b.screenshot("trust-certificate-desktop", 1280, 900)
 	b.open("/ui/trust/credentials/" + e.cred.ID)
 	b.wantText("h1", "backup-s3")
 	b.wantText("main", "s3")
@@ -380,20 +363,21 @@ func TestBrowser(t *testing.T) {
 
 	// Tokens and access keys: the secret is shown once, on the answer.
 	b.open("/ui/tokens")
-	b.do(chromedp.SendKeys(chromedp.CSS("#tname"), "ci-deploy"))
+	b.do(chromedp.SendKeys(chromedp.CSS("#key-name"), "ci-deploy"))
 	b.submit("form[action='/ui/tokens'] button[type=submit]")
-	tok := b.text("#new-token")
+	tok := b.text("#new-secret")
 	if p, err := e.svc.Authenticate(ctx, tok); err != nil || p.Role != dbtrust.RoleViewer {
 		t.Fatalf("the token the console showed authenticates as %+v, %v; want a viewer", p, err)
 	}
 	b.open("/ui/tokens")
-	if b.count("#new-token") != 0 || strings.Contains(eval[string](b, "document.body.innerHTML"), tok) {
+	if b.count("#new-secret") != 0 || strings.Contains(eval[string](b, "document.body.innerHTML"), tok) {
 		t.Fatal("the tokens page shows the new token's secret again")
 	}
+	b.screenshot("tokens-desktop", 1280, 900)
 	b.open("/ui/access-keys")
-	b.do(chromedp.SendKeys(chromedp.CSS("#kname"), "sdk"))
+	b.do(chromedp.SendKeys(chromedp.CSS("#key-name"), "sdk"))
 	b.submit("form[action='/ui/access-keys'] button[type=submit]")
-	if ak, sk := b.text("#new-ak"), b.text("#new-sk"); !strings.HasPrefix(ak, "DBTK") || len(sk) < 20 {
+	if ak, sk := b.text("#new-id"), b.text("#new-secret"); !strings.HasPrefix(ak, "DBTK") || len(sk) < 20 {
 		t.Fatalf("the new access key reads AK %q, SK %q", ak, sk)
 	}
 	b.submit("form[action$='/revoke'] button")
@@ -448,7 +432,7 @@ func TestBrowser(t *testing.T) {
 		body url.Values
 	}{
 		{"/ui/instances/" + e.orders.ID + "/rotation/retire", url.Values{"force": {"on"}}},
-		{"/ui/instances/" + e.orders.ID + "/issue", url.Values{"csr": {string(newCSR(t, "x.example"))}}},
+		{"/ui/instances/" + e.orders.ID + "/issue", url.Values{"csr": {string(servicetest.CSR(t, "x.example"))}}},
 		{"/ui/tokens", url.Values{"name": {"mine"}, "role": {"viewer"}}},
 	} {
 		form.body.Set("csrf", csrf)

@@ -2,9 +2,7 @@ package console
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/accesskey"
@@ -105,48 +103,6 @@ func (c *console) credential(w http.ResponseWriter, r *http.Request, s *session)
 	return c.render(w, r, http.StatusOK, "credential", view{Title: cr.Name, Nav: "trust", S: s, CSRF: s.CSRF, Data: credentialData{Cred: cr}})
 }
 
-// ---- access keys ----
-
-type accessKeysData struct {
-	Keys []accesskey.Key
-	// Created is the key just made, and Secret its SK: shown on this one
-	// answer and never again.
-	Created *accesskey.Key
-	Secret  string
-	Name    string
-	Error   string
-}
-
-func (c *console) accessKeys(w http.ResponseWriter, r *http.Request, s *session) error {
-	return c.renderAccessKeys(w, r, s, http.StatusOK, accessKeysData{})
-}
-
-func (c *console) renderAccessKeys(w http.ResponseWriter, r *http.Request, s *session, status int, d accessKeysData) error {
-	keys, err := c.cfg.AccessKeys.List(r.Context(), s.P)
-	if err != nil {
-		return err
-	}
-	slices.Reverse(keys) // newest first
-	d.Keys = keys
-	return c.render(w, r, status, "accesskeys", view{Title: "Access keys", Nav: "keys", S: s, CSRF: s.CSRF, Notice: notice(r), Data: d})
-}
-
-func (c *console) createAccessKey(w http.ResponseWriter, r *http.Request, s *session) error {
-	name := strings.TrimSpace(r.PostForm.Get("name"))
-	k, secret, err := c.cfg.AccessKeys.Create(r.Context(), s.P, name, dbtrust.Role(r.PostForm.Get("role")))
-	if dbtrust.ErrorCode(err) == dbtrust.Invalid {
-		return c.renderAccessKeys(w, r, s, http.StatusBadRequest, accessKeysData{Name: name, Error: dbtrust.ErrorMessage(err)})
-	}
-	if err != nil {
-		return err
-	}
-	return c.renderAccessKeys(w, r, s, http.StatusCreated, accessKeysData{Created: &k, Secret: secret})
-}
-
-func (c *console) revokeAccessKey(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := c.cfg.AccessKeys.Revoke(r.Context(), s.P, r.PathValue("id")); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/ui/access-keys?done=key", http.StatusSeeOther)
-	return nil
+func accessKeyRow(k accesskey.Key) keyRow {
+	return keyRow{ID: k.ID, Name: k.Name, Role: k.Role, Guard: k.Role, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
 }

@@ -5,6 +5,12 @@ package servicetest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"path/filepath"
 	"testing"
 
@@ -61,4 +67,20 @@ func Sealer(t testing.TB) *seal.AESGCM {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// CSR returns a PEM certificate signing request for host (as its CN and its
+// one DNS name) over a fresh P-256 key, as a node would make it; the key is
+// dropped.
+func CSR(t testing.TB, host string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: host}, DNSNames: []string{host}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 }

@@ -3,11 +3,7 @@ package native_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -174,18 +170,7 @@ func decode[T any](t *testing.T, body []byte) T {
 	return v
 }
 
-func csrPEM(t *testing.T, dns string) string {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: dns}, DNSNames: []string{dns}}, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
-}
+func csrPEM(t *testing.T, dns string) string { return string(servicetest.CSR(t, dns)) }
 
 // TestEveryOperationAgainstOpenAPI drives every operation of the document to
 // every status it declares, validating each real response against it.
