@@ -127,7 +127,7 @@ func cmdRestore(ctx context.Context, args []string, env envFunc, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	plan, err := kek.Check(found, keys, sealedBindings(), time.Now())
+	plan, err := kek.Check(found, keys, kek.Bindings(), time.Now())
 	if err != nil {
 		return fmt.Errorf("--from %s: %w", *from, err)
 	}

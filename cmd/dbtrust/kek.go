@@ -73,7 +73,7 @@ func kekRotate(ctx context.Context, c *common, opt kek.RotateOptions, stdout, st
 	opt.OnBatch = func(p kek.Progress) {
 		fmt.Fprintf(stderr, "%s: %d re-sealed of %d scanned\n", p.Table, p.Resealed, p.Scanned)
 	}
-	out.Tables, err = kek.Rotate(ctx, d.db, d.sealer, sealedBindings(), opt)
+	out.Tables, err = kek.Rotate(ctx, d.db, d.sealer, kek.Bindings(), opt)
 	if err != nil {
 		return fmt.Errorf("rotation to key-encryption key %s stopped (run the same command again to resume it): %w", out.To, err)
 	}

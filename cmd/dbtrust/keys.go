@@ -9,12 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/accesskey"
-	"github.com/dbtrust/dbtrust/credential"
 	"github.com/dbtrust/dbtrust/internal/kek"
 	"github.com/dbtrust/dbtrust/internal/seal"
-	"github.com/dbtrust/dbtrust/internal/selftls"
 )
 
 // kekFlags are where a process's key-encryption keys come from.
@@ -36,25 +32,27 @@ func (k *kekFlags) register(fs *flag.FlagSet, env envFunc) {
 // sources returns where the key and the new key come from; the key's file
 // defaults to DATA/kek.
 func (k *kekFlags) sources(dataDir string) (primary, next seal.Source, defaultFile bool) {
-	switch {
-	case k.command != "":
-		primary = seal.Source{Command: k.command, Name: "--kek-command"}
-	case k.value != "":
-		primary = seal.Source{Value: k.value, Name: "DBTRUST_KEK"}
-	case k.file != "":
-		primary = seal.Source{File: k.file, Name: "--kek-file " + k.file}
-	default:
-		primary, defaultFile = seal.Source{File: filepath.Join(dataDir, "kek"), Name: "the key file " + filepath.Join(dataDir, "kek")}, true
+	primary = pickSource("", "DBTRUST_KEK", k.command, k.value, k.file)
+	if primary.IsZero() {
+		path := filepath.Join(dataDir, "kek")
+		primary, defaultFile = seal.Source{File: path, Name: "the key file " + path}, true
 	}
+	return primary, pickSource("new-", "DBTRUST_NEW_KEK", k.newCommand, k.newValue, k.newFile), defaultFile
+}
+
+// pickSource takes the first of a command, a value (from the environment
+// variable env) and a file that is set, named by its flag (prefixed "new-"
+// for the new key) or variable.
+func pickSource(prefix, env, command, value, file string) seal.Source {
 	switch {
-	case k.newCommand != "":
-		next = seal.Source{Command: k.newCommand, Name: "--new-kek-command"}
-	case k.newValue != "":
-		next = seal.Source{Value: k.newValue, Name: "DBTRUST_NEW_KEK"}
-	case k.newFile != "":
-		next = seal.Source{File: k.newFile, Name: "--new-kek-file " + k.newFile}
+	case command != "":
+		return seal.Source{Command: command, Name: "--" + prefix + "kek-command"}
+	case value != "":
+		return seal.Source{Value: value, Name: env}
+	case file != "":
+		return seal.Source{File: file, Name: "--" + prefix + "kek-file " + file}
 	}
-	return primary, next, defaultFile
+	return seal.Source{}
 }
 
 // loadKeys loads the keys. A missing key file is created only when the store
@@ -111,18 +109,6 @@ func storeKeyID(f kek.Found) string {
 	return "(unrecorded)"
 }
 
-// sealedBindings gives KEK rotation the binding of every kind of sealed
-// value the store keeps, by table (see sqlstore's sealedColumns).
-func sealedBindings() kek.AADs {
-	return kek.AADs{
-		"cas":               func(r []string) []byte { return dbtrust.CAKeyAAD(r[0]) },
-		"access_keys":       func(r []string) []byte { return accesskey.SecretAAD(r[0], r[1], dbtrust.Role(r[2])) },
-		"signing_keys":      func(r []string) []byte { return dbtrust.SigningKeyAAD(r[0], r[1]) },
-		"astra_credentials": func(r []string) []byte { return credential.KeyStoreAAD(r[0]) },
-		"serving_cas":       func(r []string) []byte { return selftls.KeyAAD(r[0]) },
-	}
-}
-
 // keyStore is the part of the store KEK checks use.
 type keyStore interface{ kek.Store }
 
@@ -137,7 +123,7 @@ func checkKeys(ctx context.Context, k *kekFlags, dataDir string, st keyStore) (k
 	if err != nil {
 		return keys, kek.Plan{}, false, err
 	}
-	plan, err := kek.Check(found, keys, sealedBindings(), time.Now())
+	plan, err := kek.Check(found, keys, kek.Bindings(), time.Now())
 	return keys, plan, created, err
 }
 
@@ -148,7 +134,7 @@ func reloadKeys(ctx context.Context, k *kekFlags, dataDir string, st keyStore, r
 	if err != nil {
 		return err
 	}
-	next, err := kek.Apply(ctx, st, plan, keys, sealedBindings(), time.Now())
+	next, err := kek.Apply(ctx, st, plan, keys, kek.Bindings(), time.Now())
 	if err != nil {
 		return err
 	}

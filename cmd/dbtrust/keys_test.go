@@ -148,8 +148,8 @@ func TestSealedBindingsCoverEveryTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, table := range tables {
-		if _, ok := sealedBindings()[table]; !ok && !pending[table] {
-			t.Errorf("sealedBindings() has no binding for the sealed values of %s", table)
+		if _, ok := kek.Bindings()[table]; !ok && !pending[table] {
+			t.Errorf("kek.Bindings() has no binding for the sealed values of %s", table)
 		}
 	}
 }

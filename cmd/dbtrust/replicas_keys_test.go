@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -108,25 +106,15 @@ func TestSIGHUPReloadsCertificate(t *testing.T) {
 		}
 	}
 	write(issue(time.Now().Add(time.Hour)))
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile, "--data", filepath.Join(dir, "data"))
-	cmd.Env = []string{"HOME=" + t.TempDir()}
-	var logs syncBuffer
-	cmd.Stderr = &logs
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { io.Copy(io.Discard, stdout); exited <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	p := startBin(t, bin, "serve", "--addr", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile, "--data", filepath.Join(dir, "data"))
 	url := ""
-	sc := bufio.NewScanner(stdout)
-	for url == "" && sc.Scan() {
-		if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
+	for deadline := time.Now().Add(time.Minute); url == ""; time.Sleep(10 * time.Millisecond) {
+		if m := servingRE.FindStringSubmatch(p.out.String()); m != nil {
 			url = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up:\n%s", p.logs.String())
 		}
 	}
-	go io.Copy(io.Discard, stdout)
 
 	kept := httpsClient(t, caPEM) // holds one connection open throughout
 	served := func(c *http.Client) (serial *big.Int, reused bool) {
@@ -135,23 +123,14 @@ func TestSIGHUPReloadsCertificate(t *testing.T) {
 		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}))
 		resp, err := c.Do(req)
 		if err != nil {
-			t.Fatalf("GET /healthz: %v\n%s", err, logs.String())
+			t.Fatalf("GET /healthz: %v\n%s", err, p.logs.String())
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return resp.TLS.PeerCertificates[0].SerialNumber, reused
 	}
 	first, _ := served(kept)
-	hup := func(wantLog string) {
-		t.Helper()
-		before := strings.Count(logs.String(), wantLog)
-		cmd.Process.Signal(syscall.SIGHUP)
-		for deadline := time.Now().Add(10 * time.Second); strings.Count(logs.String(), wantLog) == before; time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q in the log after SIGHUP:\n%s", wantLog, logs.String())
-			}
-		}
-	}
+	hup := func(wantLog string) { t.Helper(); p.signal(t, syscall.SIGHUP, wantLog) }
 
 	write(issue(time.Now().Add(2 * time.Hour)))
 	hup("TLS certificate reloaded")
@@ -175,19 +154,11 @@ func TestSIGHUPReloadsCertificate(t *testing.T) {
 		t.Errorf("after refused reloads a new connection got serial %x, want the last good one %x", still, renewed)
 	}
 	select {
-	case err := <-exited:
-		t.Fatalf("serve exited after SIGHUP: %v\n%s", err, logs.String())
+	case err := <-p.exited:
+		t.Fatalf("serve exited after SIGHUP: %v\n%s", err, p.logs.String())
 	default:
 	}
-	cmd.Process.Signal(os.Interrupt)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("serve exited with %v after an interrupt, want 0\n%s", err, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("serve did not stop on interrupt")
-	}
+	p.stop(t)
 }
 
 // TestBackupRestoreUnderLoad backs up a SQLite store while a server writes
@@ -286,41 +257,22 @@ func TestSIGHUPReloadsKEK(t *testing.T) {
 	cliJSON(t, &inst, "instance", "create", "--name", "orders", "--engine", "pg", "--account", "acme", "--data", data)
 	kekFile, next := filepath.Join(data, "kek"), filepath.Join(data, "kek.next")
 
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--new-kek-file", next)
-	cmd.Env = []string{"HOME=" + t.TempDir()}
-	var out, logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
-	url, _ := waitServing(t, &out, exited)
+	p := startBin(t, bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--new-kek-file", next)
+	url, _ := waitServing(t, &p.out, p.exited)
 	issue := func(when string) {
 		t.Helper()
 		if st, body := doRequest(t, http.DefaultClient, "POST", url+"/v1/instances/"+inst.ID+"/certificates", acct.Token, `{"common_name":"node.example.test"}`); st != http.StatusCreated {
-			t.Fatalf("issue %s = %d %s\n%s", when, st, body, logs.String())
+			t.Fatalf("issue %s = %d %s\n%s", when, st, body, p.logs.String())
 		}
 	}
-	hup := func(wantLog string) {
-		t.Helper()
-		before := strings.Count(logs.String(), wantLog)
-		cmd.Process.Signal(syscall.SIGHUP)
-		for deadline := time.Now().Add(10 * time.Second); strings.Count(logs.String(), wantLog) == before; time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q in the log after SIGHUP:\n%s", wantLog, logs.String())
-			}
-		}
-	}
-	issue("before the rotation")
+	hup := func(wantLog string) { t.Helper(); p.signal(t, syscall.SIGHUP, wantLog) }
 
 	cli(t, "kek", "rotate", "--new-kek-file", next, "--data", data) // makes the new key only
 	hup("key-encryption keys reloaded")
 	raw, _ := os.ReadFile(next)
 	newKey, _ := seal.DecodeKey(string(raw))
-	if !strings.Contains(logs.String(), "sealing_key="+seal.KeyID(newKey)) {
-		t.Fatalf("after SIGHUP the server does not seal under the new key %s:\n%s", seal.KeyID(newKey), logs.String())
+	if !strings.Contains(p.logs.String(), "sealing_key="+seal.KeyID(newKey)) {
+		t.Fatalf("after SIGHUP the server does not seal under the new key %s:\n%s", seal.KeyID(newKey), p.logs.String())
 	}
 	cli(t, "kek", "rotate", "--new-kek-file", next, "--data", data)
 	issue("after the rotation, the server holding both keys")
@@ -339,8 +291,9 @@ func TestSIGHUPReloadsKEK(t *testing.T) {
 	hup("the key-encryption keys did not reload")
 	issue("after a refused reload")
 	select {
-	case err := <-exited:
+	case err := <-p.exited:
 		t.Fatalf("serve exited: %v", err)
 	default:
 	}
+	p.stop(t)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,32 +31,62 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// process is a dbtrust command running as a process of its own.
+type process struct {
+	cmd       *exec.Cmd
+	out, logs syncBuffer
+	exited    chan error
+}
+
+// startBin runs 'BIN ARGS' as a process of its own; it is killed when the
+// test ends if it still runs.
+func startBin(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
+	p.cmd.Env = []string{"HOME=" + t.TempDir()}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+// signal sends sig and waits until the log holds one more wantLog line.
+func (p *process) signal(t *testing.T, sig os.Signal, wantLog string) {
+	t.Helper()
+	before := strings.Count(p.logs.String(), wantLog)
+	p.cmd.Process.Signal(sig)
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(p.logs.String(), wantLog) == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log after %v:\n%s", wantLog, sig, p.logs.String())
+		}
+	}
+}
+
+// stop interrupts the process and reports how it exited.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("dbtrust exited with %v after an interrupt, want 0\n%s", err, p.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		t.Errorf("dbtrust did not stop on interrupt")
+	}
+}
+
 // startProcess runs 'BIN serve ARGS' as a process of its own until the test
 // ends, and returns its URL and first-start token.
 func startProcess(t *testing.T, bin string, args ...string) (url, token string) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = []string{"HOME=" + t.TempDir()}
-	var out, errOut syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("dbtrust serve exited with %v\n%s", err, errOut.String())
-			}
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("dbtrust serve did not stop on interrupt")
-		}
-	})
-	return waitServing(t, &out, exited)
+	p := startBin(t, bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	t.Cleanup(func() { p.stop(t) })
+	return waitServing(t, &p.out, p.exited)
 }
 
 // TestTwoProcesses runs two dbtrust processes on one PostgreSQL database,

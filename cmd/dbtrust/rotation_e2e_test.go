@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -116,21 +115,14 @@ func TestKEKRotationUnderLoad(t *testing.T) {
 	load := runLoad(t, url, acct.Token, ids, stop)
 
 	// The rotation, killed once after its first batches.
-	cmd := exec.Command(bin, "kek", "rotate", "--data", data, "--new-kek-file", newFile, "--batch", "2", "--batch-pause", "50ms")
-	cmd.Env = []string{"HOME=" + t.TempDir()}
-	var errOut syncBuffer
-	cmd.Stderr = &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(time.Minute); strings.Count(errOut.String(), "re-sealed") < 3; time.Sleep(5 * time.Millisecond) {
+	p := startBin(t, bin, "kek", "rotate", "--data", data, "--new-kek-file", newFile, "--batch", "2", "--batch-pause", "50ms")
+	for deadline := time.Now().Add(time.Minute); strings.Count(p.logs.String(), "re-sealed") < 3; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the rotation printed no progress:\n%s", errOut.String())
+			t.Fatalf("the rotation printed no progress:\n%s", p.logs.String())
 		}
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
+	p.cmd.Process.Kill()
+	<-p.exited
 	half := keyStatus(t, data, "--new-kek-file", newFile)
 	if half.SealedBy[oldID] == 0 || half.SealedBy[newID] == 0 || len(half.Keys) != 2 {
 		t.Fatalf("after the kill: %+v, want values under both keys and both recorded", half)

@@ -189,7 +189,7 @@ func (c *common) open(ctx context.Context) (*deps, error) {
 	if err := applySchema(ctx, db, desc, mode); err != nil {
 		return nil, err
 	}
-	if d.sealer, err = kek.Apply(ctx, db, plan, keys, sealedBindings(), time.Now()); err != nil {
+	if d.sealer, err = kek.Apply(ctx, db, plan, keys, kek.Bindings(), time.Now()); err != nil {
 		return nil, fmt.Errorf("%s: %w", desc, err)
 	}
 	ok = true

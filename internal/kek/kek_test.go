@@ -21,16 +21,6 @@ import (
 
 var now = time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 
-func aads() kek.AADs {
-	return kek.AADs{
-		"cas":               func(r []string) []byte { return dbtrust.CAKeyAAD(r[0]) },
-		"access_keys":       func(r []string) []byte { return accesskey.SecretAAD(r[0], r[1], dbtrust.Role(r[2])) },
-		"signing_keys":      func(r []string) []byte { return dbtrust.SigningKeyAAD(r[0], r[1]) },
-		"astra_credentials": func(r []string) []byte { return credential.KeyStoreAAD(r[0]) },
-		"serving_cas":       func(r []string) []byte { return selftls.KeyAAD(r[0]) },
-	}
-}
-
 func rec(t *testing.T, s *seal.AESGCM, st kek.State) kek.Record {
 	t.Helper()
 	r, err := kek.NewRecord(s, st, now)
@@ -72,7 +62,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		tt.keys.PrimaryFrom, tt.keys.NewFrom = "--kek-file", "--new-kek-file"
-		p, err := kek.Check(tt.found, tt.keys, aads(), now)
+		p, err := kek.Check(tt.found, tt.keys, kek.Bindings(), now)
 		if errors.Is(err, kek.ErrMismatch) != tt.mismatch || tt.mismatch != (err != nil) {
 			t.Errorf("Check(%s) = %v, want mismatch: %v", tt.name, err, tt.mismatch)
 			continue
@@ -130,7 +120,7 @@ func TestRotate(t *testing.T) {
 	must(env.Store.AddKEK(ctx, rec(t, newKey, kek.Next)))
 	ring := seal.NewKeyring(newKey, oldKey)
 	stopCtx, stop := context.WithCancel(ctx)
-	_, err = kek.Rotate(stopCtx, env.Store, ring, aads(), kek.RotateOptions{Batch: 4, OnBatch: func(kek.Progress) { stop() }})
+	_, err = kek.Rotate(stopCtx, env.Store, ring, kek.Bindings(), kek.RotateOptions{Batch: 4, OnBatch: func(kek.Progress) { stop() }})
 	if !errors.Is(err, context.Canceled) && dbtrust.ErrorCode(err) != dbtrust.Unavailable {
 		t.Fatalf("Rotate(stopped after a batch) = %v, want it cancelled", err)
 	}
@@ -139,7 +129,7 @@ func TestRotate(t *testing.T) {
 	if census[newKey.ID()] == 0 || census[oldKey.ID()] == 0 {
 		t.Fatalf("census after a stopped rotation = %v, want values under both keys", census)
 	}
-	progress, err := kek.Rotate(ctx, env.Store, ring, aads(), kek.RotateOptions{Batch: 4})
+	progress, err := kek.Rotate(ctx, env.Store, ring, kek.Bindings(), kek.RotateOptions{Batch: 4})
 	must(err)
 	t.Logf("resumed rotation: %+v", progress)
 
@@ -161,10 +151,10 @@ func TestRotate(t *testing.T) {
 		vs, err := env.Store.SealedValues(ctx, tb, "", 1000)
 		must(err)
 		for _, v := range vs {
-			if _, err := oldKey.Open(v.Value, aads()[tb](v.Ref)); err == nil {
+			if _, err := oldKey.Open(v.Value, kek.Bindings()[tb](v.Ref)); err == nil {
 				t.Errorf("the old key opens %s %s after the rotation", tb, v.Key)
 			}
-			if _, err := newKey.Open(v.Value, aads()[tb](v.Ref)); err != nil {
+			if _, err := newKey.Open(v.Value, kek.Bindings()[tb](v.Ref)); err != nil {
 				t.Errorf("the new key does not open %s %s: %v", tb, v.Key, err)
 			}
 		}
