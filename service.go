@@ -335,6 +335,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 
 // InstanceSpec is what a caller asks for when creating an instance.
 type InstanceSpec struct {
+	// ID is the instance's ID: by default a new UUID; DDS and DCS users may
+	// give the ID their tools already hold, in Huawei Cloud's form.
+	ID        string
 	Name      string
 	Engine    string
 	Version   string
@@ -372,7 +375,9 @@ func (s *Service) CreateInstance(ctx context.Context, p Principal, spec Instance
 	if err != nil {
 		return Instance{}, err
 	}
-	inst.ID = uuid.NewString()
+	if inst.ID == "" {
+		inst.ID = uuid.NewString()
+	}
 	inst.AccountID = p.AccountID
 	inst.Status = "online"
 	inst.CreatedAt = s.now()
@@ -389,6 +394,13 @@ func (s *Service) CreateInstance(ctx context.Context, p Principal, spec Instance
 }
 
 func (s *Service) validateSpec(spec InstanceSpec) (Instance, pki.KeyType, error) {
+	id := spec.ID
+	if id != "" {
+		var ok bool
+		if id, ok = ParseInstanceID(id); !ok {
+			return Instance{}, "", FieldError("id", "id must be a UUID or a Huawei Cloud instance ID (32 lower-case hex digits and a suffix such as in02)")
+		}
+	}
 	if !instanceNameRE.MatchString(spec.Name) {
 		return Instance{}, "", FieldError("name", "name must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
 	}
@@ -450,7 +462,7 @@ func (s *Service) validateSpec(spec InstanceSpec) (Instance, pki.KeyType, error)
 	if err != nil {
 		return Instance{}, "", err
 	}
-	return Instance{Name: spec.Name, Engine: Engine(spec.Engine), Version: version, Region: region,
+	return Instance{ID: id, Name: spec.Name, Engine: Engine(spec.Engine), Version: version, Region: region,
 		Size: size, NumNodes: nodes, Tags: tags, TLS: tls, Endpoints: eps}, kt, nil
 }
 
@@ -551,7 +563,7 @@ func (s *Service) SetInstanceTLS(ctx context.Context, p Principal, id string, on
 // validID rejects IDs that cannot be dbtrust IDs as NotFound, so that a
 // malformed ID and an unknown one read the same.
 func validID(id string) error {
-	if !ValidID(id) {
+	if !ValidInstanceID(id) {
 		return Errorf(NotFound, "no such instance")
 	}
 	return nil

@@ -158,7 +158,7 @@ func (s *Service) putSettings(ctx context.Context, p dbtrust.Principal, instance
 	if err := dbtrust.Authorize(p, dbtrust.ActionSetClusterSettings); err != nil {
 		return err
 	}
-	id, ok := dbtrust.ParseID(instanceID)
+	id, ok := dbtrust.ParseInstanceID(instanceID)
 	if !ok {
 		return dbtrust.Errorf(dbtrust.NotFound, "no such instance")
 	}

@@ -2,8 +2,10 @@ package compat
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -395,4 +397,28 @@ func TestHuaweiXAuthToken(t *testing.T) {
 		t.Fatalf("POST ssl-certs/download with X-Auth-Token = %d (%v)", resp.StatusCode, err)
 	}
 	wantSameCA(t, "DCS link (token)", download(t, b.Link), doCA(t, s, redis), redis)
+}
+
+// TestHuaweiSDKHuaweiFormIDs: an instance created with an ID in Huawei's own
+// form (32 hex digits and "in02") serves its CA to the SDK, and an unknown ID
+// of that form is DDS's 404, not a malformed-ID 400.
+func TestHuaweiSDKHuaweiFormIDs(t *testing.T) {
+	s := dbtrusttest.Start(t)
+	raw := make([]byte, 16)
+	rand.Read(raw)
+	id := hex.EncodeToString(raw) + "in02"
+	if got := createInstance(t, s, "--id", id, "--name", "docs", "--engine", "mongodb"); got != id {
+		t.Fatalf("instance create --id %s made %s", id, got)
+	}
+	k := createAccessKey(t, s)
+	dds := newDDS(t, s.URL, credentials(t, k, k.ProjectID))
+	resp, err := dds.ListSslCertDownloadAddress(&ddsmodel.ListSslCertDownloadAddressRequest{InstanceId: id})
+	if err != nil || resp.Certs == nil || len(*resp.Certs) != 1 {
+		t.Fatalf("DDS ListSslCertDownloadAddress(%s) = %v, %v", id, resp, err)
+	}
+	bundle := download(t, (*resp.Certs)[0].DownloadLink)
+	wantSameCA(t, "DDS link", bundle, doCA(t, s, id), id)
+
+	_, err = dds.ListSslCertDownloadAddress(&ddsmodel.ListSslCertDownloadAddressRequest{InstanceId: strings.Repeat("0", 32) + "in02"})
+	wantSDKError(t, "unknown Huawei-form ID", err, 404, "DBS.200002")
 }

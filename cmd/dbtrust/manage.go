@@ -229,6 +229,7 @@ func cmdInstance(ctx context.Context, args []string, env envFunc, stdout, stderr
 	noTLS := false
 	if sub == "create" {
 		fs.StringVar(&spec.Name, "name", "", "instance name")
+		fs.StringVar(&spec.ID, "id", "", "instance ID (default: a new UUID); a Huawei Cloud instance ID such as 0123...cdefin02 for DDS and DCS users")
 		fs.StringVar(&spec.Engine, "engine", "pg", "engine: pg, mysql, redis, valkey, mongodb, kafka, opensearch")
 		fs.StringVar(&spec.Version, "version", "", "engine version (default: the engine's current)")
 		fs.StringVar(&spec.Region, "region", "", "region slug")

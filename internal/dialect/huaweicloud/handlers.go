@@ -106,7 +106,7 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, action st
 	}
 	if _, ok := pathHas(r, "instance_id"); ok {
 		var ok bool
-		if c.instanceID, ok = dbtrust.ParseID(r.PathValue("instance_id")); !ok {
+		if c.instanceID, ok = dbtrust.ParseInstanceID(r.PathValue("instance_id")); !ok {
 			return nil, fail(badInstanceID, "malformed instance_id")
 		}
 	}

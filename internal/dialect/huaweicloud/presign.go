@@ -169,7 +169,7 @@ func linkObject(bucket, path string) (project, inst string, ok bool) {
 			return "", "", false
 		}
 	}
-	inst, ok = dbtrust.ParseID(inst)
+	inst, ok = dbtrust.ParseInstanceID(inst)
 	return project, inst, ok
 }
 

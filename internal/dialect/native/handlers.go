@@ -126,6 +126,7 @@ func toEndpoints(eps []Endpoint) []dbtrust.Endpoint {
 }
 
 type createInstanceRequest struct {
+	ID        string     `json:"id"`
 	Name      string     `json:"name"`
 	Engine    string     `json:"engine"`
 	Version   string     `json:"version"`
@@ -143,7 +144,7 @@ func (a api) createInstance(w http.ResponseWriter, r *http.Request, p dbtrust.Pr
 	if err := a.decode(w, r, &req, false); err != nil {
 		return err
 	}
-	inst, err := a.svc.CreateInstance(r.Context(), p, dbtrust.InstanceSpec{Name: req.Name, Engine: req.Engine, Version: req.Version,
+	inst, err := a.svc.CreateInstance(r.Context(), p, dbtrust.InstanceSpec{ID: req.ID, Name: req.Name, Engine: req.Engine, Version: req.Version,
 		Region: req.Region, Size: req.Size, NumNodes: req.NumNodes, Tags: req.Tags, TLS: req.TLS, CAKeyType: req.CAKeyType,
 		Endpoints: toEndpoints(req.Endpoints)})
 	if err != nil {
