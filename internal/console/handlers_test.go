@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dbtrust/dbtrust/internal/server"
+	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -271,5 +272,63 @@ func TestReadableWithoutScript(t *testing.T) {
 	}
 	if resp, body := c.req("GET", "/ui/instances/5b2c8f62-3f0e-4a7e-9d59-0c1b6f1e2a33", nil); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Back to the fleet") {
 		t.Errorf("unknown instance = %d, want the 404 page", resp.StatusCode)
+	}
+}
+
+// TestRotationAndIssueForms posts the forms a user without JavaScript
+// would: every rotation step, a bad step, and issuance with bad input.
+func TestRotationAndIssueForms(t *testing.T) {
+	e := startConsole(t)
+	c := newClient(t, e.url, nil)
+	c.signIn(e.ownerToken, "/ui/")
+	csrf := c.csrf("/ui/")
+	base := "/ui/instances/" + e.orders.ID
+	steps := []struct {
+		step   string
+		form   url.Values
+		status int
+		stage  string // what the instance page says afterwards
+	}{
+		{"finish", nil, http.StatusConflict, "no rotation"},
+		{"start", url.Values{"key_type": {"ecdsa-p384"}}, http.StatusSeeOther, "rotation started"},
+		{"finish", nil, http.StatusSeeOther, "rotation finished, old CA still served"},
+		{"rollback", nil, http.StatusSeeOther, "rotation started"},
+		{"finish", nil, http.StatusSeeOther, "rotation finished, old CA still served"},
+		{"retire", nil, http.StatusConflict, "rotation finished, old CA still served"}, // a live certificate depends on the old CA
+		{"retire", url.Values{"force": {"on"}}, http.StatusSeeOther, "no rotation"},
+		{"explode", nil, http.StatusNotFound, "no rotation"},
+	}
+	for _, st := range steps {
+		form := url.Values{"csrf": {csrf}}
+		for k, v := range st.form {
+			form[k] = v
+		}
+		resp, body := c.req("POST", base+"/rotation/"+st.step, form)
+		if resp.StatusCode != st.status {
+			t.Fatalf("POST rotation/%s = %d, want %d\n%s", st.step, resp.StatusCode, st.status, body)
+		}
+		if _, page := c.req("GET", base, nil); !strings.Contains(page, `id="rotation-stage">`+st.stage+`<`) {
+			t.Fatalf("after %s the page does not say %q", st.step, st.stage)
+		}
+	}
+
+	// Issuance: a refused form comes back with what was pasted and says why.
+	for _, tt := range []struct{ name, csr, dns, ttl, field string }{
+		{"no CSR", "", "", "90", "csr"},
+		{"not a CSR", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----", "", "90", "csr"},
+		{"bad DNS name", string(servicetest.CSR(t, "db1.example")), "not a name!", "90", "dns_names"},
+		{"bad validity", string(servicetest.CSR(t, "db1.example")), "", "ninety", "ttl_days"},
+	} {
+		resp, body := c.req("POST", base+"/issue", url.Values{"csrf": {csrf}, "csr": {tt.csr}, "dns_names": {tt.dns}, "ttl_days": {tt.ttl}})
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `class="error" role="alert"`) ||
+			!regexp.MustCompile(`id="`+tt.field+`"[^>]*aria-invalid="true"`).MatchString(body) {
+			t.Errorf("issue with %s = %d; want 400 with the error and %s marked invalid", tt.name, resp.StatusCode, tt.field)
+		}
+		if tt.csr != "" && !strings.Contains(body, strings.Split(tt.csr, "\n")[1][:4]) {
+			t.Errorf("issue with %s: the pasted CSR is gone from the form", tt.name)
+		}
+		if strings.Contains(body, "PRIVATE KEY") {
+			t.Errorf("issue with %s: the answer shows a private key", tt.name)
+		}
 	}
 }
