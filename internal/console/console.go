@@ -47,6 +47,7 @@ type service interface {
 	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
 	ConnectionRecipes(ctx context.Context, p dbtrust.Principal, id, bundlePath string) (dbtrust.Instance, []dbtrust.Recipe, error)
 
+	GetRotationPolicy(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.RotationPolicy, error)
 	RotationStatus(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.RotationStatus, error)
 	RotateStart(ctx context.Context, p dbtrust.Principal, id, keyType string) ([]dbtrust.CA, error)
 	RotateFinish(ctx context.Context, p dbtrust.Principal, id string, force bool) ([]dbtrust.CA, []dbtrust.Client, error)
@@ -107,8 +108,8 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	c := &console{svc: svc, cfg: cfg, pages: parsePages()}
 	static, _ := fs.Sub(staticFS, "static")
 
-	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
-	mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+	mux.Handle("GET /{$}", secure(http.RedirectHandler("/ui/", http.StatusSeeOther)))
+	mux.Handle("GET /ui", secure(http.RedirectHandler("/ui/", http.StatusMovedPermanently)))
 	mux.Handle("GET /ui/static/", secure(http.StripPrefix("/ui/static/", staticFiles(static))))
 	mux.Handle("GET /ui/signin", c.public(c.signInPage))
 	mux.Handle("POST /ui/signin", c.public(c.signIn))

@@ -253,6 +253,7 @@ func TestReadableWithoutScript(t *testing.T) {
 		{"/ui/?engine=redis", "cache"},
 		{"/ui/instances/" + e.orders.ID, "sslmode=verify-full"},
 		{"/ui/instances/" + e.orders.ID, "db1.orders.internal"},
+		{"/ui/instances/" + e.orders.ID, "Automatic rotation: off"},
 		{"/ui/instances/" + e.orders.ID + "?state=revoked", "No certificate matches this filter"},
 		{"/ui/trust", "backup-s3"},
 		{"/ui/audit?action=instance.create", "instance.create"},

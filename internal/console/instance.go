@@ -52,6 +52,7 @@ type instanceData struct {
 	KeyTypes  []string
 	// Status lists who fetched the bundle and whether they hold the new
 	// CA; only admins see it (it names tokens and access keys).
+	Policy        dbtrust.RotationPolicy
 	Status        *dbtrust.RotationStatus
 	AgentsLacking int // node agents without the new CA: finishing needs force
 }
@@ -95,6 +96,9 @@ func (c *console) instance(w http.ResponseWriter, r *http.Request, s *session) e
 		if row.State == dbtrust.CAPrevious {
 			d.Previous = &row
 		}
+	}
+	if d.Policy, err = c.svc.GetRotationPolicy(ctx, s.P, id); err != nil {
+		return err
 	}
 	if s.Can("admin") {
 		st, err := c.svc.RotationStatus(ctx, s.P, id)

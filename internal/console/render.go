@@ -47,6 +47,7 @@ func parsePages() map[string]*pageTemplate {
 		"join":  strings.Join,
 		"split": strings.Fields,
 		"add":   func(a, b float64) float64 { return a + b },
+		"days":  days,
 		"roles": func() []dbtrust.Role {
 			return []dbtrust.Role{dbtrust.RoleViewer, dbtrust.RoleMember, dbtrust.RoleAdmin, dbtrust.RoleOwner}
 		},
@@ -153,6 +154,14 @@ func fingerprint(hex string) string {
 		b.WriteString(strings.ToUpper(hex[i : i+2]))
 	}
 	return b.String()
+}
+
+// days writes a duration in whole days, or in hours when shorter than two days.
+func days(d time.Duration) string {
+	if d < 48*time.Hour {
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
 func revocationReasons() []string {
