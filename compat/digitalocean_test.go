@@ -185,7 +185,7 @@ func TestGodoErrors(t *testing.T) {
 	}
 	_, err = vc.Databases.Delete(ctx, db.ID)
 	wantGodoError(t, "Delete as viewer", err, http.StatusForbidden)
-	s.CLI(t, "token", "revoke", "--account", "default", viewer.ID)
+	s.CLI(t, "token", "revoke", "--yes", "--account", "default", viewer.ID)
 	// The CLI wrote to the data folder from another process; the server sees
 	// the revocation as soon as its store watcher notices (about 0.1 s).
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -367,7 +367,7 @@ func TestHuaweiSDKErrors(t *testing.T) {
 
 	// Revoked through the CLI, in another process: the server notices within
 	// about 0.1 s (its read cache watches the store).
-	s.CLI(t, "accesskey", "revoke", k.AccessKey, "--account", "default")
+	s.CLI(t, "accesskey", "revoke", k.AccessKey, "--yes", "--account", "default")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, err = newDDS(t, s.URL, credentials(t, k, k.ProjectID)).ListSslCertDownloadAddress(req)

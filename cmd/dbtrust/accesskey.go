@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/accesskey"
 )
 
-// accessKeyOut is an access key as the CLI prints it. SecretKey is set only
-// by create, the one time the SK is shown.
+// accessKeyOut is an access key as the command prints it. SecretKey is set
+// only by create, the one time the SK is shown.
 type accessKeyOut struct {
 	AccessKey string `json:"access_key"`
 	SecretKey string `json:"secret_key,omitempty"`
@@ -31,74 +30,137 @@ func toAccessKeyOut(k accesskey.Key, projectID string) accessKeyOut {
 	return o
 }
 
-func cmdAccessKey(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	sub, args, err := subcommand(args, "dbtrust accesskey create [--name NAME] [--role ROLE] | list | revoke AK", "create", "list", "revoke")
-	if err != nil {
-		return err
+// keyring is the access keys of the data folder's account.
+type keyring struct {
+	*local
+	keys    *accesskey.Service
+	project string
+}
+
+// accessKeys opens the data folder for the access key commands, which work
+// on it only.
+func (a *app) accessKeys(ctx context.Context) (*keyring, error) {
+	if err := a.localOnly("dbtrust accesskey"); err != nil {
+		return nil, err
 	}
-	fs := newFlagSet("dbtrust accesskey "+sub, stderr)
-	var c common
-	c.register(fs, env, true)
-	account := fs.String("account", env("DBTRUST_ACCOUNT"), "account ID or name (default: the only account)")
-	name := fs.String("name", "default", "access key name (create)")
-	role := fs.String("role", "member", "role: viewer, member, admin or owner (create)")
-	pos, err := parse(fs, args)
+	l, err := a.local(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s, err := c.openAs(ctx, *account)
-	if err != nil {
-		return err
-	}
-	defer s.store.Close()
-	acct, err := s.svc.AccountOf(ctx, s.p)
-	if err != nil {
-		return err
-	}
-	st, ok := s.store.(accesskey.Store)
+	st, ok := l.store.(accesskey.Store)
 	if !ok {
-		return fmt.Errorf("this store (%s) does not keep access keys", s.storeDesc)
+		l.close()
+		return nil, dbtrust.Errorf(dbtrust.Invalid, "this store (%s) does not keep access keys", l.storeDesc)
 	}
-	keys := accesskey.New(s.svc, st)
-	switch sub {
-	case "create":
-		r, err := dbtrust.ParseRole(*role)
-		if err != nil {
-			return err
-		}
-		k, sk, err := keys.Create(ctx, s.p, *name, r)
-		if err != nil {
-			return err
-		}
-		out := toAccessKeyOut(k, acct.ProjectID)
-		out.SecretKey = sk
-		return printOut(stdout, c.output, out, func(w io.Writer) {
-			fmt.Fprintf(w, "access key:\t%s\nsecret key:\t%s\n\t(shown only now: keep it)\nproject id:\t%s\nname:\t%s\nrole:\t%s\n",
-				k.ID, sk, acct.ProjectID, k.Name, k.Role)
-		})
-	case "list":
-		list, err := keys.List(ctx, s.p)
-		if err != nil {
-			return err
-		}
-		out := []accessKeyOut{}
-		for _, k := range list {
-			out = append(out, toAccessKeyOut(k, acct.ProjectID))
-		}
-		return printOut(stdout, c.output, out, func(w io.Writer) {
-			fmt.Fprintln(w, "ACCESS KEY\tNAME\tROLE\tPROJECT\tCREATED\tREVOKED")
-			for _, k := range out {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.AccessKey, k.Name, k.Role, k.ProjectID, k.CreatedAt, dash(k.RevokedAt))
+	acct, err := l.svc.AccountOf(ctx, l.p)
+	if err != nil {
+		l.close()
+		return nil, err
+	}
+	return &keyring{local: l, keys: accesskey.New(l.svc, st), project: acct.ProjectID}, nil
+}
+
+func newAccessKeyCmd(a *app) *cobra.Command {
+	cmd := group("accesskey", "Manage Huawei-style AK/SK access keys (on the data folder; the SK is shown once)", "accesskeys")
+	var name, role string
+	create := &cobra.Command{
+		Use:   "create [--name NAME] [--role ROLE]",
+		Short: "Create an access key; its secret key is shown only now",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := a.accessKeys(cmd.Context())
+			if err != nil {
+				return err
 			}
-		})
-	case "revoke":
-		if len(pos) != 1 {
-			return errors.New("usage: dbtrust accesskey revoke AK")
-		}
-		if err := keys.Revoke(ctx, s.p, pos[0]); err != nil {
-			return err
-		}
-		return printOut(stdout, c.output, map[string]string{"revoked": pos[0]}, func(w io.Writer) { fmt.Fprintf(w, "revoked %s\n", pos[0]) })
+			defer l.close()
+			r, err := dbtrust.ParseRole(role)
+			if err != nil {
+				return err
+			}
+			k, sk, err := l.keys.Create(cmd.Context(), l.p, name, r)
+			if err != nil {
+				return err
+			}
+			out := toAccessKeyOut(k, l.project)
+			out.SecretKey = sk
+			return a.print(out, func(t *table) {
+				t.field("access key", k.ID)
+				t.field("secret key", sk)
+				t.field("", "(shown only now: keep it)")
+				t.field("project id", l.project)
+				t.field("name", k.Name)
+				t.field("role", string(k.Role))
+			})
+		},
 	}
-	return fmt.Errorf("unknown accesskey command %q: want create, list or revoke", sub)
+	create.Flags().StringVar(&name, "name", "default", "access key name")
+	create.Flags().StringVar(&role, "role", "member", "role: viewer, member, admin or owner")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the account's access keys",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := a.accessKeys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer l.close()
+			keys, err := l.keys.List(cmd.Context(), l.p)
+			if err != nil {
+				return err
+			}
+			out := struct {
+				AccessKeys []accessKeyOut `json:"access_keys"`
+			}{AccessKeys: []accessKeyOut{}}
+			for _, k := range keys {
+				out.AccessKeys = append(out.AccessKeys, toAccessKeyOut(k, l.project))
+			}
+			return a.print(out, func(t *table) {
+				t.header("ACCESS KEY", "NAME", "ROLE", "PROJECT", "CREATED", "REVOKED")
+				for _, k := range out.AccessKeys {
+					t.row(k.AccessKey, k.Name, k.Role, k.ProjectID, k.CreatedAt, k.RevokedAt)
+				}
+			})
+		},
+	}
+
+	var yes bool
+	revoke := &cobra.Command{
+		Use:   "revoke KEY",
+		Short: "Revoke an access key, named by its AK, unique AK prefix or name",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := a.accessKeys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer l.close()
+			keys, err := l.keys.List(cmd.Context(), l.p)
+			if err != nil {
+				return err
+			}
+			live := keys[:0:0]
+			for _, k := range keys {
+				if k.RevokedAt == nil {
+					live = append(live, k)
+				}
+			}
+			k, err := match(live, args[0], "access key", "dbtrust accesskey list",
+				func(k accesskey.Key) string { return k.ID }, func(k accesskey.Key) string { return k.Name })
+			if err != nil {
+				return err
+			}
+			if err := a.confirm(yes, "revoke access key "+k.Name+" ("+k.ID+")"); err != nil {
+				return err
+			}
+			if err := l.keys.Revoke(cmd.Context(), l.p, k.ID); err != nil {
+				return err
+			}
+			return a.print(map[string]string{"revoked": k.ID}, func(t *table) { t.field("revoked", k.Name+" ("+k.ID+")") })
+		},
+	}
+	addYes(revoke, &yes)
+	cmd.AddCommand(create, list, revoke)
+	return cmd
 }

@@ -34,16 +34,16 @@ func TestAccessKeyCommands(t *testing.T) {
 		t.Fatalf("accesskey list table shows the SK or misses the AK:\n%s", out)
 	}
 
-	cli(t, "accesskey", "revoke", k.AccessKey, "--data", data)
+	cli(t, "accesskey", "revoke", k.AccessKey, "--yes", "--data", data)
 	cliJSON(t, &list, "accesskey", "list", "--data", data)
 	if list[0].RevokedAt == "" {
 		t.Fatalf("revoked key lists as %+v", list[0])
 	}
 
 	for _, args := range [][]string{
-		{"accesskey", "revoke", k.AccessKey},  // already revoked
-		{"accesskey", "revoke", "DBTKNOSUCH"}, // unknown
-		{"accesskey", "revoke"},               // no AK
+		{"accesskey", "revoke", k.AccessKey, "--yes"},  // already revoked
+		{"accesskey", "revoke", "DBTKNOSUCH", "--yes"}, // unknown
+		{"accesskey", "revoke"},                        // no AK
 		{"accesskey", "create", "--role", "root"},
 		{"accesskey", "rotate"},
 	} {

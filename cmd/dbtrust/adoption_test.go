@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
+	"github.com/dbtrust/dbtrust/client"
 )
 
 // TestRotationAdoption: two clients fetch an instance's bundle before a
@@ -26,15 +26,15 @@ func TestRotationAdoption(t *testing.T) {
 	s := startServe(t, http.DefaultClient, nil, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "d"),
 		"--adoption-flush", "50ms")
 	project := accountLineRE.FindStringSubmatch(s.out.String())[3]
-	var alpha, beta native.Token
+	var alpha, beta client.Token
 	call(t, s, "POST", "/v1/tokens", s.token, `{"name":"alpha","role":"viewer"}`, http.StatusCreated, &alpha)
 	call(t, s, "POST", "/v1/tokens", s.token, `{"name":"beta","role":"member"}`, http.StatusCreated, &beta)
-	var inst native.Instance
+	var inst client.Instance
 	call(t, s, "POST", "/v1/instances", s.token, `{"name":"orders","engine":"pg"}`, http.StatusCreated, &inst)
 
 	call(t, s, "GET", "/v2/databases/"+inst.ID+"/ca", alpha.Secret, "", http.StatusOK, nil)
 	call(t, s, "GET", "/v1/instances/"+inst.ID+"/ca-bundle", beta.Secret, "", http.StatusOK, nil)
-	var agent native.Token
+	var agent client.Token
 	call(t, s, "POST", "/v1/instances/"+inst.ID+"/node-tokens", s.token, `{"name":"orders-node-1"}`, http.StatusCreated, &agent)
 	call(t, s, "GET", "/v1/instances/"+inst.ID+"/ca-bundle", agent.Secret, "", http.StatusOK, nil)
 	remote := []string{"--server", s.url, "--token", s.token}
@@ -67,9 +67,9 @@ func TestRotationAdoption(t *testing.T) {
 		t.Fatalf("GET link = %d, %d certificates, want the 2-CA bundle", resp.StatusCode, strings.Count(string(pem), "BEGIN CERTIFICATE"))
 	}
 
-	var st native.RotationStatus
+	var st client.RotationStatus
 	cliJSON(t, &st, append([]string{"rotate", "status", "orders"}, remote...)...)
-	holding := map[string]native.RotationClient{}
+	holding := map[string]client.RotationClient{}
 	for _, c := range st.Clients {
 		if c.HoldsNext {
 			holding[c.Name] = c

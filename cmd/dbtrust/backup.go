@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/datadir"
 	"github.com/dbtrust/dbtrust/internal/kek"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
@@ -28,34 +30,40 @@ type backupOut struct {
 // new SQLite file: SQLite's VACUUM INTO for the embedded store, a
 // repeatable-read copy for PostgreSQL. The file names the KEK its sealed
 // values need; restore it with 'dbtrust restore'.
-func cmdBackup(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dbtrust backup", stderr)
-	var c common
-	c.register(fs, env, true)
-	to := fs.String("to", "", "the backup file to write (a new SQLite file); required")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newBackupCmd(a *app) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "backup --to FILE",
+		Short: "Write a consistent snapshot of the store, while it serves",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.localOnly("dbtrust backup"); err != nil {
+				return err
+			}
+			if to == "" {
+				return usageErrorf("usage: dbtrust backup --to FILE")
+			}
+			if _, err := os.Stat(to); err == nil {
+				return usageErrorf("--to %s exists: name a new file", to)
+			}
+			d, err := a.openData(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer d.store.Close()
+			out := backupOut{File: to, Store: d.storeDesc}
+			if err := writeBackup(cmd.Context(), d, to, &out); err != nil {
+				os.Remove(to)
+				return fmt.Errorf("backup: %w", err)
+			}
+			return a.print(out, func(t *table) {
+				fmt.Fprintf(t.w, "backup of %s written to %s\n", out.Store, out.File)
+				fmt.Fprintf(t.w, "its sealed values need key-encryption key %s: keep that key with it ('dbtrust restore --from %s' checks it)\n", strings.Join(out.KeyIDs, " and "), out.File)
+			})
+		},
 	}
-	if *to == "" {
-		return errors.New("usage: dbtrust backup --to FILE")
-	}
-	if _, err := os.Stat(*to); err == nil {
-		return fmt.Errorf("--to %s exists: name a new file", *to)
-	}
-	d, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer d.store.Close()
-	out := backupOut{File: *to, Store: d.storeDesc}
-	if err := writeBackup(ctx, d, *to, &out); err != nil {
-		os.Remove(*to)
-		return fmt.Errorf("backup: %w", err)
-	}
-	return printOut(stdout, c.output, out, func(w io.Writer) {
-		fmt.Fprintf(w, "backup of %s written to %s\n", out.Store, out.File)
-		fmt.Fprintf(w, "its sealed values need key-encryption key %s: keep that key with it ('dbtrust restore --from %s' checks it)\n", strings.Join(out.KeyIDs, " and "), out.File)
-	})
+	cmd.Flags().StringVar(&to, "to", "", "the backup file to write (a new SQLite file); required")
+	return cmd
 }
 
 func writeBackup(ctx context.Context, d *deps, path string, out *backupOut) error {
@@ -98,65 +106,76 @@ type restoreOut struct {
 	Tables []sqlstore.TableCount `json:"tables"`
 }
 
-// cmdRestore copies a backup into an empty store. It checks the KEK against
+func newRestoreCmd(a *app) *cobra.Command {
+	var from string
+	cmd := &cobra.Command{
+		Use:   "restore --from FILE",
+		Short: "Restore a backup into an empty store, after checking the key-encryption key",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.localOnly("dbtrust restore"); err != nil {
+				return err
+			}
+			if from == "" {
+				return usageErrorf("usage: dbtrust restore --from FILE")
+			}
+			return a.restore(cmd.Context(), from)
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "the backup file ('dbtrust backup --to'); required")
+	return cmd
+}
+
+// restore copies a backup into an empty store. It checks the KEK against
 // the backup's, and that the store is empty, before it writes anything.
-func cmdRestore(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dbtrust restore", stderr)
-	var c common
-	c.register(fs, env, true)
-	from := fs.String("from", "", "the backup file ('dbtrust backup --to'); required")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if *from == "" {
-		return errors.New("usage: dbtrust restore --from FILE")
-	}
-	src, done, err := openBackup(ctx, *from)
+func (a *app) restore(ctx context.Context, from string) error {
+	c := a.cfg
+	src, done, err := openBackup(ctx, from)
 	if err != nil {
 		return err
 	}
 	defer done()
 	found, err := kek.Inspect(ctx, src)
 	if err != nil {
-		return fmt.Errorf("--from %s: %w", *from, err)
+		return fmt.Errorf("--from %s: %w", from, err)
 	}
 	if !found.Holds() {
-		return fmt.Errorf("--from %s holds no sealed keys and no KEK record: not a dbtrust backup", *from)
+		return fmt.Errorf("--from %s holds no sealed keys and no KEK record: not a dbtrust backup", from)
 	}
-	keys, _, err := c.keys.loadKeys(ctx, c.data, found) // the backup holds keys: never creates one
+	keys, _, err := c.Keys.loadKeys(ctx, c.Data, found) // the backup holds keys: never creates one
 	if err != nil {
 		return err
 	}
 	plan, err := kek.Check(found, keys, kek.Bindings(), time.Now())
 	if err != nil {
-		return fmt.Errorf("--from %s: %w", *from, err)
+		return fmt.Errorf("--from %s: %w", from, err)
 	}
-	if c.store == "" {
-		if err := datadir.Prepare(c.data); err != nil {
-			return fmt.Errorf("data folder: %w", err)
+	if c.Store == "" {
+		if err := datadir.Prepare(c.Data); err != nil {
+			return dbtrust.Wrap(dbtrust.Unavailable, err, fmt.Sprintf("cannot create the data folder %s: pick another with --data", c.Data))
 		}
 	}
-	dst, store, desc, err := openStore(ctx, c.store, c.data, schemaAsIs)
+	dst, store, desc, err := openStore(ctx, c.Store, c.Data, schemaAsIs)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	if target, err := kek.Inspect(ctx, dst); err != nil || target.Holds() {
-		return errors.Join(err, fmt.Errorf("%s is not empty: restore goes into a new, empty store", desc))
+		return errors.Join(err, dbtrust.Errorf(dbtrust.Conflict, "%s is not empty: restore goes into a new, empty store", desc))
 	}
 	if err := applySchema(ctx, dst, desc, schemaMigrate); err != nil {
 		return err
 	}
-	out := restoreOut{From: *from, To: desc, KeyID: plan.Ring.SealingID()}
+	out := restoreOut{From: from, To: desc, KeyID: plan.Ring.SealingID()}
 	if out.Tables, err = sqlstore.Copy(ctx, src.DB, dst, sqlstore.CopyOptions{}); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	return printOut(stdout, c.output, out, func(w io.Writer) {
+	return a.print(out, func(t *table) {
 		var rows int64
-		for _, t := range out.Tables {
-			rows += t.Rows
+		for _, tc := range out.Tables {
+			rows += tc.Rows
 		}
-		fmt.Fprintf(w, "restored %d rows from %s into %s, counts verified; sealed under key-encryption key %s\n", rows, out.From, out.To, out.KeyID)
+		fmt.Fprintf(t.w, "restored %d rows from %s into %s, counts verified; sealed under key-encryption key %s\n", rows, out.From, out.To, out.KeyID)
 	})
 }
 

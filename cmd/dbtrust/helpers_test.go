@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -100,9 +102,30 @@ func cli(t *testing.T, args ...string) string {
 func cliJSON(t *testing.T, v any, args ...string) {
 	t.Helper()
 	out := cli(t, append(args, "-o", "json")...)
-	if err := json.Unmarshal([]byte(out), v); err != nil {
-		t.Fatalf("dbtrust %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	if err := decodeOutput(out, v, false); err != nil {
+		t.Fatalf("dbtrust %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+}
+
+// decodeOutput decodes a command's JSON output into v. When v points to a
+// slice, the output must be a list in the commands' one shape, an object
+// with one member, the array of items: {"instances":[...]}.
+func decodeOutput(out string, v any, strict bool) error {
+	data := []byte(out)
+	if reflect.TypeOf(v).Elem().Kind() == reflect.Slice {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(data, &obj); err != nil || len(obj) != 1 {
+			return fmt.Errorf("a list is not an object with one member: %v", err)
+		}
+		for _, items := range obj {
+			data = items
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	return dec.Decode(v)
 }
 
 // doRequest sends one request with a bearer token and returns status and body.

@@ -4,34 +4,50 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
+
+	"github.com/spf13/cobra"
 
 	"github.com/dbtrust/dbtrust/internal/kek"
 	"github.com/dbtrust/dbtrust/internal/seal"
 )
 
-const kekUsage = "dbtrust kek rotate --new-kek-file FILE [--batch N] | dbtrust kek status"
-
-func cmdKEK(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	sub, args, err := subcommand(args, kekUsage, "rotate", "status")
-	if err != nil {
-		return err
+func newKEKCmd(a *app) *cobra.Command {
+	cmd := group("kek", "The store's key-encryption keys: status, and rotation to a new key")
+	var opt kek.RotateOptions
+	rotate := &cobra.Command{
+		Use:   "rotate --new-kek-file FILE [--batch N]",
+		Short: "Re-seal every secret under a new key-encryption key, online",
+		Long: `Re-seal every sealed value under the new key-encryption key, while servers keep serving.
+A --new-kek-file that does not exist yet is created, and the command stops there, so that the
+file can be handed to every replica (as its --new-kek-file, then SIGHUP) before any value is
+sealed under it; run the command again to re-seal. A rotation that stops resumes when run again.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.localOnly("dbtrust kek rotate"); err != nil {
+				return err
+			}
+			return a.kekRotate(cmd.Context(), opt)
+		},
 	}
-	fs := newFlagSet("dbtrust kek "+sub, stderr)
-	var c common
-	c.register(fs, env, true)
-	batch := fs.Int("batch", kek.DefaultBatch, "values re-sealed per transaction (rotate)")
-	pause := fs.Duration("batch-pause", 0, "a wait after each batch, to spread the rotation's writes on a busy store (rotate)")
-	if _, err := parse(fs, args); err != nil {
-		return err
+	rotate.Flags().IntVar(&opt.Batch, "batch", kek.DefaultBatch, "values re-sealed per transaction")
+	rotate.Flags().DurationVar(&opt.Pause, "batch-pause", 0, "a wait after each batch, to spread the rotation's writes on a busy store")
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "The store's key-encryption keys and how many sealed values each one seals",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.localOnly("dbtrust kek status"); err != nil {
+				return err
+			}
+			return a.kekStatus(cmd.Context())
+		},
 	}
-	if sub == "status" {
-		return kekStatus(ctx, &c, stdout)
-	}
-	return kekRotate(ctx, &c, kek.RotateOptions{Batch: *batch, Pause: *pause}, stdout, stderr)
+	cmd.AddCommand(rotate, status)
+	return cmd
 }
 
 type rotateOut struct {
@@ -44,10 +60,10 @@ type rotateOut struct {
 // that does not exist yet is created, and the command stops there, so that
 // the file can be handed to every replica before any value is sealed under
 // it.
-func kekRotate(ctx context.Context, c *common, opt kek.RotateOptions, stdout, stderr io.Writer) error {
-	_, next, _ := c.keys.sources(c.data)
+func (a *app) kekRotate(ctx context.Context, opt kek.RotateOptions) error {
+	_, next, _ := a.cfg.Keys.sources(a.cfg.Data)
 	if next.IsZero() {
-		return errors.New("usage: " + kekUsage + ": give the new key with --new-kek-file (or --new-kek-command, DBTRUST_NEW_KEK)")
+		return usageErrorf("dbtrust kek rotate needs the new key: give it with --new-kek-file (or --new-kek-command, DBTRUST_NEW_KEK)")
 	}
 	if next.File != "" {
 		if _, err := os.Stat(next.File); errors.Is(err, fs.ErrNotExist) {
@@ -55,13 +71,13 @@ func kekRotate(ctx context.Context, c *common, opt kek.RotateOptions, stdout, st
 			if err != nil {
 				return fmt.Errorf("--new-kek-file: %w", err)
 			}
-			fmt.Fprintf(stdout, "created the new key-encryption key %s in %s (mode 0600); nothing was re-sealed yet.\n"+
+			fmt.Fprintf(a.stdout, "created the new key-encryption key %s in %s (mode 0600); nothing was re-sealed yet.\n"+
 				"Next: copy it to every replica as its --new-kek-file and send each one SIGHUP, then run this command again.\n",
 				seal.KeyID(k), next.File)
 			return nil
 		}
 	}
-	d, err := c.open(ctx)
+	d, err := a.openData(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -71,16 +87,17 @@ func kekRotate(ctx context.Context, c *common, opt kek.RotateOptions, stdout, st
 	}
 	out := rotateOut{From: d.keys.Primary.ID(), To: d.keys.New.ID()}
 	opt.OnBatch = func(p kek.Progress) {
-		fmt.Fprintf(stderr, "%s: %d re-sealed of %d scanned\n", p.Table, p.Resealed, p.Scanned)
+		fmt.Fprintf(a.stderr, "%s: %d re-sealed of %d scanned\n", p.Table, p.Resealed, p.Scanned)
 	}
 	out.Tables, err = kek.Rotate(ctx, d.db, d.sealer, kek.Bindings(), opt)
 	if err != nil {
 		return fmt.Errorf("rotation to key-encryption key %s stopped (run the same command again to resume it): %w", out.To, err)
 	}
-	return printOut(stdout, c.output, out, func(w io.Writer) {
-		fmt.Fprintln(w, "TABLE\tSCANNED\tRE-SEALED")
+	return a.print(out, func(t *table) {
+		w := t.w
+		t.header("TABLE", "SCANNED", "RE-SEALED")
 		for _, p := range out.Tables {
-			fmt.Fprintf(w, "%s\t%d\t%d\n", p.Table, p.Scanned, p.Resealed)
+			t.row(p.Table, strconv.Itoa(p.Scanned), strconv.Itoa(p.Resealed))
 		}
 		fmt.Fprintf(w, "every sealed value is now under key-encryption key %s; the old key %s opens nothing in this store.\n", out.To, out.From)
 		fmt.Fprintln(w, "Next: on every replica make the new key its key (move the new key file onto the old one, or change what --kek-command prints) and send SIGHUP; then destroy the old key.")
@@ -101,8 +118,8 @@ type keyOut struct {
 
 // kekStatus prints the store's KEKs and how many sealed values each seals,
 // from a raw scan of the store.
-func kekStatus(ctx context.Context, c *common, stdout io.Writer) error {
-	d, err := c.open(ctx)
+func (a *app) kekStatus(ctx context.Context) error {
+	d, err := a.openData(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -118,10 +135,11 @@ func kekStatus(ctx context.Context, c *common, stdout io.Writer) error {
 	if out.SealedBy, err = kek.Census(ctx, d.db); err != nil {
 		return err
 	}
-	return printOut(stdout, c.output, out, func(w io.Writer) {
-		fmt.Fprintln(w, "KEY ID\tSTATE\tSINCE\tSEALED VALUES")
+	return a.print(out, func(t *table) {
+		w := t.w
+		t.header("KEY ID", "STATE", "SINCE", "SEALED VALUES")
 		for _, k := range out.Keys {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", k.KeyID, k.State, k.Since, out.SealedBy[k.KeyID])
+			t.row(k.KeyID, k.State, k.Since, strconv.Itoa(out.SealedBy[k.KeyID]))
 		}
 		var others []string
 		for id := range out.SealedBy {

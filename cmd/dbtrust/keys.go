@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/dbtrust/dbtrust/internal/kek"
 	"github.com/dbtrust/dbtrust/internal/seal"
@@ -21,12 +22,17 @@ type kekFlags struct {
 	newValue            string // DBTRUST_NEW_KEK
 }
 
-func (k *kekFlags) register(fs *flag.FlagSet, env envFunc) {
-	fs.StringVar(&k.file, "kek-file", env("DBTRUST_KEK_FILE"), "key-encryption key file (env DBTRUST_KEK_FILE; default DATA/kek)")
-	fs.StringVar(&k.command, "kek-command", env("DBTRUST_KEK_COMMAND"), "a shell command that prints the key-encryption key, such as a KMS or Vault decrypt call (env DBTRUST_KEK_COMMAND); the key may also be given in env DBTRUST_KEK")
-	fs.StringVar(&k.newFile, "new-kek-file", env("DBTRUST_NEW_KEK_FILE"), "during a KEK rotation, the new key's file; a file that does not exist yet is no key (env DBTRUST_NEW_KEK_FILE)")
-	fs.StringVar(&k.newCommand, "new-kek-command", env("DBTRUST_NEW_KEK_COMMAND"), "during a KEK rotation, a shell command that prints the new key (env DBTRUST_NEW_KEK_COMMAND; or the key in env DBTRUST_NEW_KEK)")
-	k.value, k.newValue = env("DBTRUST_KEK"), env("DBTRUST_NEW_KEK")
+// register adds the key flags; the values of DBTRUST_KEK and
+// DBTRUST_NEW_KEK (the keys themselves) are read by config.load.
+func (k *kekFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&k.file, "kek-file", "", "key-encryption key file (default DATA/kek)")
+	fs.StringVar(&k.command, "kek-command", "", "a shell command that prints the key-encryption key, such as a KMS or Vault decrypt call; the key may also be given in env DBTRUST_KEK")
+	fs.StringVar(&k.newFile, "new-kek-file", "", "during a KEK rotation, the new key's file; a file that does not exist yet is no key")
+	fs.StringVar(&k.newCommand, "new-kek-command", "", "during a KEK rotation, a shell command that prints the new key (or the key in env DBTRUST_NEW_KEK)")
+	for name, env := range map[string]string{"kek-file": "DBTRUST_KEK_FILE", "kek-command": "DBTRUST_KEK_COMMAND",
+		"new-kek-file": "DBTRUST_NEW_KEK_FILE", "new-kek-command": "DBTRUST_NEW_KEK_COMMAND"} {
+		withEnv(fs, name, env)
+	}
 }
 
 // sources returns where the key and the new key come from; the key's file

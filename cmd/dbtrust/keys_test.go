@@ -84,7 +84,7 @@ func TestWrongKEKRefused(t *testing.T) {
 	}{
 		{"serve with another KEK file", data, []string{"serve", "--addr", "127.0.0.1:0", "--kek-file", other}, nil, true, []string{storeID, seal.KeyID(otherKey)}},
 		{"instance list with another KEK file", data, []string{"instance", "list", "--kek-file", other}, nil, true, []string{storeID, seal.KeyID(otherKey)}},
-		{"cert issue with another KEK in the environment", data, []string{"cert", "issue", "orders"}, map[string]string{"DBTRUST_KEK": string(seal.EncodeKey(otherKey))}, true, []string{storeID}},
+		{"cert issue with another KEK in the environment", data, []string{"cert", "issue", "orders", "--key-out", filepath.Join(t.TempDir(), "k.pem")}, map[string]string{"DBTRUST_KEK": string(seal.EncodeKey(otherKey))}, true, []string{storeID}},
 		{"serve with a mistyped KEK path", data, []string{"serve", "--addr", "127.0.0.1:0", "--kek-file", missing}, nil, false, []string{storeID}},
 		{"serve on a data folder without its kek", movedData, []string{"serve", "--addr", "127.0.0.1:0"}, nil, false, []string{storeID}},
 		{"account list on a data folder without its kek", movedData, []string{"account", "list"}, nil, false, []string{storeID}},

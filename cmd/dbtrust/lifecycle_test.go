@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/pki"
 )
 
@@ -45,7 +45,7 @@ func lifecycleFlow(t *testing.T, loc ...string) {
 	with := func(args ...string) []string { return append(args, loc...) }
 	dir := t.TempDir()
 
-	var cas native.CAList
+	var cas client.CAList
 	cliJSON(t, &cas, with("ca", "list", "orders")...)
 	if len(cas.CAs) != 1 || cas.CAs[0].State != "current" || len(cas.CAs[0].Fingerprint) != 64 {
 		t.Fatalf("ca list = %+v", cas.CAs)
@@ -55,7 +55,7 @@ func lifecycleFlow(t *testing.T, loc ...string) {
 	}
 
 	certFile, keyFile, caFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), filepath.Join(dir, "ca.pem")
-	var first native.Certificate
+	var first client.Certificate
 	cliJSON(t, &first, with("cert", "issue", "orders", "--ip", "127.0.0.1", "--dns", "localhost", "--ttl", "24h",
 		"--cert-out", certFile, "--key-out", keyFile, "--ca-out", caFile)...)
 	certPEM, _ := os.ReadFile(certFile)
@@ -78,26 +78,26 @@ func lifecycleFlow(t *testing.T, loc ...string) {
 	cliJSON(t, &cas, with("rotate", "finish", "orders")...)
 	cliJSON(t, &cas, with("rotate", "rollback", "orders")...)
 	cliJSON(t, &cas, with("rotate", "finish", "orders")...)
-	if err := runErr(with("rotate", "retire", "orders")...); dbtrust.ErrorCode(err) != dbtrust.Conflict {
+	if err := runErr(with("rotate", "retire", "orders", "--yes")...); dbtrust.ErrorCode(err) != dbtrust.Conflict {
 		t.Fatalf("retire with a live certificate: %v, want a conflict", err)
 	}
 
-	var second native.Certificate
-	cliJSON(t, &second, with("cert", "issue", "orders", "--ip", "127.0.0.1")...)
+	var second client.Certificate
+	cliJSON(t, &second, with("cert", "issue", "orders", "--ip", "127.0.0.1", "--key-out", filepath.Join(dir, "second.key"))...)
 	if second.CAID == first.CAID {
 		t.Fatal("after the rotation the certificate came from the old CA")
 	}
-	var list native.CertificateList
+	var list client.CertificateList
 	cliJSON(t, &list, with("cert", "list", "orders")...)
 	if len(list.Certificates) != 2 {
 		t.Fatalf("cert list = %d certificates, want 2", len(list.Certificates))
 	}
-	var rev native.Certificate
-	cliJSON(t, &rev, with("cert", "revoke", "orders", first.Serial, "--reason", "superseded")...)
+	var rev client.Certificate
+	cliJSON(t, &rev, with("cert", "revoke", "orders", first.Serial, "--reason", "superseded", "--yes")...)
 	if rev.State != "revoked" {
 		t.Fatalf("cert revoke: %+v", rev)
 	}
-	cliJSON(t, &cas, with("rotate", "retire", "orders")...)
+	cliJSON(t, &cas, with("rotate", "retire", "orders", "--yes")...)
 	for _, c := range cas.CAs {
 		if c.State == "previous" {
 			t.Fatal("retire left a previous CA")
@@ -106,7 +106,7 @@ func lifecycleFlow(t *testing.T, loc ...string) {
 
 	// The recipe writes the bundle where its commands expect it.
 	recipeCA := filepath.Join(dir, "client", ".postgresql", "root.crt") // a folder that does not exist yet
-	var rc native.Recipes
+	var rc client.Recipes
 	cliJSON(t, &rc, with("recipe", "orders", "--ca-file", recipeCA)...)
 	written, err := os.ReadFile(recipeCA)
 	if err != nil {
@@ -184,18 +184,18 @@ func TestLifecycleCommandsOverHTTPS(t *testing.T) {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pemBytes)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	var status int
 	var body []byte
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if status, body = doRequest(t, client, "POST", url+"/v1/instances", token, `{"name":"orders","engine":"pg"}`); status != 0 {
+		if status, body = doRequest(t, hc, "POST", url+"/v1/instances", token, `{"name":"orders","engine":"pg"}`); status != 0 {
 			break
 		}
 	}
 	if status != 201 {
 		t.Fatalf("create instance over HTTPS: %d %s", status, body)
 	}
-	var cas native.CAList
+	var cas client.CAList
 	cliJSON(t, &cas, "ca", "list", "orders", "--server", url, "--token", token, "--server-ca", caPath)
 	if len(cas.CAs) != 1 {
 		t.Fatalf("ca list over HTTPS = %+v", cas)

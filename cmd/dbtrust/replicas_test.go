@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
@@ -109,10 +109,10 @@ func TestTwoProcesses(t *testing.T) {
 	urls := []string{urlA, urlB}
 	tr := &http.Transport{MaxIdleConnsPerHost: 16}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: time.Minute}
+	hc := &http.Client{Transport: tr, Timeout: time.Minute}
 
 	create := func(url, name string) (int, string) {
-		st, body := doRequest(t, client, "POST", url+"/v2/databases", token,
+		st, body := doRequest(t, hc, "POST", url+"/v2/databases", token,
 			`{"name":"`+name+`","engine":"pg","num_nodes":1,"size":"db-s-1vcpu-1gb","region":"nyc1"}`)
 		var r struct{ Database struct{ ID string } }
 		json.Unmarshal(body, &r)
@@ -127,12 +127,12 @@ func TestTwoProcesses(t *testing.T) {
 	if st != http.StatusCreated {
 		t.Fatalf("create via A = %d", st)
 	}
-	stA, caA := doRequest(t, client, "GET", urlA+"/v2/databases/"+id+"/ca", token, "")
-	stB, caB := doRequest(t, client, "GET", urlB+"/v2/databases/"+id+"/ca", token, "")
+	stA, caA := doRequest(t, hc, "GET", urlA+"/v2/databases/"+id+"/ca", token, "")
+	stB, caB := doRequest(t, hc, "GET", urlB+"/v2/databases/"+id+"/ca", token, "")
 	if stA != http.StatusOK || stB != http.StatusOK || !bytes.Equal(caA, caB) {
 		t.Fatalf("GET ca via A = %d %s, via B = %d %s; want the same 200", stA, caA, stB, caB)
 	}
-	if st, body := doRequest(t, client, "GET", urlB+"/v2/databases/"+id, token, ""); st != http.StatusOK {
+	if st, body := doRequest(t, hc, "GET", urlB+"/v2/databases/"+id, token, ""); st != http.StatusOK {
 		t.Fatalf("GET cluster via B = %d %s", st, body)
 	}
 
@@ -187,7 +187,7 @@ func TestTwoProcesses(t *testing.T) {
 
 	// Both replicas list exactly the acknowledged instances.
 	for _, url := range urls {
-		st, body := doRequest(t, client, "GET", url+"/v2/databases", token, "")
+		st, body := doRequest(t, hc, "GET", url+"/v2/databases", token, "")
 		var list struct{ Databases []struct{ ID, Name string } }
 		if st != http.StatusOK || json.Unmarshal(body, &list) != nil {
 			t.Fatalf("list via %s = %d", url, st)
@@ -224,18 +224,18 @@ func TestTwoProcesses(t *testing.T) {
 
 	// A token made and then revoked with the CLI (a third client of the
 	// database) stops working on both replicas, though both had it cached.
-	var tok native.Token
+	var tok client.Token
 	cliJSON(t, &tok, "token", "create", "--name", "ci", "--role", "viewer", "--store", pg, "--kek-file", kek, "--data", t.TempDir())
 	for _, url := range urls {
-		if st, body := doRequest(t, client, "GET", url+"/v2/databases/"+id+"/ca", tok.Secret, ""); st != http.StatusOK {
+		if st, body := doRequest(t, hc, "GET", url+"/v2/databases/"+id+"/ca", tok.Secret, ""); st != http.StatusOK {
 			t.Fatalf("new token via %s = %d %s", url, st, body)
 		}
 	}
-	cli(t, "token", "revoke", tok.ID, "--store", pg, "--kek-file", kek, "--data", t.TempDir())
+	cli(t, "token", "revoke", tok.ID, "--yes", "--store", pg, "--kek-file", kek, "--data", t.TempDir())
 	for _, url := range urls {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			st, _ := doRequest(t, client, "GET", url+"/v2/databases/"+id+"/ca", tok.Secret, "")
+			st, _ := doRequest(t, hc, "GET", url+"/v2/databases/"+id+"/ca", tok.Secret, "")
 			if st == http.StatusUnauthorized {
 				break
 			}

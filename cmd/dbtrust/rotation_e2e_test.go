@@ -148,7 +148,7 @@ func TestKEKRotationUnderLoad(t *testing.T) {
 		t.Errorf("instance list with the old KEK after the rotation = %v, want ErrMismatch", err)
 	}
 	var issued struct{ Serial string }
-	cliJSON(t, &issued, "cert", "issue", "db-00", "--kek-file", newFile, "--account", "acme", "--data", data)
+	cliJSON(t, &issued, "cert", "issue", "db-00", "--key-out", filepath.Join(t.TempDir(), "db-00.key"), "--kek-file", newFile, "--account", "acme", "--data", data)
 	if issued.Serial == "" {
 		t.Error("cert issue under the new key alone gave no serial")
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,9 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
@@ -23,100 +26,135 @@ import (
 	"github.com/dbtrust/dbtrust/internal/server"
 )
 
-func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dbtrust serve", stderr)
-	var c common
-	c.register(fs, env, false)
-	addr := fs.String("addr", env.or("DBTRUST_ADDR", "127.0.0.1:8080"), "listen address; port 0 picks a free port (env DBTRUST_ADDR)")
-	tlsCert := fs.String("tls-cert", env("DBTRUST_TLS_CERT"), "serve HTTPS with this PEM certificate (chain) file (env DBTRUST_TLS_CERT)")
-	tlsKey := fs.String("tls-key", env("DBTRUST_TLS_KEY"), "the PEM private key of --tls-cert (env DBTRUST_TLS_KEY)")
-	https := fs.Bool("https", env("DBTRUST_HTTPS") == "true", "serve HTTPS with a certificate dbtrust issues itself from its internal CA in the data folder")
-	tlsHosts := fs.String("tls-hosts", env("DBTRUST_TLS_HOSTS"), "extra comma-separated DNS names or IPs for the self-issued certificate")
-	insecureHTTP := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (never do this across a network you do not trust)")
-	rateLimit := fs.Int("rate-limit", atoiOr(env("DBTRUST_RATE_LIMIT"), 5000), "requests per token per minute (env DBTRUST_RATE_LIMIT)")
-	caValidity := fs.Duration("ca-validity", 10*365*24*time.Hour, "lifetime of a new instance CA")
-	caKeyType := fs.String("ca-key-type", "ecdsa-p256", "key type of a new instance CA: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096")
-	dbDomain := fs.String("db-domain", env.or("DBTRUST_DB_DOMAIN", "db.internal"), "DNS suffix of instance host names")
-	publicURL := fs.String("public-url", env("DBTRUST_PUBLIC_URL"), "base URL clients reach dbtrust at, for the download links it hands out (env DBTRUST_PUBLIC_URL; default: the URL it serves on)")
-	linkTTL := fs.Duration("link-ttl", durationOr(env("DBTRUST_LINK_TTL"), huaweicloud.DefaultLinkTTL), "lifetime of a presigned download link (env DBTRUST_LINK_TTL)")
-	logLevel := fs.String("log-level", env.or("DBTRUST_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
-	migrate := fs.Bool("migrate", env("DBTRUST_MIGRATE") != "false", "apply pending schema migrations on start; with --migrate=false (env DBTRUST_MIGRATE=false) the schema must be current (run 'dbtrust migrate')")
-	requestTimeout := fs.Duration("request-timeout", durationOr(env("DBTRUST_REQUEST_TIMEOUT"), server.DefaultRequestTimeout), "deadline of one request, store calls included; a store that does not answer in time is a 503 (env DBTRUST_REQUEST_TIMEOUT)")
-	crlBase := fs.String("crl-base-url", env("DBTRUST_CRL_BASE_URL"), "public base URL of this server; when set, issued certificates carry a CRL distribution point BASE/v1/cas/{ca_id}/crl (env DBTRUST_CRL_BASE_URL)")
-	autoRotate := fs.Duration("auto-rotate-interval", time.Minute, "how often to apply instances' automatic rotation policies; 0 turns automatic rotation off on this replica")
-	noMetrics := fs.Bool("no-metrics", false, "do not serve Prometheus metrics at /metrics")
-	metricsToken := fs.String("metrics-token", env("DBTRUST_METRICS_TOKEN"), "bearer token /metrics requires; without it /metrics answers loopback clients only (env DBTRUST_METRICS_TOKEN)")
-	cacheTTL := fs.Duration("cache-ttl", durationOr(env("DBTRUST_CACHE_TTL"), 0), "longest a cached token or CA list is served (default 5s); changes drop it at once, other replicas' changes when their notice arrives; negative turns the cache off (env DBTRUST_CACHE_TTL)")
-	adoptionFlush := fs.Duration("adoption-flush", 10*time.Second, "how often this replica writes the bundle fetches it counted in memory (who holds which CA); a crash loses at most this much")
-	clockKind := fs.String("clock", env.or("DBTRUST_CLOCK", "real"), "real, or emulated: start at the real time and let an admin move it forward with POST /v1/clock, to rehearse expiries and rotations in CI (env DBTRUST_CLOCK)")
-	if _, err := parse(fs, args); err != nil {
-		return err
+// serveConfig is what only serve reads; the rest of its settings are the
+// shared ones in config.
+type serveConfig struct {
+	Addr           string
+	TLSCert        string
+	TLSKey         string
+	HTTPS          bool
+	TLSHosts       []string
+	InsecureHTTP   bool
+	RateLimit      int
+	PublicURL      string
+	LinkTTL        time.Duration
+	LogLevel       string
+	LogFormat      string
+	Migrate        bool
+	RequestTimeout time.Duration
+	AutoRotate     time.Duration
+	NoMetrics      bool
+	MetricsToken   string
+	CacheTTL       time.Duration
+	AdoptionFlush  time.Duration
+	Clock          string
+}
+
+func (s *serveConfig) register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.Addr, "addr", "127.0.0.1:8080", "listen address; port 0 picks a free port and the real URL is printed")
+	fs.StringVar(&s.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) file")
+	fs.StringVar(&s.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.BoolVar(&s.HTTPS, "https", false, "serve HTTPS with a certificate dbtrust issues itself from its internal CA in the data folder")
+	fs.StringSliceVar(&s.TLSHosts, "tls-hosts", nil, "extra DNS names or IPs for the self-issued certificate (comma-separated)")
+	fs.BoolVar(&s.InsecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address (never across a network you do not trust)")
+	fs.IntVar(&s.RateLimit, "rate-limit", 5000, "requests per token per minute")
+	fs.StringVar(&s.PublicURL, "public-url", "", "base URL clients reach dbtrust at, for the download links it hands out (default: the URL it serves on)")
+	fs.DurationVar(&s.LinkTTL, "link-ttl", huaweicloud.DefaultLinkTTL, "lifetime of a presigned download link (1s to 168h)")
+	fs.StringVar(&s.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text (logfmt) or json (one JSON object a line)")
+	fs.BoolVar(&s.Migrate, "migrate", true, "apply pending schema migrations on start; with --migrate=false the schema must be current (run 'dbtrust migrate')")
+	fs.DurationVar(&s.RequestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of one request, store calls included; a store that does not answer in time is a 503")
+	fs.DurationVar(&s.AutoRotate, "auto-rotate-interval", time.Minute, "how often to apply instances' automatic rotation policies; 0 turns automatic rotation off on this replica")
+	fs.BoolVar(&s.NoMetrics, "no-metrics", false, "do not serve Prometheus metrics at /metrics")
+	fs.StringVar(&s.MetricsToken, "metrics-token", "", "bearer token /metrics requires; without it /metrics answers loopback clients only")
+	fs.DurationVar(&s.AdoptionFlush, "adoption-flush", 10*time.Second, "how often this replica writes the bundle fetches it counted in memory (who holds which CA); a crash loses at most this much")
+	fs.StringVar(&s.Clock, "clock", "real", "real, or emulated: start at the real time and let an admin move it forward with POST /v1/clock, to rehearse expiries and rotations in CI")
+	fs.DurationVar(&s.CacheTTL, "cache-ttl", 5*time.Second, "longest a cached token or CA list is served; changes drop it at once, other replicas' changes when their notice arrives; negative turns the cache off")
+	for name, env := range map[string]string{
+		"addr": "DBTRUST_ADDR", "tls-cert": "DBTRUST_TLS_CERT", "tls-key": "DBTRUST_TLS_KEY", "https": "DBTRUST_HTTPS",
+		"tls-hosts": "DBTRUST_TLS_HOSTS", "insecure-http": "DBTRUST_INSECURE_HTTP", "rate-limit": "DBTRUST_RATE_LIMIT",
+		"public-url": "DBTRUST_PUBLIC_URL", "link-ttl": "DBTRUST_LINK_TTL", "log-level": "DBTRUST_LOG_LEVEL",
+		"log-format": "DBTRUST_LOG_FORMAT", "migrate": "DBTRUST_MIGRATE", "request-timeout": "DBTRUST_REQUEST_TIMEOUT",
+		"auto-rotate-interval": "DBTRUST_AUTO_ROTATE_INTERVAL", "no-metrics": "DBTRUST_NO_METRICS",
+		"metrics-token": "DBTRUST_METRICS_TOKEN", "cache-ttl": "DBTRUST_CACHE_TTL", "clock": "DBTRUST_CLOCK", "adoption-flush": "DBTRUST_ADOPTION_FLUSH",
+	} {
+		withEnv(fs, name, env)
 	}
-	if *adoptionFlush <= 0 {
-		return errors.New("--adoption-flush must be positive, such as 10s")
+}
+
+// validate checks what the flag types do not. It runs for every command,
+// so that a bad serve setting in the environment or the config file is
+// found by any command, as it would be by serve.
+func (s *serveConfig) validate() error {
+	if s.LinkTTL < time.Second || s.LinkTTL > 7*24*time.Hour {
+		return usageErrorf("link TTL %s: want 1s to 168h", s.LinkTTL)
 	}
-	c.noMigrate = !*migrate
-	var emulated *dbtrust.EmulatedClock
-	switch *clockKind {
-	case "real":
-	case "emulated":
-		emulated = dbtrust.NewEmulatedClock(time.Now)
-	default:
-		return errors.New("--clock must be real or emulated")
-	}
-	if *linkTTL < time.Second || *linkTTL > 7*24*time.Hour {
-		return errors.New("--link-ttl must be between 1s and 168h")
-	}
-	if *publicURL != "" {
-		u, err := neturl.Parse(*publicURL)
+	if s.PublicURL != "" {
+		u, err := neturl.Parse(s.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
-			return errors.New("--public-url must be an http:// or https:// URL with no path, such as https://dbtrust.example:8443")
+			return usageErrorf("public URL %q: want an http:// or https:// URL with no path, such as https://dbtrust.example:8443", s.PublicURL)
 		}
 	}
-	if (*tlsCert == "") != (*tlsKey == "") {
-		return errors.New("--tls-cert and --tls-key go together")
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together")
 	}
-	log := newLogger(stderr, *logLevel)
+	if s.RateLimit < 1 {
+		return usageErrorf("rate limit %d: want at least 1 request per minute", s.RateLimit)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
+		return usageErrorf("log level %q: want debug, info, warn or error", s.LogLevel)
+	}
+	if s.AdoptionFlush <= 0 {
+		return usageErrorf("adoption flush %s: want a positive interval, such as 10s", s.AdoptionFlush)
+	}
+	if s.Clock != "real" && s.Clock != "emulated" {
+		return usageErrorf("clock %q: want real or emulated", s.Clock)
+	}
+	if s.LogFormat != "text" && s.LogFormat != "json" {
+		return usageErrorf("log format %q: want text or json", s.LogFormat)
+	}
+	return nil
+}
 
-	d, err := c.open(ctx)
+func newServeCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (creates its data folder, key and first account on first start)",
+		Long: `Run the dbtrust server: the DigitalOcean, Huawei Cloud, Astra and native (/v1) APIs on one listener.
+
+On first start it creates the data folder, an SQLite database, a key-encryption key (mode 0600)
+and a first account with an owner token, which it prints once. Plain HTTP is served on loopback
+addresses only; elsewhere dbtrust serves HTTPS with --tls-cert/--tls-key or a certificate it
+issues itself (--https).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context()) },
+	}
+	a.cfg.Serve.register(cmd.Flags())
+	return cmd
+}
+
+func (a *app) serve(ctx context.Context) error {
+	c, s := a.cfg, &a.cfg.Serve
+	log := newLogger(a.stderr, s.LogLevel, s.LogFormat)
+	d, err := a.openData(ctx, !s.Migrate)
 	if err != nil {
 		return err
 	}
 	defer d.store.Close()
-	svc := dbtrust.NewService(d.store, d.sealer, dbtrust.Options{
-		CAValidity: *caValidity, CAKeyType: *caKeyType, DBDomain: *dbDomain, Logger: log, CRLBaseURL: *crlBase, CacheTTL: *cacheTTL,
-		EmulatedClock: emulated,
-	})
-	ln, err := net.Listen("tcp", *addr)
+	opts := c.serviceOptions(log)
+	if s.Clock == "emulated" {
+		opts.EmulatedClock = dbtrust.NewEmulatedClock(time.Now)
+	}
+	svc := dbtrust.NewService(d.store, d.sealer, opts)
+	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
-		return err
+		return dbtrust.Wrap(dbtrust.Unavailable, err, fmt.Sprintf("cannot listen on %s: is another server using it? pick another with --addr", s.Addr))
 	}
 	defer ln.Close()
-	host, _, _ := net.SplitHostPort(*addr)
-	scheme := "http"
-	var tlsConfig *tls.Config
-	var servingCA *selftls.Issuer
-	var operatorCert *selftls.KeyPair
-	switch chooseTLS(host, *tlsCert != "", *https, *insecureHTTP) {
-	case operatorTLS:
-		if operatorCert, err = selftls.LoadKeyPair(*tlsCert, *tlsKey); err != nil {
-			return err
-		}
-		tlsConfig = serverTLS()
-		tlsConfig.GetCertificate = operatorCert.GetCertificate
-	case selfIssuedTLS:
-		servingCA, err = selftls.Open(ctx, selftls.Config{
-			Store: d.db, Dir: filepath.Join(c.data, "tls"), Hosts: append(splitList(*tlsHosts), host), Sealer: d.sealer,
-		})
-		if err != nil {
-			return fmt.Errorf("self-issued TLS: %w", err)
-		}
-		tlsConfig = serverTLS()
-		tlsConfig.GetCertificate = servingCA.GetCertificate
-	}
-	if tlsConfig != nil {
-		scheme = "https"
-		ln = tls.NewListener(ln, tlsConfig)
+	host, _, _ := net.SplitHostPort(s.Addr)
+	ln, scheme, tlsState, err := a.serveTLS(ctx, ln, host, d)
+	if err != nil {
+		return err
 	}
 
 	// The first account is made only once the listener is ready, so that a
@@ -127,30 +165,30 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return fmt.Errorf("first start: %w", err)
 	}
 	url := scheme + "://" + displayAddr(ln.Addr())
-	fmt.Fprintf(stdout, "dbtrust %s serving on %s\n", version, url)
-	if *publicURL == "" {
-		*publicURL = url
+	publicURL := s.PublicURL
+	if publicURL == "" {
+		publicURL = url
 	}
-	fmt.Fprintf(stdout, "console:  %s/ui/ (sign in with a token)\n", url)
-	fmt.Fprintf(stdout, "store:    %s\n", d.storeDesc)
-	if emulated != nil {
-		fmt.Fprintf(stdout, "clock:    emulated, now %s (admins move it forward with POST /v1/clock; never use this in production)\n", emulated.Now().Format(time.RFC3339))
+	fmt.Fprintf(a.stdout, "dbtrust %s serving on %s\n", buildVersion(), url)
+	fmt.Fprintf(a.stdout, "console:  %s/ui/ (sign in with a token)\n", url)
+	fmt.Fprintf(a.stdout, "store:    %s\n", d.storeDesc)
+	if opts.EmulatedClock != nil {
+		fmt.Fprintf(a.stdout, "clock:    emulated, now %s (admins move it forward with POST /v1/clock; never use this in production)\n", opts.EmulatedClock.Now().Format(time.RFC3339))
 	}
-	if servingCA != nil {
-		fmt.Fprintf(stdout, "tls ca:   %s (trust this file to reach dbtrust over HTTPS)\n", servingCA.CAPath)
-		fmt.Fprintf(stdout, "tls ca sha256: %s (the same on every replica of this store)\n", servingCA.Fingerprint)
+	if tlsState.servingCA != nil {
+		fmt.Fprintf(a.stdout, "tls ca:   %s (trust this file to reach dbtrust over HTTPS)\n", tlsState.servingCA.CAPath)
+		fmt.Fprintf(a.stdout, "tls ca sha256: %s (the same on every replica of this store)\n", tlsState.servingCA.Fingerprint)
 	}
-	printKeys(stdout, d)
-	fmt.Fprintf(stdout, "account:  %s (%s), project %s\n", acct.Name, acct.ID, acct.ProjectID)
+	printKeys(a.stdout, d)
+	fmt.Fprintf(a.stdout, "account:  %s (%s), project %s\n", acct.Name, acct.ID, acct.ProjectID)
 	if created {
-		fmt.Fprintf(stdout, "token:    %s\n          (owner token, shown only now: keep it)\n", token)
+		fmt.Fprintf(a.stdout, "token:    %s\n          (owner token, shown only now: keep it)\n", token)
 	}
 
 	srv := &http.Server{
 		Handler: server.New(server.Config{
-			Service: svc, Logger: log, RateLimit: *rateLimit, RequestTimeout: *requestTimeout,
-			PublicURL: *publicURL, LinkTTL: *linkTTL, NoMetrics: *noMetrics, MetricsToken: *metricsToken,
-			RealClock: time.Now,
+			Service: svc, Logger: log, RateLimit: s.RateLimit, RequestTimeout: s.RequestTimeout,
+			PublicURL: publicURL, LinkTTL: s.LinkTTL, NoMetrics: s.NoMetrics, MetricsToken: s.MetricsToken,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -158,23 +196,60 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go reloadOnHUP(ctx, hup, log, func() {
-		reload(ctx, log, &c, d, operatorCert)
-	})
+	go reloadOnHUP(ctx, hup, log, func() { reload(ctx, log, c, d, tlsState.operatorCert) })
+	return runServer(ctx, srv, ln, svc, log, s)
+}
+
+// tlsState is what serve's HTTPS is made of: the operator's certificate
+// (reloaded on SIGHUP) or the internal serving CA.
+type tlsState struct {
+	operatorCert *selftls.KeyPair
+	servingCA    *selftls.Issuer
+}
+
+// serveTLS wraps ln in TLS as chooseTLS decides, and returns the scheme.
+func (a *app) serveTLS(ctx context.Context, ln net.Listener, host string, d *deps) (net.Listener, string, tlsState, error) {
+	s := &a.cfg.Serve
+	var st tlsState
+	var err error
+	tlsConfig := serverTLS()
+	switch chooseTLS(host, s.TLSCert != "", s.HTTPS, s.InsecureHTTP) {
+	case plainHTTP:
+		return ln, "http", st, nil
+	case operatorTLS:
+		if st.operatorCert, err = selftls.LoadKeyPair(s.TLSCert, s.TLSKey); err != nil {
+			return nil, "", st, err
+		}
+		tlsConfig.GetCertificate = st.operatorCert.GetCertificate
+	case selfIssuedTLS:
+		st.servingCA, err = selftls.Open(ctx, selftls.Config{
+			Store: d.db, Dir: filepath.Join(a.cfg.Data, "tls"), Hosts: append(slices.Clone(s.TLSHosts), host), Sealer: d.sealer,
+		})
+		if err != nil {
+			return nil, "", st, fmt.Errorf("self-issued TLS: %w", err)
+		}
+		tlsConfig.GetCertificate = st.servingCA.GetCertificate
+	}
+	return tls.NewListener(ln, tlsConfig), "https", st, nil
+}
+
+// runServer serves on ln until ctx ends, with the store watch and the
+// automatic rotation loop beside it, then shuts down gracefully.
+func runServer(ctx context.Context, srv *http.Server, ln net.Listener, svc *dbtrust.Service, log *slog.Logger, s *serveConfig) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 	go func() {
 		if err := svc.WatchStore(ctx); err != nil {
 			log.Warn("store change watch stopped; cached reads now expire by TTL only", "err", err)
 		}
 	}()
-	if *autoRotate > 0 {
-		go every(ctx, log, "automatic rotation", *autoRotate, func(ctx context.Context) error { return ignore(svc.AutoRotate(ctx)) })
+	if s.AutoRotate > 0 {
+		go every(ctx, log, "automatic rotation", s.AutoRotate, func(ctx context.Context) error { return ignore(svc.AutoRotate(ctx)) })
 	}
-	go every(ctx, log, "recording bundle fetches", *adoptionFlush, svc.FlushAdoptions)
+	go every(ctx, log, "recording bundle fetches", s.AdoptionFlush, svc.FlushAdoptions)
 	defer func() { // what the last interval counted
 		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -190,10 +265,18 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		return err
+	return srv.Shutdown(shutCtx)
+}
+
+// newLogger returns the server's logger: logfmt text or JSON lines.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // checked by validate
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return nil
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // tlsChoice is how serve protects its listener.
@@ -239,20 +322,6 @@ func displayAddr(a net.Addr) string {
 	return net.JoinHostPort(host, strconv.Itoa(ta.Port))
 }
 
-func durationOr(s string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(s); err == nil {
-		return d
-	}
-	return def
-}
-
-func atoiOr(s string, def int) int {
-	if n, err := strconv.Atoi(s); err == nil {
-		return n
-	}
-	return def
-}
-
 // every runs fn now and then every interval until ctx ends, logging its
 // errors under what. Several replicas may run the same work at once: each
 // step of it is a conditional change in the store.
@@ -270,6 +339,8 @@ func every(ctx context.Context, log *slog.Logger, what string, interval time.Dur
 		}
 	}
 }
+
+func ignore[T any](_ T, err error) error { return err }
 
 // serverTLS is the TLS configuration of the listener: TLS 1.2 or later, and
 // under TLS 1.2 only ECDHE key exchange with AEAD ciphers (no CBC, no RSA key
@@ -309,7 +380,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, log *slog.Logger, re
 
 // reload re-reads the operator's certificate and the KEK sources. Whatever
 // fails to load is refused with a log line, and what was served so far stays.
-func reload(ctx context.Context, log *slog.Logger, c *common, d *deps, cert *selftls.KeyPair) {
+func reload(ctx context.Context, log *slog.Logger, c *config, d *deps, cert *selftls.KeyPair) {
 	if cert != nil {
 		if err := cert.Reload(time.Now()); err != nil {
 			log.Error("the new TLS certificate is refused; still serving the previous one", "err", err, "previous_not_after", cert.NotAfter())
@@ -317,11 +388,9 @@ func reload(ctx context.Context, log *slog.Logger, c *common, d *deps, cert *sel
 			log.Info("TLS certificate reloaded", "not_after", cert.NotAfter())
 		}
 	}
-	if err := reloadKeys(ctx, &c.keys, c.data, d.db, d.sealer); err != nil {
+	if err := reloadKeys(ctx, &c.Keys, c.Data, d.db, d.sealer); err != nil {
 		log.Error("the key-encryption keys did not reload; keeping the previous ones", "err", err, "sealing_key", d.sealer.SealingID())
 		return
 	}
 	log.Info("key-encryption keys reloaded", "sealing_key", d.sealer.SealingID(), "keys", d.sealer.IDs())
 }
-
-func ignore[T any](_ T, err error) error { return err }

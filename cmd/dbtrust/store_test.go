@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/clustersettings"
 	"github.com/dbtrust/dbtrust/credential"
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/postgres"
@@ -73,10 +73,10 @@ func TestStoreCopy(t *testing.T) {
 	var acme, beta accountOut
 	cliJSON(t, &acme, "account", "create", "acme", "--data", data)
 	cliJSON(t, &beta, "account", "create", "beta", "--data", data)
-	var tok, revoked native.Token
+	var tok, revoked client.Token
 	cliJSON(t, &tok, "token", "create", "--account", "acme", "--name", "ci", "--role", "admin", "--data", data)
 	cliJSON(t, &revoked, "token", "create", "--account", "acme", "--name", "old", "--data", data)
-	cli(t, "token", "revoke", revoked.ID, "--account", "acme", "--data", data)
+	cli(t, "token", "revoke", revoked.ID, "--yes", "--account", "acme", "--data", data)
 	var instances []instanceOut
 	for i, spec := range [][]string{
 		{"--name", "orders", "--engine", "pg", "--tag", "prod"},
@@ -92,7 +92,7 @@ func TestStoreCopy(t *testing.T) {
 		if i != 2 {
 			instances = append(instances, inst)
 		} else {
-			cli(t, "instance", "delete", inst.ID, "--account", "acme", "--data", data)
+			cli(t, "instance", "delete", inst.ID, "--yes", "--account", "acme", "--data", data)
 		}
 	}
 	orders, cache := instances[0], instances[1]

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
+	"github.com/dbtrust/dbtrust/client"
 )
 
 // Config is what an Agent needs.
@@ -38,10 +38,10 @@ type Config struct {
 // Agent keeps one node's TLS files current. Use New, then Run or Once.
 type Agent struct {
 	cfg       Config
-	api       *native.Client
+	api       *client.Client
 	files     files
 	log       *slog.Logger
-	inst      native.Instance // resolved on the first pass that reaches dbtrust
+	inst      client.Instance // resolved on the first pass that reaches dbtrust
 	reloadDue bool            // files changed but the reload has not yet succeeded
 }
 
@@ -81,8 +81,11 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &Agent{cfg: cfg, api: &native.Client{Base: cfg.Server, Token: cfg.Token, HTTP: cfg.HTTP},
-		files: files{dir: cfg.Dir}, log: cfg.Log}, nil
+	api, err := client.New(cfg.Server, cfg.Token, client.WithHTTPClient(cfg.HTTP))
+	if err != nil {
+		return nil, err
+	}
+	return &Agent{cfg: cfg, api: api, files: files{dir: cfg.Dir}, log: cfg.Log}, nil
 }
 
 // Run makes passes until ctx is done: after a good pass it waits until the
@@ -129,17 +132,21 @@ func (a *Agent) Once(ctx context.Context) (Result, error) {
 			return Result{}, err
 		}
 		a.inst = inst
-	} else if err := a.api.Call(ctx, "GET", "/v1/instances/"+a.inst.ID, nil, &a.inst); err != nil {
-		return Result{}, explain(err, "read the instance")
+	} else {
+		inst, err := a.api.GetInstance(ctx, a.inst.ID)
+		if err != nil {
+			return Result{}, explain(err, "read the instance")
+		}
+		a.inst = inst
 	}
 	// The CAs say which one is current; the bundle is fetched as such, so
 	// that dbtrust counts this node among those holding it (rotate status).
-	var cas native.CAList
-	if err := a.api.Call(ctx, "GET", "/v1/instances/"+a.inst.ID+"/cas", nil, &cas); err != nil {
+	cas, err := a.api.ListCAs(ctx, a.inst.ID)
+	if err != nil {
 		return Result{}, explain(err, "read the instance's CAs")
 	}
-	var bundle []byte
-	if err := a.api.Call(ctx, "GET", "/v1/instances/"+a.inst.ID+"/ca-bundle", nil, &bundle); err != nil {
+	bundle, err := a.api.Bundle(ctx, a.inst.ID)
+	if err != nil {
 		return Result{}, explain(err, "fetch the CA bundle")
 	}
 	res, err := a.install(ctx, cas, bundle)
@@ -158,26 +165,26 @@ func (a *Agent) Once(ctx context.Context) (Result, error) {
 
 // resolve finds the instance: a node token names its own (GET /v1/whoami),
 // which must be the one asked for; any other token looks it up by name.
-func (a *Agent) resolve(ctx context.Context) (native.Instance, error) {
-	var who native.Whoami
-	if err := a.api.Call(ctx, "GET", "/v1/whoami", nil, &who); err != nil {
-		return native.Instance{}, explain(err, "check the token")
+func (a *Agent) resolve(ctx context.Context) (client.Instance, error) {
+	who, err := a.api.Whoami(ctx)
+	if err != nil {
+		return client.Instance{}, explain(err, "check the token")
 	}
-	var inst native.Instance
+	var inst client.Instance
 	if who.InstanceID != "" {
-		if err := a.api.Call(ctx, "GET", "/v1/instances/"+who.InstanceID, nil, &inst); err != nil {
+		if inst, err = a.api.GetInstance(ctx, who.InstanceID); err != nil {
 			return inst, explain(err, "read the token's instance")
 		}
 		if inst.ID != a.cfg.Instance && inst.Name != a.cfg.Instance {
-			return native.Instance{}, fmt.Errorf("this node token belongs to instance %s (%s), not %q: use that instance's token", inst.Name, inst.ID, a.cfg.Instance)
+			return client.Instance{}, fmt.Errorf("this node token belongs to instance %s (%s), not %q: use that instance's token", inst.Name, inst.ID, a.cfg.Instance)
 		}
 		return inst, nil
 	}
-	var list native.InstanceList
-	if err := a.api.Call(ctx, "GET", "/v1/instances", nil, &list); err != nil {
+	list, err := a.api.ListInstances(ctx, "")
+	if err != nil {
 		return inst, explain(err, "list instances")
 	}
-	for _, i := range list.Instances {
+	for _, i := range list {
 		if i.ID == a.cfg.Instance || i.Name == a.cfg.Instance {
 			return i, nil
 		}
@@ -189,8 +196,8 @@ func (a *Agent) resolve(ctx context.Context) (native.Instance, error) {
 // what to do.
 func explain(err error, what string) error {
 	var de *dbtrust.Error
-	if !errors.As(err, &de) {
-		return fmt.Errorf("could not %s: dbtrust did not answer (%v); the agent keeps the current files and retries", what, err)
+	if !errors.As(err, &de) || de.Code == dbtrust.Unavailable && de.Err != nil {
+		return fmt.Errorf("could not %s: dbtrust did not answer (%v); the agent keeps the current files and retries", what, errors.Unwrap(err))
 	}
 	switch de.Code {
 	case dbtrust.Unauthorized:

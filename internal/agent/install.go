@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/pki"
 )
 
@@ -23,7 +23,7 @@ import (
 // Everything new is checked before anything is renamed into place; the
 // bundle goes first, so that a certificate is never in place without the
 // bundle that verifies it.
-func (a *Agent) install(ctx context.Context, cas native.CAList, bundle []byte) (Result, error) {
+func (a *Agent) install(ctx context.Context, cas client.CAList, bundle []byte) (Result, error) {
 	roots, current, err := parseCAs(cas, bundle)
 	if err != nil {
 		return Result{}, fmt.Errorf("dbtrust sent CAs that do not parse (%v); the files in place are kept", err)
@@ -58,7 +58,7 @@ func (a *Agent) install(ctx context.Context, cas native.CAList, bundle []byte) (
 }
 
 // parseCAs returns the bundle as a pool and the current CA's certificate.
-func parseCAs(cas native.CAList, bundle []byte) (*x509.CertPool, *x509.Certificate, error) {
+func parseCAs(cas client.CAList, bundle []byte) (*x509.CertPool, *x509.Certificate, error) {
 	certs, err := pki.ParseCertsPEM(bundle)
 	if err != nil {
 		return nil, nil, err
@@ -112,9 +112,9 @@ func (a *Agent) renew(ctx context.Context, roots *x509.CertPool, now time.Time) 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("could not make a CSR: %v", err)
 	}
-	var c native.Certificate
 	csr := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
-	if err := a.api.Call(ctx, "POST", "/v1/instances/"+a.inst.ID+"/certificates", map[string]string{"csr": string(csr)}, &c); err != nil {
+	c, err := a.api.Issue(ctx, a.inst.ID, client.IssueRequest{CSR: string(csr)})
+	if err != nil {
 		return nil, nil, nil, explain(err, "have a certificate issued")
 	}
 	certs, err := pki.ParseCertsPEM([]byte(c.CertificatePEM))

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/agent"
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
 )
 
@@ -22,7 +22,7 @@ import (
 type node struct {
 	name     string
 	dir      string // the agent's folder
-	inst     native.Instance
+	inst     client.Instance
 	connect  func(bundleFile string) (*x509.Certificate, error) // one verified connection
 	cli      func(bundleFile string) error                      // the recipe's own client, now and then
 	made     atomic.Int64
@@ -98,7 +98,7 @@ func TestAgentsAcrossRotation(t *testing.T) {
 }
 
 // createWith creates an instance with endpoints through the native API.
-func (d *trust) createWith(name, engine string, endpoints ...string) native.Instance {
+func (d *trust) createWith(name, engine string, endpoints ...string) client.Instance {
 	d.t.Helper()
 	var eps []map[string]any
 	for _, e := range endpoints {
@@ -107,7 +107,7 @@ func (d *trust) createWith(name, engine string, endpoints ...string) native.Inst
 		fmt.Sscan(port, &p)
 		eps = append(eps, map[string]any{"host": host, "port": p})
 	}
-	var inst native.Instance
+	var inst client.Instance
 	d.call("POST", "/v1/instances", "Authorization", map[string]any{"name": name, "engine": engine, "endpoints": eps}, &inst, 201)
 	return inst
 }
@@ -116,7 +116,7 @@ func (d *trust) createWith(name, engine string, endpoints ...string) native.Inst
 // with the files), then keeps the agent running until ctx is done.
 func (d *trust) runAgent(ctx context.Context, n *node, reload string) {
 	d.t.Helper()
-	var tok native.Token
+	var tok client.Token
 	d.call("POST", "/v1/instances/"+n.inst.ID+"/node-tokens", "Authorization", map[string]any{"name": n.name + "-1"}, &tok, 201)
 	a, err := agent.New(agent.Config{Server: d.url, Token: tok.Secret, Instance: n.inst.Name, Dir: n.dir, Interval: 100 * time.Millisecond})
 	if err != nil {
@@ -180,7 +180,7 @@ func (d *trust) waitConnections(nodes []*node, k int64) {
 func (d *trust) rotateAll(nodes []*node, step string) {
 	d.t.Helper()
 	for _, n := range nodes {
-		var l native.CAList
+		var l client.CAList
 		body := map[string]any{}
 		if step == "retire" {
 			body["force"] = true // the agent's certificate from the old CA is unexpired, and replaced
@@ -211,7 +211,7 @@ func (d *trust) rotateAll(nodes []*node, step string) {
 			})
 		}
 		if step == "retire" {
-			var cas native.CAList
+			var cas client.CAList
 			d.call("GET", "/v1/instances/"+n.inst.ID+"/cas", "Authorization", nil, &cas, 200)
 			states := map[string]int{}
 			for _, ca := range cas.CAs {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/pki"
 	"github.com/dbtrust/dbtrust/internal/server"
 	"github.com/dbtrust/dbtrust/internal/servicetest"
@@ -88,27 +88,27 @@ func (d *trust) call(method, path, hdr string, body, out any, want int) {
 }
 
 // createInstance creates an instance through the native API.
-func (d *trust) createInstance(name, engine string) native.Instance {
+func (d *trust) createInstance(name, engine string) client.Instance {
 	d.t.Helper()
-	var inst native.Instance
+	var inst client.Instance
 	d.call("POST", "/v1/instances", "Authorization", map[string]any{"name": name, "engine": engine}, &inst, 201)
 	return inst
 }
 
 // issue issues a server certificate for 127.0.0.1 and localhost through the
 // native API, with a key generated for the caller.
-func (d *trust) issue(instanceID string) native.Certificate {
+func (d *trust) issue(instanceID string) client.Certificate {
 	d.t.Helper()
-	var c native.Certificate
+	var c client.Certificate
 	d.call("POST", "/v1/instances/"+instanceID+"/certificates", "Authorization",
 		map[string]any{"dns_names": []string{"localhost"}, "ips": []string{"127.0.0.1"}, "ttl": "24h"}, &c, 201)
 	return c
 }
 
 // rotate takes one rotation step through the native API.
-func (d *trust) rotate(instanceID, step string) native.CAList {
+func (d *trust) rotate(instanceID, step string) client.CAList {
 	d.t.Helper()
-	var l native.CAList
+	var l client.CAList
 	d.call("POST", "/v1/instances/"+instanceID+"/rotation/"+step, "Authorization", nil, &l, 200)
 	return l
 }
@@ -177,7 +177,7 @@ func isUnknownAuthority(err error) bool {
 }
 
 // caFingerprint returns the fingerprint of the instance's CA in state st.
-func caFingerprint(t *testing.T, l native.CAList, st string) string {
+func caFingerprint(t *testing.T, l client.CAList, st string) string {
 	t.Helper()
 	for _, c := range l.CAs {
 		if c.State == st {

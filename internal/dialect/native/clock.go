@@ -5,36 +5,21 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/httpx"
 )
-
-// Clock is the wire form of the emulated clock.
-type Clock struct {
-	Now      string `json:"now"`
-	Offset   string `json:"offset"` // how far ahead of the real time, as a Go duration
-	Emulated bool   `json:"emulated"`
-}
-
-func fromClock(c dbtrust.ClockState) Clock {
-	return Clock{Now: c.Now.UTC().Format(time.RFC3339Nano), Offset: c.Offset.String(), Emulated: true}
-}
-
-type moveClockRequest struct {
-	Advance string `json:"advance"`
-	Now     string `json:"now"`
-}
 
 func (a api) getClock(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
 	c, err := a.svc.Clock(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, jsonType, fromClock(c))
+	httpx.WriteJSON(w, http.StatusOK, jsonType, client.FromClock(c))
 	return nil
 }
 
 func (a api) moveClock(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	var req moveClockRequest
+	var req client.MoveClockRequest
 	if err := a.decode(w, r, &req, false); err != nil {
 		return err
 	}
@@ -57,6 +42,6 @@ func (a api) moveClock(w http.ResponseWriter, r *http.Request, p dbtrust.Princip
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, jsonType, fromClock(c))
+	httpx.WriteJSON(w, http.StatusOK, jsonType, client.FromClock(c))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/httpx"
 )
 
@@ -22,16 +23,6 @@ var errorTable = map[dbtrust.Code]int{
 	dbtrust.Internal:           http.StatusInternalServerError,
 }
 
-// ErrorBody is the native error shape: {"error":{"code","message"[,"field"]},"request_id"}.
-type ErrorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	} `json:"error"`
-	RequestID string `json:"request_id"`
-}
-
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := dbtrust.ErrorCode(err)
 	status, ok := errorTable[code]
@@ -42,7 +33,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dbtrust"`)
 	}
-	var b ErrorBody
+	var b client.ErrorBody
 	b.Error.Code, b.Error.Message, b.Error.Field, b.RequestID = string(code), dbtrust.ErrorMessage(err), dbtrust.ErrorField(err), httpx.RequestID(r)
 	httpx.WriteJSON(w, status, "application/json", b)
 }

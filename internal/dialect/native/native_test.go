@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/dialect/native"
 	"github.com/dbtrust/dbtrust/internal/server"
 	"github.com/dbtrust/dbtrust/internal/servicetest"
@@ -140,7 +141,7 @@ func (e *env) do(method, path, token string, body any, want int) []byte {
 		e.t.Fatalf("%s %s: %d response does not match the document: %v\n%s", method, path, resp.StatusCode, err, got)
 	}
 	if resp.StatusCode >= 400 {
-		var eb native.ErrorBody
+		var eb client.ErrorBody
 		if err := json.Unmarshal(got, &eb); err != nil || eb.RequestID != resp.Header.Get("X-Request-Id") || eb.Error.Code == "" {
 			e.t.Fatalf("%s %s: error body %s lacks code or request_id", method, path, got)
 		}
@@ -154,7 +155,7 @@ func (e *env) do(method, path, token string, body any, want int) []byte {
 // code returns the error code of an error body.
 func code(t *testing.T, body []byte) string {
 	t.Helper()
-	var eb native.ErrorBody
+	var eb client.ErrorBody
 	if err := json.Unmarshal(body, &eb); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("GET", "/v1/openapi.json", "", nil, 200)
 
 	// Instances.
-	inst := decode[native.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "backend", "engine": "pg", "tags": []string{"prod"}}, 201))
+	inst := decode[client.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "backend", "engine": "pg", "tags": []string{"prod"}}, 201))
 	if code(t, e.do("POST", "/v1/instances", own, map[string]any{"name": "backend", "engine": "pg"}, 409)) != "conflict" {
 		t.Fatal("duplicate instance name: want code conflict")
 	}
@@ -202,7 +203,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("GET", "/v1/instances/"+missing, own, nil, 404)
 	e.do("GET", "/v1/instances/not-a-uuid", own, nil, 404)
 	e.do("GET", "/v1/instances/"+inst.ID, "", nil, 401)
-	redis := decode[native.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "cache", "engine": "redis"}, 201))
+	redis := decode[client.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "cache", "engine": "redis"}, 201))
 	e.do("PATCH", "/v1/instances/"+redis.ID, own, map[string]any{"endpoints": []map[string]any{{"host": "cache.example.internal", "port": 6380}}}, 200)
 	e.do("PATCH", "/v1/instances/"+redis.ID, own, map[string]any{"endpoints": []map[string]any{{"host": "cache.example.internal", "port": 0}}}, 400)
 	e.do("PATCH", "/v1/instances/"+redis.ID, view, map[string]any{"endpoints": []map[string]any{}}, 403)
@@ -211,7 +212,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 
 	// CAs, bundle, rotation.
 	p := "/v1/instances/" + inst.ID
-	cas := decode[native.CAList](t, e.do("GET", p+"/cas", view, nil, 200))
+	cas := decode[client.CAList](t, e.do("GET", p+"/cas", view, nil, 200))
 	if len(cas.CAs) != 1 || cas.CAs[0].State != "current" || len(cas.CAs[0].Fingerprint) != 64 {
 		t.Fatalf("CAs of a new instance = %+v", cas.CAs)
 	}
@@ -236,17 +237,17 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("POST", "/v1/instances/"+missing+"/rotation/start", own, nil, 404)
 
 	// A certificate from the first CA, then a full rotation.
-	first := decode[native.Certificate](t, e.do("POST", p+"/certificates", own, map[string]any{"dns_names": []string{"db.example"}, "ips": []string{"127.0.0.1"}, "ttl": "720h"}, 201))
+	first := decode[client.Certificate](t, e.do("POST", p+"/certificates", own, map[string]any{"dns_names": []string{"db.example"}, "ips": []string{"127.0.0.1"}, "ttl": "720h"}, 201))
 	if first.PrivateKeyPEM == "" || first.CAPEM == "" || first.State != "valid" {
 		t.Fatalf("issue with a generated key: %+v", first)
 	}
-	started := decode[native.CAList](t, e.do("POST", p+"/rotation/start", own, nil, 200))
+	started := decode[client.CAList](t, e.do("POST", p+"/rotation/start", own, nil, 200))
 	if len(started.CAs) != 2 || strings.Count(started.BundlePEM, "BEGIN CERTIFICATE") != 2 {
 		t.Fatalf("after start: %d CAs, bundle of %d", len(started.CAs), strings.Count(started.BundlePEM, "BEGIN CERTIFICATE"))
 	}
 	e.do("POST", p+"/rotation/start", own, map[string]any{}, 409)
 	e.do("GET", p+"/ca-bundle", view, nil, 200) // the viewer now holds the next CA
-	rs := decode[native.RotationStatus](t, e.do("GET", p+"/rotation", own, nil, 200))
+	rs := decode[client.RotationStatus](t, e.do("GET", p+"/rotation", own, nil, 200))
 	if rs.Stage != "started" || rs.HoldingCount != 1 || rs.LackingCount != 0 || len(rs.Clients) != 1 || rs.Clients[0].Name != "viewer" {
 		t.Fatalf("rotation status after start and one fetch = %+v", rs)
 	}
@@ -264,7 +265,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("GET", p+"/rotation/policy", view, nil, 200)
 	e.do("GET", "/v1/instances/"+missing+"/rotation/policy", own, nil, 404)
 	e.do("GET", p+"/rotation/policy", "", nil, 401)
-	pol := decode[native.RotationPolicy](t, e.do("PUT", p+"/rotation/policy", own, map[string]any{"enabled": true, "start_before": "720h"}, 200))
+	pol := decode[client.RotationPolicy](t, e.do("PUT", p+"/rotation/policy", own, map[string]any{"enabled": true, "start_before": "720h"}, 200))
 	if !pol.Enabled || pol.StartBefore != "720h0m0s" || pol.FinishAfter != "168h0m0s" {
 		t.Fatalf("policy = %+v", pol)
 	}
@@ -274,7 +275,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("PUT", "/v1/instances/"+missing+"/rotation/policy", own, map[string]any{"enabled": true}, 404)
 
 	// Certificates.
-	fromCSR := decode[native.Certificate](t, e.do("POST", p+"/certificates", own, map[string]any{"csr": csrPEM(t, "node-2.example")}, 201))
+	fromCSR := decode[client.Certificate](t, e.do("POST", p+"/certificates", own, map[string]any{"csr": csrPEM(t, "node-2.example")}, 201))
 	if fromCSR.PrivateKeyPEM != "" || fromCSR.DNSNames[0] != "node-2.example" {
 		t.Fatalf("issue from a CSR: %+v", fromCSR)
 	}
@@ -283,7 +284,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("POST", p+"/certificates", view, nil, 403)
 	e.do("POST", p+"/certificates", "", nil, 401)
 	e.do("POST", "/v1/instances/"+missing+"/certificates", own, nil, 404)
-	list := decode[native.CertificateList](t, e.do("GET", p+"/certificates", view, nil, 200))
+	list := decode[client.CertificateList](t, e.do("GET", p+"/certificates", view, nil, 200))
 	if len(list.Certificates) != 2 || list.Certificates[0].PrivateKeyPEM != "" {
 		t.Fatalf("certificate list: %d, or a private key is listed", len(list.Certificates))
 	}
@@ -297,7 +298,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("POST", p+"/certificates/"+first.Serial+"/revoke", view, nil, 403)
 	e.do("POST", p+"/certificates/"+first.Serial+"/revoke", "", nil, 401)
 	e.do("POST", p+"/certificates/ffff/revoke", own, nil, 404)
-	rev := decode[native.Certificate](t, e.do("POST", p+"/certificates/"+first.Serial+"/revoke", own, map[string]any{"reason": "superseded"}, 200))
+	rev := decode[client.Certificate](t, e.do("POST", p+"/certificates/"+first.Serial+"/revoke", own, map[string]any{"reason": "superseded"}, 200))
 	if rev.State != "revoked" || rev.RevocationReason != "superseded" {
 		t.Fatalf("revoked: %+v", rev)
 	}
@@ -333,11 +334,11 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("GET", "/v1/cas/nope/crl.pem", "", nil, 404)
 
 	// Recipes.
-	rc := decode[native.Recipes](t, e.do("GET", p+"/recipes?ca_file=/etc/ssl/backend.pem", view, nil, 200))
+	rc := decode[client.Recipes](t, e.do("GET", p+"/recipes?ca_file=/etc/ssl/backend.pem", view, nil, 200))
 	if rc.CAFile != "/etc/ssl/backend.pem" || !strings.Contains(rc.Recipes[0].Command, "sslrootcert=/etc/ssl/backend.pem") {
 		t.Fatalf("recipes = %+v", rc)
 	}
-	rr := decode[native.Recipes](t, e.do("GET", "/v1/instances/"+redis.ID+"/recipes", view, nil, 200))
+	rr := decode[client.Recipes](t, e.do("GET", "/v1/instances/"+redis.ID+"/recipes", view, nil, 200))
 	if !strings.Contains(rr.Recipes[0].Command, "--tls --cacert cache-ca.pem") {
 		t.Fatalf("redis recipes = %+v", rr)
 	}
@@ -346,14 +347,14 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("GET", p+"/recipes", "", nil, 401)
 
 	// Tokens and audit.
-	tok := decode[native.Token](t, e.do("POST", "/v1/tokens", own, map[string]any{"name": "ci", "role": "member"}, 201))
+	tok := decode[client.Token](t, e.do("POST", "/v1/tokens", own, map[string]any{"name": "ci", "role": "member"}, 201))
 	if !strings.HasPrefix(tok.Secret, dbtrust.TokenPrefix) {
 		t.Fatalf("created token has no secret: %+v", tok)
 	}
 	e.do("POST", "/v1/tokens", own, map[string]any{"name": "ci", "role": "emperor"}, 400)
 	e.do("POST", "/v1/tokens", view, map[string]any{"name": "x", "role": "viewer"}, 403)
 	e.do("POST", "/v1/tokens", "", map[string]any{"name": "x", "role": "viewer"}, 401)
-	tl := decode[native.TokenList](t, e.do("GET", "/v1/tokens", own, nil, 200))
+	tl := decode[client.TokenList](t, e.do("GET", "/v1/tokens", own, nil, 200))
 	for _, x := range tl.Tokens {
 		if x.Secret != "" {
 			t.Fatal("a listed token carries its secret")
@@ -366,7 +367,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("DELETE", "/v1/tokens/"+tok.ID, own, nil, 404)
 	e.do("DELETE", "/v1/tokens/"+tok.ID, view, nil, 403)
 	e.do("DELETE", "/v1/tokens/"+tok.ID, "", nil, 401)
-	audit := decode[native.AuditList](t, e.do("GET", "/v1/audit?limit=500", own, nil, 200))
+	audit := decode[client.AuditList](t, e.do("GET", "/v1/audit?limit=500", own, nil, 200))
 	actions := map[string]bool{}
 	for _, ev := range audit.Events {
 		actions[ev.Action] = true
@@ -376,7 +377,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 			t.Fatalf("audit lacks %s", a)
 		}
 	}
-	nt := decode[native.Token](t, e.do("POST", p+"/node-tokens", own, map[string]any{"name": "backend-node-1"}, 201))
+	nt := decode[client.Token](t, e.do("POST", p+"/node-tokens", own, map[string]any{"name": "backend-node-1"}, 201))
 	if nt.Role != "node" || nt.InstanceID != inst.ID || !strings.HasPrefix(nt.Secret, dbtrust.TokenPrefix) {
 		t.Fatalf("node token = %+v, want role node, instance %s and a secret", nt, inst.ID)
 	}
@@ -384,7 +385,7 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("POST", p+"/node-tokens", view, map[string]any{"name": "n"}, 403)
 	e.do("POST", p+"/node-tokens", "", map[string]any{"name": "n"}, 401)
 	e.do("POST", "/v1/instances/"+missing+"/node-tokens", own, map[string]any{"name": "n"}, 404)
-	if w := decode[native.Whoami](t, e.do("GET", "/v1/whoami", nt.Secret, nil, 200)); w.Role != "node" || w.InstanceID != inst.ID {
+	if w := decode[client.Whoami](t, e.do("GET", "/v1/whoami", nt.Secret, nil, 200)); w.Role != "node" || w.InstanceID != inst.ID {
 		t.Fatalf("whoami as a node token = %+v", w)
 	}
 	e.do("GET", "/v1/whoami", "", nil, 401)
@@ -443,7 +444,7 @@ func TestErrorTable(t *testing.T) {
 	for _, c := range dbtrust.Codes {
 		rec := httptest.NewRecorder()
 		native.WriteErrorForTest(rec, httptest.NewRequest("GET", "/v1/x", nil), dbtrust.Errorf(c, "m"))
-		var eb native.ErrorBody
+		var eb client.ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code != string(c) {
 			t.Fatalf("Code %q: body %s, want code %q", c, rec.Body, c)
 		}
@@ -457,7 +458,7 @@ func TestErrorTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var eb native.ErrorBody
+	var eb client.ErrorBody
 	if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || resp.StatusCode != 404 || eb.Error.Code != "not_found" || eb.RequestID == "" {
 		t.Fatalf("unknown /v1 route: %d %+v", resp.StatusCode, eb)
 	}

@@ -3,7 +3,7 @@ package native_test
 import (
 	"testing"
 
-	"github.com/dbtrust/dbtrust/internal/dialect/native"
+	"github.com/dbtrust/dbtrust/client"
 )
 
 // TestNodeTokenScope drives the native API with a node token: its own
@@ -13,10 +13,10 @@ import (
 func TestNodeTokenScope(t *testing.T) {
 	e := newEnv(t)
 	own := e.owner
-	inst := decode[native.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "orders", "engine": "pg",
+	inst := decode[client.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "orders", "engine": "pg",
 		"endpoints": []map[string]any{{"host": "db1.example.internal", "port": 5432, "role": "primary"}}}, 201))
-	other := decode[native.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "billing", "engine": "pg"}, 201))
-	node := decode[native.Token](t, e.do("POST", "/v1/instances/"+inst.ID+"/node-tokens", own, map[string]any{"name": "orders-1"}, 201)).Secret
+	other := decode[client.Instance](t, e.do("POST", "/v1/instances", own, map[string]any{"name": "billing", "engine": "pg"}, 201))
+	node := decode[client.Token](t, e.do("POST", "/v1/instances/"+inst.ID+"/node-tokens", own, map[string]any{"name": "orders-1"}, 201)).Secret
 	p, q := "/v1/instances/"+inst.ID, "/v1/instances/"+other.ID
 
 	tests := []struct {

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/dbtrust/dbtrust/client"
+)
+
+func newCACmd(a *app) *cobra.Command {
+	cmd := group("ca", "An instance's CAs", "cas")
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list INSTANCE",
+		Short: "List an instance's CAs: state, key type, SHA-256 fingerprint, validity",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			inst, err := instance(cmd.Context(), b, args[0])
+			if err != nil {
+				return err
+			}
+			l, err := b.ListCAs(cmd.Context(), inst.ID)
+			if err != nil {
+				return err
+			}
+			return a.printCAs(l)
+		},
+	})
+	return cmd
+}
+
+func (a *app) printCAs(l client.CAList) error {
+	return a.print(l, func(t *table) {
+		t.header("STATE", "ID", "KEY", "SHA256", "NOT BEFORE", "NOT AFTER")
+		for _, c := range l.CAs {
+			t.row(c.State, c.ID, c.KeyType, c.Fingerprint, c.NotBefore, c.NotAfter)
+		}
+	})
+}

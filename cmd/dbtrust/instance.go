@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbtrust/dbtrust/client"
+)
+
+// instanceOut is the native API's instance, with its CAs when shown alone.
+type instanceOut struct {
+	client.Instance
+	CAs []client.CA `json:"cas,omitempty"`
+}
+
+func newInstanceCmd(a *app) *cobra.Command {
+	cmd := group("instance", "Manage database instances and their CAs", "instances")
+	cmd.AddCommand(newInstanceCreateCmd(a), newInstanceListCmd(a), newInstanceShowCmd(a), newInstanceDeleteCmd(a))
+	return cmd
+}
+
+func newInstanceCreateCmd(a *app) *cobra.Command {
+	var req client.CreateInstanceRequest
+	noTLS := false
+	cmd := &cobra.Command{
+		Use:   "create NAME [--engine ENGINE]",
+		Short: "Create an instance and its first CA",
+		Long: `Create an instance and its first CA. The CA's lifetime and key type are --ca-validity and
+--ca-key-type (DBTRUST_CA_VALIDITY, DBTRUST_CA_KEY_TYPE) on the data folder, exactly as serve
+makes them; through --server the server's own settings apply, and --ca-key-type is sent along.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if req.Name != "" && req.Name != args[0] {
+					return usageErrorf("the name is given twice (%q and --name %q): give it once", args[0], req.Name)
+				}
+				req.Name = args[0]
+			}
+			tls := !noTLS
+			req.TLS, req.CAKeyType = &tls, a.cfg.CAKeyType
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			inst, err := b.CreateInstance(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			return a.showInstance(cmd.Context(), b, inst)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Name, "name", "", "instance name (or give it as the argument)")
+	f.StringVar(&req.ID, "id", "", "instance ID (default: a new UUID); a Huawei Cloud instance ID such as 0123...cdefin02 for DDS and DCS users")
+	f.StringVar(&req.Engine, "engine", "pg", "engine: pg, mysql, redis, valkey, mongodb, kafka, opensearch")
+	f.StringVar(&req.Version, "version", "", "engine version (default: the engine's current)")
+	f.StringVar(&req.Region, "region", "", "region slug")
+	f.StringVar(&req.Size, "size", "", "size slug")
+	f.IntVar(&req.NumNodes, "nodes", 1, "number of nodes")
+	f.BoolVar(&noTLS, "no-tls", false, "the instance does not serve TLS")
+	f.StringSliceVar(&req.Tags, "tag", nil, "tag (repeatable, or comma-separated)")
+	return cmd
+}
+
+func newInstanceListCmd(a *app) *cobra.Command {
+	var tag string
+	cmd := &cobra.Command{
+		Use:   "list [--tag TAG]",
+		Short: "List the account's instances",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			list, err := b.ListInstances(cmd.Context(), tag)
+			if err != nil {
+				return err
+			}
+			return a.print(client.InstanceList{Instances: list}, func(t *table) {
+				t.header("ID", "NAME", "ENGINE", "VERSION", "REGION", "NODES", "TLS", "HOST", "CREATED")
+				for _, i := range list {
+					t.row(i.ID, i.Name, i.Engine, i.Version, i.Region, strconv.Itoa(i.NumNodes), strconv.FormatBool(i.TLS), i.Host, i.CreatedAt)
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&tag, "tag", "", "only instances with this tag")
+	return cmd
+}
+
+func newInstanceShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show INSTANCE",
+		Short: "Show an instance (by name, ID or unique ID prefix) with each CA's state, fingerprint and validity",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			inst, err := instance(cmd.Context(), b, args[0])
+			if err != nil {
+				return err
+			}
+			return a.showInstance(cmd.Context(), b, inst)
+		},
+	}
+}
+
+func (a *app) showInstance(ctx context.Context, b backend, inst client.Instance) error {
+	cas, err := b.ListCAs(ctx, inst.ID)
+	if err != nil {
+		return err
+	}
+	out := instanceOut{Instance: inst, CAs: cas.CAs}
+	return a.print(out, func(t *table) {
+		for _, f := range [][2]string{{"id", inst.ID}, {"name", inst.Name}, {"engine", inst.Engine + " " + inst.Version},
+			{"region", inst.Region}, {"size", inst.Size}, {"nodes", strconv.Itoa(inst.NumNodes)}, {"tls", strconv.FormatBool(inst.TLS)},
+			{"host", inst.Host + ":" + strconv.Itoa(inst.Port)}, {"tags", strings.Join(inst.Tags, ",")}, {"created", inst.CreatedAt}} {
+			t.field(f[0], f[1])
+		}
+		for _, ca := range cas.CAs {
+			t.field("ca "+ca.State, ca.ID+" "+ca.KeyType+", sha256 "+ca.Fingerprint+", "+ca.NotBefore+" to "+ca.NotAfter)
+		}
+	})
+}
+
+func newInstanceDeleteCmd(a *app) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete INSTANCE",
+		Short: "Delete an instance with its CAs and certificates (asks first; --yes when not on a terminal)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			inst, err := instance(cmd.Context(), b, args[0])
+			if err != nil {
+				return err
+			}
+			if err := a.confirm(yes, "delete instance "+inst.Name+" ("+inst.ID+") with its CAs and certificates"); err != nil {
+				return err
+			}
+			if err := b.DeleteInstance(cmd.Context(), inst.ID); err != nil {
+				return err
+			}
+			return a.print(map[string]string{"deleted": inst.ID}, func(t *table) { t.field("deleted", inst.Name+" ("+inst.ID+")") })
+		},
+	}
+	addYes(cmd, &yes)
+	return cmd
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/client"
+)
+
+// match picks the one item that arg names: by exact ID, else exact name,
+// else as the unique prefix of an ID. kind names the items in messages,
+// list tells the user how to see them.
+func match[T any](items []T, arg, kind, list string, id, name func(T) string) (T, error) {
+	var zero T
+	for _, it := range items {
+		if id(it) == arg {
+			return it, nil
+		}
+	}
+	var named []T
+	for _, it := range items {
+		if name != nil && name(it) == arg {
+			named = append(named, it)
+		}
+	}
+	if len(named) == 1 {
+		return named[0], nil
+	}
+	var prefixed []T
+	for _, it := range items {
+		if arg != "" && strings.HasPrefix(strings.ToLower(id(it)), strings.ToLower(arg)) {
+			prefixed = append(prefixed, it)
+		}
+	}
+	switch {
+	case len(named) > 1:
+		return zero, dbtrust.Errorf(dbtrust.Invalid, "%d %ss are named %q: give the ID instead (see '%s')", len(named), kind, arg, list)
+	case len(prefixed) == 1:
+		return prefixed[0], nil
+	case len(prefixed) > 1:
+		ids := make([]string, len(prefixed))
+		for i, it := range prefixed {
+			ids[i] = id(it)
+		}
+		return zero, dbtrust.Errorf(dbtrust.Invalid, "%q is the start of %d %s IDs (%s): give more of it", arg, len(prefixed), kind, strings.Join(ids, ", "))
+	}
+	return zero, dbtrust.Errorf(dbtrust.NotFound, "no %s is named %q or has an ID starting with it: see '%s'", kind, arg, list)
+}
+
+// instance resolves an instance's name, ID or unique ID prefix.
+func instance(ctx context.Context, b backend, arg string) (client.Instance, error) {
+	list, err := b.ListInstances(ctx, "")
+	if err != nil {
+		return client.Instance{}, err
+	}
+	return match(list, arg, "instance", "dbtrust instance list",
+		func(i client.Instance) string { return i.ID }, func(i client.Instance) string { return i.Name })
+}
+
+// certificate resolves the serial, or unique serial prefix, of one of the
+// instance's certificates (hex, any case, colons allowed).
+func certificate(ctx context.Context, b backend, inst client.Instance, arg string) (client.Certificate, error) {
+	list, err := b.ListCertificates(ctx, inst.ID)
+	if err != nil {
+		return client.Certificate{}, err
+	}
+	arg = strings.ReplaceAll(arg, ":", "")
+	return match(list, arg, "certificate", fmt.Sprintf("dbtrust cert list %s", inst.Name),
+		func(c client.Certificate) string { return c.Serial }, nil)
+}
+
+// token resolves a token's name (among the live ones), ID, unique ID
+// prefix, or the whole token string.
+func token(ctx context.Context, b backend, arg string) (client.Token, error) {
+	list, err := b.ListTokens(ctx)
+	if err != nil {
+		return client.Token{}, err
+	}
+	if rest, ok := strings.CutPrefix(arg, dbtrust.TokenPrefix); ok {
+		arg, _, _ = strings.Cut(rest, "_") // a whole token string names its ID
+	}
+	live := list[:0:0]
+	for _, t := range list {
+		if t.RevokedAt == "" {
+			live = append(live, t)
+		}
+	}
+	if t, err := match(live, arg, "token", "dbtrust token list", func(t client.Token) string { return t.ID }, func(t client.Token) string { return t.Name }); err == nil {
+		return t, nil
+	}
+	return match(list, arg, "token", "dbtrust token list", func(t client.Token) string { return t.ID }, func(t client.Token) string { return t.Name })
+}

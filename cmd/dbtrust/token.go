@@ -1,0 +1,88 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/dbtrust/dbtrust/client"
+)
+
+func newTokenCmd(a *app) *cobra.Command {
+	cmd := group("token", "Manage the account's bearer tokens", "tokens")
+	var name, role string
+	create := &cobra.Command{
+		Use:   "create --name NAME [--role ROLE]",
+		Short: "Create a token (the token string is shown once)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			tok, err := b.CreateToken(cmd.Context(), name, role)
+			if err != nil {
+				return err
+			}
+			return a.print(tok, func(t *table) {
+				t.field("id", tok.ID)
+				t.field("name", tok.Name)
+				t.field("role", tok.Role)
+				t.field("token", tok.Secret)
+				t.field("", "(shown only now: keep it)")
+			})
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "token name, unique among the account's live tokens")
+	create.Flags().StringVar(&role, "role", "member", "role: viewer, member, admin or owner")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the account's tokens, revoked ones included",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			list, err := b.ListTokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.print(client.TokenList{Tokens: list}, func(t *table) {
+				t.header("ID", "NAME", "ROLE", "CREATED", "REVOKED")
+				for _, tok := range list {
+					t.row(tok.ID, tok.Name, tok.Role, tok.CreatedAt, tok.RevokedAt)
+				}
+			})
+		},
+	}
+
+	var yes bool
+	revoke := &cobra.Command{
+		Use:   "revoke TOKEN",
+		Short: "Revoke a token, named by its name, ID, unique ID prefix or the token string",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			tok, err := token(cmd.Context(), b, args[0])
+			if err != nil {
+				return err
+			}
+			if err := a.confirm(yes, "revoke token "+tok.Name+" ("+tok.ID+")"); err != nil {
+				return err
+			}
+			if err := b.RevokeToken(cmd.Context(), tok.ID); err != nil {
+				return err
+			}
+			return a.print(map[string]string{"revoked": tok.ID}, func(t *table) { t.field("revoked", tok.Name+" ("+tok.ID+")") })
+		},
+	}
+	addYes(revoke, &yes)
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
