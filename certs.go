@@ -17,7 +17,8 @@ func (s *Service) ListIssuedCertificates(ctx context.Context, p Principal, insta
 	if err := Require(p, RoleViewer); err != nil {
 		return nil, err
 	}
-	if err := validID(instanceID); err != nil {
+	instanceID, err := parseID(instanceID)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := s.store.GetInstance(ctx, p.AccountID, instanceID); err != nil {
@@ -31,7 +32,8 @@ func (s *Service) GetIssuedCertificate(ctx context.Context, p Principal, instanc
 	if err := Require(p, RoleViewer); err != nil {
 		return IssuedCertificate{}, err
 	}
-	if err := validID(instanceID); err != nil {
+	instanceID, err := parseID(instanceID)
+	if err != nil {
 		return IssuedCertificate{}, err
 	}
 	if !serialRE.MatchString(serial) {
@@ -87,7 +89,8 @@ func (s *Service) CRLURL(caID string) string {
 // list and every revocation raises it. thisUpdate is now; nextUpdate is
 // Options.CRLTTL later, but never after the CA itself expires.
 func (s *Service) CRL(ctx context.Context, caID string) ([]byte, error) {
-	if err := validID(caID); err != nil {
+	caID, err := parseID(caID)
+	if err != nil {
 		return nil, Errorf(NotFound, "no such CA")
 	}
 	ca, err := s.store.GetCA(ctx, caID)

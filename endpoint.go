@@ -192,7 +192,8 @@ func (s *Service) UpdateInstance(ctx context.Context, p Principal, id string, u 
 	if err := Require(p, RoleMember); err != nil {
 		return Instance{}, err
 	}
-	if err := validID(id); err != nil {
+	id, err := parseID(id)
+	if err != nil {
 		return Instance{}, err
 	}
 	if u.Endpoints != nil {

@@ -14,7 +14,8 @@ import (
 // an ID in Huawei Cloud's form (ParseInstanceID), which DDS and DCS users
 // bring from their own inventories.
 
-// ValidID reports whether id has the form of a dbtrust record ID.
+// ValidID reports whether ParseID accepts id. Callers that go on to look the
+// record up should use ParseID's canonical form instead.
 func ValidID(id string) bool {
 	_, ok := ParseID(id)
 	return ok

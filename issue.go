@@ -59,7 +59,8 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 	if err := RequireInstance(p, RoleMember, instanceID); err != nil {
 		return IssuedCertificate{}, err
 	}
-	if err := validID(instanceID); err != nil {
+	instanceID, err := parseID(instanceID)
+	if err != nil {
 		return IssuedCertificate{}, err
 	}
 	inst, err := s.store.GetInstance(ctx, p.AccountID, instanceID)

@@ -52,7 +52,8 @@ func (s *Service) CreateNodeToken(ctx context.Context, p Principal, instanceID, 
 	if err := Require(p, RoleAdmin); err != nil {
 		return Token{}, "", err
 	}
-	if err := validID(instanceID); err != nil {
+	instanceID, err := parseID(instanceID)
+	if err != nil {
 		return Token{}, "", err
 	}
 	if !ValidName(name) {

@@ -219,7 +219,8 @@ func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID
 	if err := Require(p, RoleAdmin); err != nil {
 		return RotationPolicy{}, err
 	}
-	if err := validID(instanceID); err != nil {
+	instanceID, err := parseID(instanceID)
+	if err != nil {
 		return RotationPolicy{}, err
 	}
 	dp := DefaultRotationPolicy(p.AccountID, instanceID)
@@ -251,7 +252,7 @@ func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID
 	}
 	pol := RotationPolicy{InstanceID: instanceID, AccountID: p.AccountID, Enabled: spec.Enabled, StartBefore: spec.StartBefore,
 		FinishAfter: spec.FinishAfter, RetireAfter: spec.RetireAfter, KeyType: spec.KeyType, UpdatedAt: s.now()}
-	err := s.store.PutRotationPolicy(ctx, pol)
+	err = s.store.PutRotationPolicy(ctx, pol)
 	s.audit(ctx, p, "rotation.policy", "instance/"+instanceID, err)
 	if err != nil {
 		return RotationPolicy{}, err
@@ -265,7 +266,8 @@ func (s *Service) GetRotationPolicy(ctx context.Context, p Principal, instanceID
 	if err := Require(p, RoleViewer); err != nil {
 		return RotationPolicy{}, err
 	}
-	if err := validID(instanceID); err != nil {
+	instanceID, err := parseID(instanceID)
+	if err != nil {
 		return RotationPolicy{}, err
 	}
 	pol, err := s.store.GetRotationPolicy(ctx, p.AccountID, instanceID)

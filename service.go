@@ -517,7 +517,8 @@ func (s *Service) GetInstance(ctx context.Context, p Principal, id string) (Inst
 	if err := RequireInstance(p, RoleFor(ActionReadInstance), id); err != nil {
 		return Instance{}, err
 	}
-	if err := validID(id); err != nil {
+	id, err := parseID(id)
+	if err != nil {
 		return Instance{}, err
 	}
 	return s.store.GetInstance(ctx, p.AccountID, id)
@@ -539,10 +540,11 @@ func (s *Service) DeleteInstance(ctx context.Context, p Principal, id string) er
 	if err := Require(p, RoleMember); err != nil {
 		return err
 	}
-	if err := validID(id); err != nil {
+	id, err := parseID(id)
+	if err != nil {
 		return err
 	}
-	err := s.store.DeleteInstance(ctx, p.AccountID, id)
+	err = s.store.DeleteInstance(ctx, p.AccountID, id)
 	s.audit(ctx, p, "instance.delete", "instance/"+id, err)
 	return err
 }
@@ -552,21 +554,24 @@ func (s *Service) SetInstanceTLS(ctx context.Context, p Principal, id string, on
 	if err := Authorize(p, ActionSetTLS); err != nil {
 		return err
 	}
-	if err := validID(id); err != nil {
+	id, err := parseID(id)
+	if err != nil {
 		return err
 	}
-	err := s.store.UpdateInstanceTLS(ctx, p.AccountID, id, on)
+	err = s.store.UpdateInstanceTLS(ctx, p.AccountID, id, on)
 	s.audit(ctx, p, "instance.tls", "instance/"+id, err)
 	return err
 }
 
-// validID rejects IDs that cannot be dbtrust IDs as NotFound, so that a
-// malformed ID and an unknown one read the same.
-func validID(id string) error {
-	if !ValidInstanceID(id) {
-		return Errorf(NotFound, "no such instance")
+// parseID returns the canonical form of an instance's (or CA's) ID
+// (ParseInstanceID), and rejects IDs that cannot be dbtrust IDs as NotFound,
+// so that a malformed ID and an unknown one read the same.
+func parseID(id string) (string, error) {
+	c, ok := ParseInstanceID(id)
+	if !ok {
+		return "", Errorf(NotFound, "no such instance")
 	}
-	return nil
+	return c, nil
 }
 
 // ---- CAs ----
@@ -584,7 +589,8 @@ func (s *Service) instanceCAs(ctx context.Context, p Principal, instanceID strin
 	if err := RequireInstance(p, RoleFor(ActionReadCA), instanceID); err != nil {
 		return caEntry{}, err
 	}
-	if err := validID(instanceID); err != nil {
+	instanceID, err := parseID(instanceID)
+	if err != nil {
 		return caEntry{}, err
 	}
 	e, err := s.listCAs(ctx, p.AccountID, instanceID)

@@ -60,13 +60,15 @@ type AccountStore interface {
 	// or is already revoked.
 	RevokeToken(ctx context.Context, accountID, id string, at time.Time) error
 
-	// Console sessions (session.go): CreateSession is NotFound when its token
-	// does not exist; GetSession and DeleteSession are NotFound when there is
-	// no session of that ID; DeleteExpiredSessions removes every session whose
-	// ExpiresAt is not after before.
+	// CreateSession inserts a console session (session.go); NotFound when
+	// its token does not exist.
 	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns a session by ID; NotFound when there is none.
 	GetSession(ctx context.Context, id string) (Session, error)
+	// DeleteSession removes a session; NotFound when there is none.
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteExpiredSessions removes every session whose ExpiresAt is not
+	// after before.
 	DeleteExpiredSessions(ctx context.Context, before time.Time) error
 
 	// CreateSigningKey inserts a server signing key; Conflict when one of that

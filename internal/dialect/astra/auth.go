@@ -57,8 +57,8 @@ func (a api) authenticate(r *http.Request) (dbtrust.Principal, error) {
 // checkAccount answers a malformed account ID with problem 33 and another
 // account's ID exactly as an account that does not exist.
 func checkAccount(r *http.Request, p dbtrust.Principal) error {
-	id := r.PathValue("account_id")
-	if !dbtrust.ValidID(id) {
+	id, ok := dbtrust.ParseID(r.PathValue("account_id"))
+	if !ok {
 		return newProblem(33)
 	}
 	if id != p.AccountID {
@@ -69,8 +69,8 @@ func checkAccount(r *http.Request, p dbtrust.Principal) error {
 
 // resourceID returns the path's resource ID, or problem 35 when malformed.
 func resourceID(r *http.Request) (string, error) {
-	id := r.PathValue("id")
-	if !dbtrust.ValidID(id) {
+	id, ok := dbtrust.ParseID(r.PathValue("id"))
+	if !ok {
 		return "", newProblem(35)
 	}
 	return id, nil
