@@ -184,6 +184,7 @@ type cluster struct {
 	StorageSizeMiB     int               `json:"storage_size_mib"`
 	StorageAutoscale   storageAutoscale  `json:"storage_autoscale"`
 	MetricsEndpoints   []struct{}        `json:"metrics_endpoints"`
+	DOSettings         doSettings        `json:"do_settings"`
 }
 
 type connection struct {
@@ -226,6 +227,7 @@ func (a api) cluster(inst dbtrust.Instance, projectID string, st clustersettings
 		Users: clusterUsers(inst), ProjectID: projectUUID(projectID), MetricsEndpoints: []struct{}{},
 		MaintenanceWindow: maintenanceWindow{Day: st.Maintenance.Day, Hour: st.Maintenance.Hour, Description: []string{}},
 		StorageAutoscale:  wireAutoscale(st.Autoscale),
+		DOSettings:        doSettings{ServiceCnames: clustersettings.ServiceNames(inst)},
 	}
 	if c.Tags == nil {
 		c.Tags = []string{}

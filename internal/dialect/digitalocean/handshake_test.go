@@ -43,6 +43,19 @@ func TestServerCertificateVerifiesAgainstServedCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dial := func(pool *x509.CertPool) error { return handshake(t, issued, pool, "db.example.test") }
+	if err := dial(e.fetchCA(t, id)); err != nil {
+		t.Fatalf("handshake with the served CA: %v", err)
+	}
+	if err := dial(e.fetchCA(t, other)); err == nil {
+		t.Fatal("handshake with another cluster's CA succeeded, want a verification failure")
+	}
+}
+
+// handshake serves issued on a loopback TLS listener and returns the error of
+// a client handshake that trusts only pool and expects serverName.
+func handshake(t *testing.T, issued dbtrust.IssuedCertificate, pool *x509.CertPool, serverName string) error {
+	t.Helper()
 	cert, err := tls.X509KeyPair(issued.CertPEM, issued.KeyPEM)
 	if err != nil {
 		t.Fatal(err)
@@ -64,17 +77,9 @@ func TestServerCertificateVerifiesAgainstServedCA(t *testing.T) {
 			}()
 		}
 	}()
-	dial := func(pool *x509.CertPool) error {
-		c, err := tls.DialWithDialer(&net.Dialer{}, "tcp", ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "db.example.test"})
-		if err == nil {
-			c.Close()
-		}
-		return err
+	c, err := tls.DialWithDialer(&net.Dialer{}, "tcp", ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: serverName})
+	if err == nil {
+		c.Close()
 	}
-	if err := dial(e.fetchCA(t, id)); err != nil {
-		t.Fatalf("handshake with the served CA: %v", err)
-	}
-	if err := dial(e.fetchCA(t, other)); err == nil {
-		t.Fatal("handshake with another cluster's CA succeeded, want a verification failure")
-	}
+	return err
 }

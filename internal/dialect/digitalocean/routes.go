@@ -34,6 +34,7 @@ type settingsService interface {
 	SetMaintenanceWindow(ctx context.Context, p dbtrust.Principal, id string, w clustersettings.MaintenanceWindow) error
 	SetStorageAutoscale(ctx context.Context, p dbtrust.Principal, id string, s clustersettings.StorageAutoscale) error
 	SetFirewallRules(ctx context.Context, p dbtrust.Principal, id string, rules []clustersettings.FirewallRule) ([]clustersettings.FirewallRule, error)
+	SetServiceNames(ctx context.Context, p dbtrust.Principal, id string, names []string) (dbtrust.Instance, error)
 }
 
 // Config is what the dialect needs besides the service.
@@ -65,6 +66,8 @@ func Register(mux *http.ServeMux, svc service, settings settingsService, cfg Con
 	mux.Handle("PUT "+c+"/autoscale", a.wrap(a.putAutoscale))
 	mux.Handle("GET "+c+"/firewall", a.wrap(a.getFirewall))
 	mux.Handle("PUT "+c+"/firewall", a.wrap(a.putFirewall))
+	mux.Handle("GET "+c+"/do_settings", a.wrap(a.getDOSettings))
+	mux.Handle("PUT "+c+"/do_settings", a.wrap(a.putDOSettings))
 	mux.Handle("GET "+c+"/users", a.wrap(a.listUsers))
 	mux.Handle("GET "+c+"/users/{username}", a.wrap(a.getUser))
 	mux.Handle("GET "+c+"/dbs", a.wrap(a.listDBs))

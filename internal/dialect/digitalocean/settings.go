@@ -166,7 +166,40 @@ func (a api) putFirewall(w http.ResponseWriter, r *http.Request, p dbtrust.Princ
 	return nil
 }
 
-// settings reads the cluster of the request's path and its settings.
+// doSettings is the spec's do_settings: the cluster's custom DNS names, which
+// are subject alternative names of its certificates (see clustersettings).
+type doSettings struct {
+	ServiceCnames []string `json:"service_cnames"`
+}
+
+func (a api) getDOSettings(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	inst, err := a.svc.GetInstance(r.Context(), p, r.PathValue(clusterID))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, contentType, map[string]doSettings{"do_settings": {ServiceCnames: clustersettings.ServiceNames(inst)}})
+	return nil
+}
+
+// putDOSettings sets the custom DNS names; a missing or empty list clears them.
+func (a api) putDOSettings(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	var req struct {
+		DOSettings *doSettings `json:"do_settings"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.DOSettings == nil {
+		return dbtrust.FieldError("do_settings", "do_settings is required, such as {\"do_settings\":{\"service_cnames\":[\"db.example.com\"]}}")
+	}
+	if _, err := a.settings.SetServiceNames(r.Context(), p, r.PathValue(clusterID), req.DOSettings.ServiceCnames); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// clusterSettings reads the cluster of the request's path and its settings.
 func (a api) clusterSettings(r *http.Request, p dbtrust.Principal) (clustersettings.Settings, error) {
 	inst, err := a.svc.GetInstance(r.Context(), p, r.PathValue(clusterID))
 	if err != nil {
