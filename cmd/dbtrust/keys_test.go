@@ -85,6 +85,7 @@ func TestWrongKEKRefused(t *testing.T) {
 		{"serve with another KEK file", data, []string{"serve", "--addr", "127.0.0.1:0", "--kek-file", other}, nil, true, []string{storeID, seal.KeyID(otherKey)}},
 		{"instance list with another KEK file", data, []string{"instance", "list", "--kek-file", other}, nil, true, []string{storeID, seal.KeyID(otherKey)}},
 		{"cert issue with another KEK in the environment", data, []string{"cert", "issue", "orders", "--key-out", filepath.Join(t.TempDir(), "k.pem")}, map[string]string{"DBTRUST_KEK": string(seal.EncodeKey(otherKey))}, true, []string{storeID}},
+		{"account list with a --kek-command printing another key", data, []string{"account", "list", "--kek-command", "cat " + other}, nil, true, []string{storeID, seal.KeyID(otherKey)}},
 		{"serve with a mistyped KEK path", data, []string{"serve", "--addr", "127.0.0.1:0", "--kek-file", missing}, nil, false, []string{storeID}},
 		{"serve on a data folder without its kek", movedData, []string{"serve", "--addr", "127.0.0.1:0"}, nil, false, []string{storeID}},
 		{"account list on a data folder without its kek", movedData, []string{"account", "list"}, nil, false, []string{storeID}},
@@ -113,9 +114,14 @@ func TestWrongKEKRefused(t *testing.T) {
 		}
 		t.Logf("%s: refused in %v: %v", tt.name, took.Round(time.Millisecond), err)
 	}
-	// The right key still works afterwards: nothing was damaged.
-	if out := mustRun(t, data, "instance", "list"); !strings.Contains(out, "orders") {
-		t.Errorf("instance list with the store's own KEK = %q, want orders", out)
+	// The right key still works afterwards, from the file, a command or the
+	// environment: nothing was damaged.
+	os.Rename(filepath.Join(data, "kek"), filepath.Join(data, "kek.moved")) // no default key file: only the source given
+	for _, env := range []map[string]string{{"DBTRUST_KEK_COMMAND": "cat " + filepath.Join(data, "kek.moved")}, {"DBTRUST_KEK": string(storeKey)}, {"DBTRUST_KEK_FILE": filepath.Join(data, "kek.moved")}} {
+		out, err := runCmd(data, env, "instance", "list")
+		if err != nil || !strings.Contains(out, "orders") {
+			t.Errorf("instance list with the store's own KEK (env %v) = %q, %v, want orders", env, out, err)
+		}
 	}
 }
 
