@@ -252,6 +252,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b.wantText("#fleet-table", e.svc.InstanceHost(e.orders))
 	b.wantText("#fleet-table", "rotation started") // events
+	b.wantText("#fleet-table", "cache-0.cache.internal: 5 days left")
 	if n := b.count("svg.timeline-svg rect.bar"); n != 8 {
 		t.Fatalf("fleet timeline draws %d bars, want 6 CAs and 2 certificates", n)
 	}

@@ -51,6 +51,7 @@ type fleetRow struct {
 	NextCert  *dbtrust.IssuedCertificate // the live certificate that expires first
 	LiveCerts int
 	Urgency   string // of the soonest expiry: ok, warn (30 days), crit (7 days), expired
+	Soonest   string // when Urgency is not ok: what expires, and when, in words
 }
 
 type fleetData struct {
@@ -142,6 +143,13 @@ func (c *console) fleetRow(r *http.Request, s *session, inst dbtrust.Instance, n
 		soonest = row.NextCert.NotAfter
 	}
 	row.Urgency = urgency(soonest.Sub(now))
+	if row.Urgency != "ok" {
+		what := "the CA"
+		if row.NextCert != nil && row.NextCert.NotAfter.Equal(soonest) {
+			what = row.NextCert.CommonName
+		}
+		row.Soonest = what + ": " + untilText(soonest.Sub(now))
+	}
 	return row, instanceSpans(inst, cas, certs, now, true), nil
 }
 

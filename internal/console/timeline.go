@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -149,15 +150,16 @@ func monthTicks(start, end time.Time, x func(time.Time) float64) []tick {
 	return out
 }
 
-// untilText says how long until (or since) an expiry, in days.
+// untilText says how long until (or since) an expiry, in days, rounded to
+// the nearest day.
 func untilText(d time.Duration) string {
-	days := int(d.Hours() / 24)
+	days := int(math.Round(math.Abs(d.Hours()) / 24))
 	switch {
 	case d <= 0 && days == 0:
 		return "expired today"
 	case d <= 0:
-		return fmt.Sprintf("expired %d days ago", -days)
-	case days == 0:
+		return fmt.Sprintf("expired %d days ago", days)
+	case d < 24*time.Hour:
 		return "expires within a day"
 	case days == 1:
 		return "1 day left"

@@ -79,6 +79,17 @@ func TestTimeline(t *testing.T) {
 	if len(tl.Rows) != tlMaxRows || tl.Hidden != 5 || tl.Rows[0].Label != fmt.Sprint(tlMaxRows+4) {
 		t.Errorf("%d rows, %d hidden, first %q; want %d, 5, the soonest", len(tl.Rows), tl.Hidden, tl.Rows[0].Label, tlMaxRows)
 	}
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{5*day - time.Minute, "5 days left"}, {36 * time.Hour, "2 days left"}, {30 * time.Hour, "1 day left"},
+		{time.Hour, "expires within a day"}, {-time.Hour, "expired today"}, {-3 * day, "expired 3 days ago"},
+	} {
+		if got := untilText(tt.d); got != tt.want {
+			t.Errorf("untilText(%s) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
 	if got := shorten("a-very-long-certificate-name.with.many.labels.example", 12); got != "a-very-long…" {
 		t.Errorf("shorten = %q", got)
 	}
