@@ -83,15 +83,23 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestRotate re-seals a store's CA keys, access keys, signing key,
-// credentials and serving CA under a new KEK, stopped halfway once and then
+// TestRotate re-seals a store's CA keys (one of them sealed before values
+// named their key), access keys, signing key, credentials and serving CA
+// under a new KEK, stopped halfway once and then
 // resumed; afterwards a raw scan finds nothing under the old key, the old
 // key opens nothing, and the Service works under the new key alone.
 func TestRotate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servicetest.New(t, dbtrust.Options{})
-	oldKey, newKey := env.Sealer, servicetest.Sealer(t)
+	oldRaw, _ := seal.NewKey()
+	oldKey, _ := seal.New(oldRaw)
+	newKey := servicetest.Sealer(t)
+	env := &servicetest.Env{Store: servicetest.SQLite(t), Sealer: oldKey}
+	env.Service = dbtrust.NewService(env.Store, oldKey, dbtrust.Options{})
+	var err error
+	if env.Account, _, _, err = env.Service.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -105,7 +113,7 @@ func TestRotate(t *testing.T) {
 		must(err)
 		instances = append(instances, inst)
 	}
-	_, _, err := accesskey.New(env.Service, env.Store).Create(ctx, env.Owner(), "sdk", dbtrust.RoleMember)
+	_, _, err = accesskey.New(env.Service, env.Store).Create(ctx, env.Owner(), "sdk", dbtrust.RoleMember)
 	must(err)
 	_, _, err = env.Service.SignLink(ctx, []byte("link")) // creates the link signing key
 	must(err)
@@ -115,6 +123,18 @@ func TestRotate(t *testing.T) {
 	must(err)
 	_, err = selftls.Open(ctx, selftls.Config{Store: env.Store, Dir: t.TempDir(), Sealer: oldKey})
 	must(err)
+	// One CA key as sealed before values named their key (version 1).
+	cas, err := env.Store.ListCAs(ctx, env.Account.ID, instances[0].ID)
+	must(err)
+	der, err := oldKey.Open(cas[0].SealedKey, dbtrust.CAKeyAAD(cas[0].ID))
+	must(err)
+	n, err := env.Store.ReplaceSealed(ctx, "cas", []kek.Replacement{{Key: cas[0].ID, Old: cas[0].SealedKey, New: sealV1(t, oldRaw, der, dbtrust.CAKeyAAD(cas[0].ID))}})
+	if err != nil || n != 1 {
+		t.Fatalf("ReplaceSealed(a version-1 value) = %d, %v", n, err)
+	}
+	if census, _ := kek.Census(ctx, env.Store); census[""] != 1 {
+		t.Fatalf("census = %v, want one value without a key ID", census)
+	}
 
 	// The rotation begins: the new key is recorded as next.
 	must(env.Store.AddKEK(ctx, rec(t, newKey, kek.Next)))
