@@ -84,7 +84,7 @@ func (s *Service) SealCursor(p Principal, purpose string, data []byte) ([]byte, 
 func (s *Service) OpenCursor(p Principal, purpose string, sealed []byte) ([]byte, error) {
 	b, err := s.sealer.Open(sealed, cursorAAD(p, purpose))
 	if err != nil {
-		return nil, &Error{Code: Invalid, Field: "continue", Message: "the continue token is not one this server issued for this list", Err: err}
+		return nil, &Error{Code: Invalid, Message: "the list cursor is not one this server issued for this list", Err: err}
 	}
 	return b, nil
 }

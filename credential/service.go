@@ -101,7 +101,7 @@ func (s *Service) Create(ctx context.Context, p dbtrust.Principal, in Input) (Cr
 	c.CreatedAt, c.ModifiedAt, c.CreatedBy, c.Revision = now, now, dbtrust.UserID(p), 1
 	err := s.store.CreateCredential(ctx, c)
 	err = uniqueConflict(err, c.KeyType)
-	s.core.Record(ctx, p, "astra.credential.create", "credential/"+c.ID, err)
+	s.core.Record(ctx, p, "credential.create", "credential/"+c.ID, err)
 	if err != nil {
 		return Credential{}, err
 	}
@@ -387,7 +387,7 @@ func (s *Service) Update(ctx context.Context, p dbtrust.Principal, id string, in
 	prev := c.Revision
 	c.Version, c.ModifiedAt, c.ModifiedBy, c.Revision = in.Version, s.core.Now(), dbtrust.UserID(p), prev+1
 	err = uniqueConflict(s.store.UpdateCredential(ctx, c, prev), c.KeyType)
-	s.core.Record(ctx, p, "astra.credential.update", "credential/"+id, err)
+	s.core.Record(ctx, p, "credential.update", "credential/"+id, err)
 	if err != nil {
 		return Credential{}, err
 	}
@@ -411,6 +411,6 @@ func (s *Service) Delete(ctx context.Context, p dbtrust.Principal, id string) er
 		return err
 	}
 	err = s.store.DeleteCredential(ctx, p.AccountID, id)
-	s.core.Record(ctx, p, "astra.credential.delete", "credential/"+id, err)
+	s.core.Record(ctx, p, "credential.delete", "credential/"+id, err)
 	return err
 }

@@ -81,7 +81,7 @@ func (s *Service) Create(ctx context.Context, p dbtrust.Principal, in Input) (Ce
 	now := s.core.Now()
 	c.CreatedAt, c.ModifiedAt, c.CreatedBy, c.Revision = now, now, dbtrust.UserID(p), 1
 	err = s.store.CreateTrustCert(ctx, c)
-	s.core.Record(ctx, p, "astra.certificate.create", "certificate/"+c.ID, err)
+	s.core.Record(ctx, p, "trustcert.create", "certificate/"+c.ID, err)
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -238,7 +238,7 @@ func (s *Service) Update(ctx context.Context, p dbtrust.Principal, id string, in
 	prev := c.Revision
 	c.Version, c.ModifiedAt, c.ModifiedBy, c.Revision = in.Version, now, dbtrust.UserID(p), prev+1
 	err = s.store.UpdateTrustCert(ctx, c, prev)
-	s.core.Record(ctx, p, "astra.certificate.update", "certificate/"+id, err)
+	s.core.Record(ctx, p, "trustcert.update", "certificate/"+id, err)
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -258,6 +258,6 @@ func (s *Service) Delete(ctx context.Context, p dbtrust.Principal, id string) er
 		return dbtrust.Errorf(dbtrust.Forbidden, "instance CA certificates are managed by dbtrust; delete the instance instead")
 	}
 	err = s.store.DeleteTrustCert(ctx, p.AccountID, id)
-	s.core.Record(ctx, p, "astra.certificate.delete", "certificate/"+id, err)
+	s.core.Record(ctx, p, "trustcert.delete", "certificate/"+id, err)
 	return err
 }
