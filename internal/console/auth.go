@@ -57,6 +57,15 @@ func sessionCookie(r *http.Request) (name, path string) {
 	return "dbtrust_session", "/ui/"
 }
 
+// sessionSecret is the session cookie's value, "" without one.
+func sessionSecret(r *http.Request) string {
+	name, _ := sessionCookie(r)
+	if ck, err := r.Cookie(name); err == nil {
+		return ck.Value
+	}
+	return ""
+}
+
 func setCookie(w http.ResponseWriter, r *http.Request, value string, expires time.Time) {
 	name, path := sessionCookie(r)
 	c := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode}
@@ -82,12 +91,7 @@ func csrfToken(secret string) string {
 // origin.
 func (c *console) auth(h handler) http.Handler {
 	return secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var secret string
-		if name, _ := sessionCookie(r); name != "" {
-			if ck, err := r.Cookie(name); err == nil {
-				secret = ck.Value
-			}
-		}
+		secret := sessionSecret(r)
 		p, sess, err := c.svc.SessionPrincipal(r.Context(), secret)
 		if dbtrust.ErrorCode(err) == dbtrust.Unauthorized && r.Method == http.MethodGet {
 			http.Redirect(w, r, "/ui/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -157,12 +161,22 @@ func sameOrigin(r *http.Request, origin string) bool {
 const preSessionCookie = "dbtrust_signin"
 
 func (c *console) signInPage(w http.ResponseWriter, r *http.Request, _ *session) error {
+	next := safeNext(r.URL.Query().Get("next"))
+	if _, _, err := c.svc.SessionPrincipal(r.Context(), sessionSecret(r)); err == nil {
+		http.Redirect(w, r, next, http.StatusSeeOther) // signed in already
+		return nil
+	}
+	v := view{Title: "Sign in", Data: signInData{Next: next}}
+	if r.URL.Query().Has("signedout") {
+		v.Notice = "You are signed out: the session has ended on the server too."
+	}
 	b := make([]byte, 24)
 	rand.Read(b)
 	tok := base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: preSessionCookie, Value: tok, Path: "/ui/signin", HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
-	return c.render(w, r, http.StatusOK, "signin", view{Title: "Sign in", CSRF: tok, Data: signInData{Next: safeNext(r.URL.Query().Get("next"))}})
+	v.CSRF = tok
+	return c.render(w, r, http.StatusOK, "signin", v)
 }
 
 type signInData struct {

@@ -407,6 +407,7 @@ func TestBrowser(t *testing.T) {
 	// Sign out: the session is gone, the cookie no longer works.
 	b.submit("form[action='/ui/signout'] button")
 	b.wantText("h1", "Sign in")
+	b.wantText(".notice", "You are signed out")
 	if code := get(t, e.url+"/ui/", ownerCookie); code != http.StatusSeeOther {
 		t.Fatalf("GET /ui/ with a signed-out session = %d, want 303 to sign-in", code)
 	}

@@ -200,9 +200,15 @@ func TestSignIn(t *testing.T) {
 			}
 		})
 	}
+	// Signed in already, the sign-in page sends the browser on.
+	c := newClient(t, e.url, nil)
+	c.signIn(e.ownerToken, "/ui/")
+	if resp, _ := c.req("GET", "/ui/signin?next=/ui/tokens", nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/tokens" {
+		t.Fatalf("sign-in page while signed in = %d to %q, want 303 to /ui/tokens", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	// Without the sign-in page's cookie (a form posted from elsewhere) the
 	// sign-in is refused before the token is looked at.
-	c := newClient(t, e.url, nil)
+	c = newClient(t, e.url, nil)
 	if resp, _ := c.req("POST", "/ui/signin", url.Values{"csrf": {"x"}, "token": {e.ownerToken}}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("sign-in without the form's cookie = %d, want 403", resp.StatusCode)
 	}
