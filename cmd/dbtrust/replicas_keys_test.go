@@ -297,3 +297,28 @@ func TestSIGHUPReloadsKEK(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestServePicksUpRotationWithoutSIGHUP: a server whose --new-kek-file did
+// not exist when it started notices, within seconds, that another process
+// began a rotation to that key, loads it and serves values sealed under it.
+func TestServePicksUpRotationWithoutSIGHUP(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	var acct accountOut
+	cliJSON(t, &acct, "account", "create", "acme", "--data", data)
+	var inst struct{ ID string }
+	cliJSON(t, &inst, "instance", "create", "--name", "orders", "--engine", "pg", "--account", "acme", "--data", data)
+	next := filepath.Join(t.TempDir(), "kek.next")
+	s := startServe(t, http.DefaultClient, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--new-kek-file", next)
+
+	cli(t, "kek", "rotate", "--new-kek-file", next, "--data", data) // makes the key file only
+	cli(t, "kek", "rotate", "--new-kek-file", next, "--data", data) // re-seals everything under it
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(s.log.String(), "the store records a new key"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not pick up the new key:\n%s", s.log.String())
+		}
+	}
+	if st, body := doRequest(t, http.DefaultClient, "POST", s.url+"/v1/instances/"+inst.ID+"/certificates", acct.Token, `{"common_name":"node.example.test"}`); st != http.StatusCreated {
+		t.Fatalf("issue after the rotation, without SIGHUP = %d %s", st, body)
+	}
+}

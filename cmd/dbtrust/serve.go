@@ -200,6 +200,7 @@ func (a *app) serve(ctx context.Context) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go reloadOnHUP(ctx, hup, log, func() { reload(ctx, log, c, d, tlsState.operatorCert) })
+	go watchKEKs(ctx, log, c, d, kekWatchInterval)
 	return runServer(ctx, srv, ln, svc, log, s)
 }
 
@@ -393,4 +394,42 @@ func reload(ctx context.Context, log *slog.Logger, c *config, d *deps, cert *sel
 		return
 	}
 	log.Info("key-encryption keys reloaded", "sealing_key", d.sealer.SealingID(), "keys", d.sealer.IDs())
+}
+
+// kekWatchInterval is how often serve looks for a KEK the store records that
+// it does not hold.
+const kekWatchInterval = 5 * time.Second
+
+// watchKEKs notices a KEK the store records that this process does not hold
+// (a rotation begun by another process) and re-reads the key sources, as
+// SIGHUP would; while the key stays missing it says so in the log, at every
+// look.
+func watchKEKs(ctx context.Context, log *slog.Logger, c *config, d *deps, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		recs, err := d.db.KEKs(ctx)
+		if err != nil {
+			continue // the store's outage is reported by the requests that meet it
+		}
+		missing := ""
+		for _, r := range recs {
+			if d.sealer.Key(r.KeyID) == nil {
+				missing = r.KeyID
+			}
+		}
+		if missing == "" {
+			continue
+		}
+		if err := reloadKeys(ctx, &c.Keys, c.Data, d.db, d.sealer); err != nil {
+			log.Error("the store records key-encryption key "+missing+", which this replica does not hold, so values sealed under it do not open here: put the key where --new-kek-file (or --kek-file) points and send SIGHUP", "err", err)
+			continue
+		}
+		log.Info("key-encryption keys reloaded: the store records a new key", "key", missing, "sealing_key", d.sealer.SealingID())
+	}
 }
