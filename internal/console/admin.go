@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/dbtrust/dbtrust"
@@ -20,7 +19,11 @@ type auditData struct {
 func (c *console) audit(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
 	d := auditData{Action: strings.TrimSpace(q.Get("action")), Actor: strings.TrimSpace(q.Get("actor")), Outcome: q.Get("outcome"), Limit: 200}
-	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 && n <= 1000 {
+	if v := q.Get("limit"); v != "" { // the core's rule: 1 to dbtrust.MaxAuditLimit
+		n, err := dbtrust.ParseAuditLimit(v)
+		if err != nil {
+			return err
+		}
 		d.Limit = n
 	}
 	events, err := c.svc.Audit(r.Context(), s.P, d.Limit)
