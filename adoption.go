@@ -125,7 +125,7 @@ func (s *Service) FlushAdoptions(ctx context.Context) error {
 		s.adopt.putBack(list)
 		return err
 	}
-	return nil
+	return s.adoptionEvents(ctx, list)
 }
 
 // RotationStage is where an instance stands in its CA rotation.

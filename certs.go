@@ -65,8 +65,10 @@ func (s *Service) RevokeIssuedCertificate(ctx context.Context, p Principal, inst
 	if _, err := s.GetIssuedCertificate(ctx, p, instanceID, serial); err != nil {
 		return IssuedCertificate{}, err
 	}
-	err := s.store.RevokeIssuedCert(ctx, p.AccountID, serial, s.now(), reason)
-	s.audit(ctx, p, "certificate.revoke", "instance/"+instanceID+"/certificate/"+serial, err)
+	resource := "instance/" + instanceID + "/certificate/" + serial
+	err := s.store.RevokeIssuedCert(ctx, p.AccountID, serial, s.now(), reason, s.changeEvent(p, "certificate.revoke", resource,
+		s.newEvent(p.AccountID, EventCertRevoked, map[string]any{"instance_id": instanceID, "serial": serial, "reason": reason, "by": p.Subject})))
+	s.afterChange(ctx, p, "certificate.revoke", resource, err)
 	if err != nil {
 		return IssuedCertificate{}, err
 	}

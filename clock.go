@@ -119,10 +119,3 @@ func (s *Service) MoveClock(ctx context.Context, p Principal, m ClockMove) (Cloc
 	}
 	return s.Clock(ctx, p)
 }
-
-// RunTimers does once what serve does on its timers: it applies automatic
-// rotation policies.
-func (s *Service) RunTimers(ctx context.Context) error {
-	_, err := s.AutoRotate(ctx)
-	return err
-}

@@ -153,6 +153,9 @@ type AuditEvent struct {
 	Action    string // e.g. "instance.create"
 	Resource  string // e.g. "instance/<id>"
 	Outcome   string // "ok" or the error Code
+	// Events are published (to the webhook outbox) with the audit event, in
+	// the same transaction, when a store method writes both.
+	Events []Event
 }
 
 // Sealer encrypts secrets at rest. aad binds a ciphertext to its record, so a

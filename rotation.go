@@ -67,11 +67,13 @@ func (s *Service) RotateStart(ctx context.Context, p Principal, instanceID, keyT
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.AddCA(ctx, ca)
+	resource := "instance/" + instanceID + "/ca/" + ca.ID
+	err = s.store.AddCA(ctx, ca, s.changeEvent(p, "rotation.start", resource,
+		s.rotationEvent(p, instanceID, "start", StageStarted, ca.ID)))
 	if ErrorCode(err) == Conflict {
 		err = Errorf(Conflict, "a rotation is already in progress: finish it first")
 	}
-	s.audit(ctx, p, "rotation.start", "instance/"+instanceID+"/ca/"+ca.ID, err)
+	s.afterChange(ctx, p, "rotation.start", resource, err)
 	if err != nil {
 		return nil, err
 	}
@@ -183,12 +185,20 @@ func (s *Service) RotateRetire(ctx context.Context, p Principal, instanceID stri
 	return s.moveCAs(ctx, p, instanceID, "rotation.retire", []CAMove{{From: CAPrevious, To: CARetired}})
 }
 
+// stageAfter is the stage a rotation step leaves the instance in.
+var stageAfter = map[string]RotationStage{"finish": StageFinished, "rollback": StageStarted, "retire": StageStable}
+
+// moveCAs applies a rotation step's moves, with its audit event and its
+// rotation.stage_changed event in the same transaction.
 func (s *Service) moveCAs(ctx context.Context, p Principal, instanceID, action string, moves []CAMove) ([]CA, error) {
-	err := s.store.MoveCAs(ctx, p.AccountID, instanceID, moves)
+	step := strings.TrimPrefix(action, "rotation.")
+	resource := "instance/" + instanceID
+	err := s.store.MoveCAs(ctx, p.AccountID, instanceID, moves, s.changeEvent(p, action, resource,
+		s.rotationEvent(p, instanceID, step, stageAfter[step], "")))
 	if ErrorCode(err) == Conflict {
 		err = Wrap(Conflict, err, "the instance's CAs changed meanwhile (a concurrent rotation step?): look at them and try again")
 	}
-	s.audit(ctx, p, action, "instance/"+instanceID, err)
+	s.afterChange(ctx, p, action, resource, err)
 	if err != nil {
 		return nil, err
 	}

@@ -131,6 +131,17 @@ func (s *Service) audit(ctx context.Context, p Principal, action, resource strin
 	}
 }
 
+// afterChange follows a change whose store method wrote its audit event in
+// the change's own transaction: it drops cached reads and, when the change
+// failed (and so wrote nothing), records the failure.
+func (s *Service) afterChange(ctx context.Context, p Principal, action, resource string, err error) {
+	if err != nil {
+		s.audit(ctx, p, action, resource, err)
+		return
+	}
+	s.cache.invalidate()
+}
+
 // auditEvent describes what p did, for audit or for a store method that
 // writes the event in the same transaction as the change.
 func (s *Service) auditEvent(p Principal, action, resource string, err error) AuditEvent {

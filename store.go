@@ -30,6 +30,7 @@ type Store interface {
 	InstanceStore
 	LifecycleStore
 	AdoptionStore
+	WebhookStore
 	AuditStore
 	// Ping reports whether the database answers (Code Unavailable if not).
 	Ping(ctx context.Context) error
@@ -117,22 +118,26 @@ type LifecycleStore interface {
 	// ListIssuedCerts returns the account's certificates matching f, oldest
 	// first (an empty list, not an error, when there is none).
 	ListIssuedCerts(ctx context.Context, accountID string, f CertFilter) ([]IssuedCertificate, error)
-	// RevokeIssuedCert sets RevokedAt and the reason. NotFound when the
-	// certificate is not the account's; Conflict when it is already revoked.
-	RevokeIssuedCert(ctx context.Context, accountID, serial string, at time.Time, reason string) error
+	// RevokeIssuedCert sets RevokedAt and the reason, and records e (with
+	// its events) in the same transaction. NotFound when the certificate is
+	// not the account's; Conflict when it is already revoked; neither is
+	// written when it fails.
+	RevokeIssuedCert(ctx context.Context, accountID, serial string, at time.Time, reason string, e AuditEvent) error
 	// GetCA returns a CA by ID whatever its account (CRLs are public).
 	GetCA(ctx context.Context, id string) (CA, error)
 	// RevokedIssuedCerts returns the revoked certificates of a CA, oldest
 	// revocation first.
 	RevokedIssuedCerts(ctx context.Context, caID string) ([]IssuedCertificate, error)
 	// AddCA inserts a CA (a rotation's next CA) for an existing instance of
-	// the account. Conflict when the instance already has a CA in that state.
-	AddCA(ctx context.Context, ca CA) error
+	// the account, and records e (with its events) in the same transaction.
+	// Conflict when the instance already has a CA in that state.
+	AddCA(ctx context.Context, ca CA, e AuditEvent) error
 	// MoveCAs applies the moves to the instance's CAs in order, in one
 	// transaction. A move changes the state of the one CA in state From to
 	// To; when there is no such CA, an Optional move does nothing and any
-	// other move fails the whole call with Conflict, changing nothing.
-	MoveCAs(ctx context.Context, accountID, instanceID string, moves []CAMove) error
+	// other move fails the whole call with Conflict, changing nothing. e
+	// (with its events) is recorded in the same transaction.
+	MoveCAs(ctx context.Context, accountID, instanceID string, moves []CAMove, e AuditEvent) error
 	// PutRotationPolicy creates or replaces the instance's policy. NotFound
 	// when the instance is not the account's.
 	PutRotationPolicy(ctx context.Context, p RotationPolicy) error
@@ -155,6 +160,32 @@ type AdoptionStore interface {
 	// ListAdoptions returns the records of one of the account's instances;
 	// with accountID "", those of every instance of every account.
 	ListAdoptions(ctx context.Context, accountID, instanceID string) ([]Adoption, error)
+}
+
+// WebhookStore keeps webhooks, the event outbox and the deliveries, under
+// the Store contract.
+type WebhookStore interface {
+	CreateWebhook(ctx context.Context, w Webhook) error
+	GetWebhook(ctx context.Context, accountID, id string) (Webhook, error)
+	// ListWebhooks returns the account's webhooks oldest first; with
+	// accountID "", every account's.
+	ListWebhooks(ctx context.Context, accountID string) ([]Webhook, error)
+	// DeleteWebhook removes the webhook and its deliveries.
+	DeleteWebhook(ctx context.Context, accountID, id string) error
+	// PublishEvents writes the events to the outbox, each with one pending
+	// delivery per webhook that gets it (Event.Webhook, or every webhook of
+	// the account subscribed to its type), in one transaction. An event
+	// whose DedupKey was published before is skipped, with its deliveries.
+	PublishEvents(ctx context.Context, events []Event) error
+	// ClaimDeliveries leases at most limit pending deliveries that are due
+	// at now and not leased, until now+lease, and counts an attempt on each.
+	// Of replicas claiming at once, each delivery goes to one.
+	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Claim, error)
+	// RecordAttempt logs the attempt and moves its delivery to state (next
+	// is its next attempt's time when state is pending), releasing the lease.
+	RecordAttempt(ctx context.Context, a Attempt, state string, next time.Time) error
+	// ListDeliveries returns a webhook's deliveries newest first, at most limit.
+	ListDeliveries(ctx context.Context, accountID, webhookID string, limit int) ([]Delivery, error)
 }
 
 // AuditStore keeps the audit log, under the Store contract.

@@ -317,5 +317,28 @@ func (c *Client) MoveClock(ctx context.Context, req MoveClockRequest) (Clock, er
 	return cl, c.do(ctx, "POST", "/v1/clock", req, &cl)
 }
 
+// CreateWebhook registers a webhook; the answer carries its secret, once.
+func (c *Client) CreateWebhook(ctx context.Context, req CreateWebhookRequest) (Webhook, error) {
+	var w Webhook
+	return w, c.do(ctx, "POST", "/v1/webhooks", req, &w)
+}
+
+// ListWebhooks returns the account's webhooks.
+func (c *Client) ListWebhooks(ctx context.Context) ([]Webhook, error) {
+	var l WebhookList
+	return l.Webhooks, c.do(ctx, "GET", "/v1/webhooks", nil, &l)
+}
+
+// DeleteWebhook removes the webhook with ID id.
+func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", "/v1/webhooks/"+url.PathEscape(id), nil, nil)
+}
+
+// WebhookDeliveries returns a webhook's last limit deliveries, newest first.
+func (c *Client) WebhookDeliveries(ctx context.Context, id string, limit int) ([]Delivery, error) {
+	var l DeliveryList
+	return l.Deliveries, c.do(ctx, "GET", "/v1/webhooks/"+url.PathEscape(id)+"/deliveries?limit="+strconv.Itoa(limit), nil, &l)
+}
+
 // String names the server, for messages.
 func (c *Client) String() string { return fmt.Sprintf("dbtrust server %s", c.base) }

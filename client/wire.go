@@ -473,3 +473,71 @@ type MoveClockRequest struct {
 	Advance string `json:"advance,omitempty"`
 	Now     string `json:"now,omitempty"`
 }
+
+// ---- webhooks ----
+
+// Webhook is the wire form of a webhook. Secret is set only in the answer
+// that creates it.
+type Webhook struct {
+	ID         string   `json:"id"`
+	URL        string   `json:"url"`
+	Events     []string `json:"events"`
+	ExpiryDays []int    `json:"expiry_days"`
+	CreatedAt  string   `json:"created_at"`
+	Secret     string   `json:"secret,omitempty"`
+}
+
+// WebhookList is the answer of GET /v1/webhooks.
+type WebhookList struct {
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// FromWebhook returns the wire form of w (without its secret).
+func FromWebhook(w dbtrust.Webhook) Webhook {
+	return Webhook{ID: w.ID, URL: w.URL, Events: w.Events, ExpiryDays: w.ExpiryDays, CreatedAt: ts(w.CreatedAt)}
+}
+
+// CreateWebhookRequest is the body of POST /v1/webhooks.
+type CreateWebhookRequest struct {
+	URL        string   `json:"url"`
+	Secret     string   `json:"secret,omitempty"`
+	Events     []string `json:"events,omitempty"`
+	ExpiryDays []int    `json:"expiry_days,omitempty"`
+}
+
+// Spec returns the core's form of the request.
+func (r CreateWebhookRequest) Spec() dbtrust.WebhookSpec {
+	return dbtrust.WebhookSpec{URL: r.URL, Secret: r.Secret, Events: r.Events, ExpiryDays: r.ExpiryDays}
+}
+
+// Delivery is one line of a webhook's delivery log.
+type Delivery struct {
+	ID            string `json:"id"`
+	EventID       string `json:"event_id"`
+	EventType     string `json:"event_type"`
+	State         string `json:"state"`
+	Attempts      int    `json:"attempts"`
+	NextAttemptAt string `json:"next_attempt_at,omitempty"`
+	LastStatus    int    `json:"last_status"`
+	LastError     string `json:"last_error"`
+	DeliveredAt   string `json:"delivered_at,omitempty"`
+	CreatedAt     string `json:"created_at"`
+}
+
+// DeliveryList is the answer of GET /v1/webhooks/{id}/deliveries.
+type DeliveryList struct {
+	Deliveries []Delivery `json:"deliveries"`
+}
+
+// FromDelivery returns the wire form of d.
+func FromDelivery(d dbtrust.Delivery) Delivery {
+	out := Delivery{ID: d.ID, EventID: d.EventID, EventType: d.EventType, State: d.State, Attempts: d.Attempts,
+		LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: ts(d.CreatedAt)}
+	if d.State == dbtrust.DeliveryPending {
+		out.NextAttemptAt = ts(d.NextAttemptAt)
+	}
+	if d.DeliveredAt != nil {
+		out.DeliveredAt = ts(*d.DeliveredAt)
+	}
+	return out
+}

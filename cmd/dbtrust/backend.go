@@ -39,6 +39,11 @@ type backend interface {
 	ListTokens(ctx context.Context) ([]client.Token, error)
 	RevokeToken(ctx context.Context, id string) error
 	Audit(ctx context.Context, limit int) ([]client.AuditEvent, error)
+
+	CreateWebhook(ctx context.Context, req client.CreateWebhookRequest) (client.Webhook, error)
+	ListWebhooks(ctx context.Context) ([]client.Webhook, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	WebhookDeliveries(ctx context.Context, id string, limit int) ([]client.Delivery, error)
 }
 
 var (

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 )
@@ -46,12 +49,16 @@ type wireClock struct {
 }
 
 // TestEmulatedClockRehearsesAYear moves an emulated clock a year forward one
-// day at a time: the instance's automatic rotation policy rotates its CA, and
-// a certificate issued with a 30-day TTL reads as expired.
+// day at a time: the instance's automatic rotation policy rotates its CA, a
+// certificate issued with a 30-day TTL reads as expired, and a webhook
+// receiver gets the expiry notifications at 30, 7 and 1 days, once each.
 func TestEmulatedClockRehearsesAYear(t *testing.T) {
 	t.Parallel()
 	s := startServe(t, http.DefaultClient, nil, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "d"),
-		"--clock", "emulated", "--ca-validity", "4320h", "--auto-rotate-interval", "0")
+		"--clock", "emulated", "--ca-validity", "4320h", "--auto-rotate-interval", "0", "--webhook-interval", "20ms")
+	const secret = "rehearsal-secret-0123456789"
+	rc := newReceiver(t, secret)
+	call(t, s, "POST", "/v1/webhooks", s.token, fmt.Sprintf(`{"url":%q,"secret":%q,"events":["ca.expiring","certificate.expiring"]}`, rc.srv.URL, secret), http.StatusCreated, nil)
 	var start wireClock
 	call(t, s, "GET", "/v1/clock", s.token, "", http.StatusOK, &start)
 	if !start.Emulated || time.Since(start.Now).Abs() > time.Minute {
@@ -73,6 +80,10 @@ func TestEmulatedClockRehearsesAYear(t *testing.T) {
 	call(t, s, "POST", p+"/certificates", s.token, `{"dns_names":["db.example"],"ttl":"720h"}`, http.StatusCreated, &cert)
 	var first struct{ CAs []struct{ ID, State string } }
 	call(t, s, "GET", p+"/cas", s.token, "", http.StatusOK, &first)
+	var legacy struct{ ID string } // no rotation policy: its CA runs out
+	call(t, s, "POST", "/v1/instances", s.token, `{"name":"legacy","engine":"redis"}`, http.StatusCreated, &legacy)
+	var legacyCAs struct{ CAs []struct{ ID string } }
+	call(t, s, "GET", "/v1/instances/"+legacy.ID+"/cas", s.token, "", http.StatusOK, &legacyCAs)
 
 	for range 365 {
 		call(t, s, "POST", "/v1/clock", s.token, `{"advance":"24h"}`, http.StatusOK, nil)
@@ -104,5 +115,34 @@ func TestEmulatedClockRehearsesAYear(t *testing.T) {
 	}
 	if current != 1 || len(cas.CAs) < 3 {
 		t.Errorf("CAs after a year of 180-day CAs with automatic rotation = %+v, want two rotations or more", cas.CAs)
+	}
+
+	// Expiry notifications: at 30, 7 and 1 days, once each, for the
+	// certificate and for the CA nobody rotated.
+	thresholds := func(ds []delivered, key, id string) []float64 {
+		var out []float64
+		for _, d := range ds {
+			if d.Data[key] == id {
+				out = append(out, d.Data["threshold_days"].(float64))
+			}
+		}
+		sort.Float64s(out)
+		return out
+	}
+	want := []float64{1, 7, 30}
+	rc.waitFor("the expiry notifications", func(ds []delivered) bool {
+		return len(thresholds(ofType(ds, "certificate.expiring"), "serial", cert.Serial)) >= 3 &&
+			len(thresholds(ofType(ds, "ca.expiring"), "ca_id", legacyCAs.CAs[0].ID)) >= 3
+	})
+	time.Sleep(200 * time.Millisecond)
+	ok := rc.got(http.StatusOK)
+	if got := thresholds(ofType(ok, "certificate.expiring"), "serial", cert.Serial); !slices.Equal(got, want) {
+		t.Errorf("certificate expiry notifications at %v days, want %v", got, want)
+	}
+	if got := thresholds(ofType(ok, "ca.expiring"), "ca_id", legacyCAs.CAs[0].ID); !slices.Equal(got, want) {
+		t.Errorf("unrotated CA expiry notifications at %v days, want %v", got, want)
+	}
+	if got := thresholds(ofType(ok, "ca.expiring"), "ca_id", first.CAs[0].ID); !slices.Equal(got, []float64{30}) {
+		t.Errorf("rotated CA expiry notifications at %v days, want only 30 (it was retired 14 days into its last 30)", got)
 	}
 }

@@ -214,3 +214,32 @@ func (l *local) Audit(ctx context.Context, limit int) ([]client.AuditEvent, erro
 	}
 	return out, err
 }
+
+func (l *local) CreateWebhook(ctx context.Context, req client.CreateWebhookRequest) (client.Webhook, error) {
+	w, secret, err := l.svc.CreateWebhook(ctx, l.p, req.Spec())
+	out := client.FromWebhook(w)
+	out.Secret = secret
+	return out, err
+}
+
+func (l *local) ListWebhooks(ctx context.Context) ([]client.Webhook, error) {
+	list, err := l.svc.ListWebhooks(ctx, l.p)
+	out := make([]client.Webhook, 0, len(list))
+	for _, w := range list {
+		out = append(out, client.FromWebhook(w))
+	}
+	return out, err
+}
+
+func (l *local) DeleteWebhook(ctx context.Context, id string) error {
+	return l.svc.DeleteWebhook(ctx, l.p, id)
+}
+
+func (l *local) WebhookDeliveries(ctx context.Context, id string, limit int) ([]client.Delivery, error) {
+	list, err := l.svc.WebhookDeliveries(ctx, l.p, id, limit)
+	out := make([]client.Delivery, 0, len(list))
+	for _, d := range list {
+		out = append(out, client.FromDelivery(d))
+	}
+	return out, err
+}

@@ -52,6 +52,8 @@ value), 3 not found, 4 conflict, 5 permission denied, 6 unavailable (server or s
 		newPolicyCmd(a),
 		newCertCmd(a),
 		newRecipeCmd(a),
+		newWebhookCmd(a),
+		newClockCmd(a),
 		newAccessKeyCmd(a),
 		newMigrateCmd(a),
 		newStoreCmd(a),

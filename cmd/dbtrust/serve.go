@@ -24,6 +24,7 @@ import (
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
 	"github.com/dbtrust/dbtrust/internal/selftls"
 	"github.com/dbtrust/dbtrust/internal/server"
+	"github.com/dbtrust/dbtrust/internal/webhook"
 )
 
 // serveConfig is what only serve reads; the rest of its settings are the
@@ -47,6 +48,7 @@ type serveConfig struct {
 	MetricsToken   string
 	CacheTTL       time.Duration
 	AdoptionFlush  time.Duration
+	WebhookEvery   time.Duration
 	Clock          string
 }
 
@@ -64,7 +66,8 @@ func (s *serveConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text (logfmt) or json (one JSON object a line)")
 	fs.BoolVar(&s.Migrate, "migrate", true, "apply pending schema migrations on start; with --migrate=false the schema must be current (run 'dbtrust migrate')")
 	fs.DurationVar(&s.RequestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of one request, store calls included; a store that does not answer in time is a 503")
-	fs.DurationVar(&s.AutoRotate, "auto-rotate-interval", time.Minute, "how often to apply instances' automatic rotation policies; 0 turns automatic rotation off on this replica")
+	fs.DurationVar(&s.AutoRotate, "auto-rotate-interval", time.Minute, "how often to apply instances' automatic rotation policies and publish due expiry notifications; 0 turns both off on this replica")
+	fs.DurationVar(&s.WebhookEvery, "webhook-interval", time.Second, "how often this replica looks for webhook deliveries that are due")
 	fs.BoolVar(&s.NoMetrics, "no-metrics", false, "do not serve Prometheus metrics at /metrics")
 	fs.StringVar(&s.MetricsToken, "metrics-token", "", "bearer token /metrics requires; without it /metrics answers loopback clients only")
 	fs.DurationVar(&s.AdoptionFlush, "adoption-flush", 10*time.Second, "how often this replica writes the bundle fetches it counted in memory (who holds which CA); a crash loses at most this much")
@@ -77,6 +80,7 @@ func (s *serveConfig) register(fs *pflag.FlagSet) {
 		"log-format": "DBTRUST_LOG_FORMAT", "migrate": "DBTRUST_MIGRATE", "request-timeout": "DBTRUST_REQUEST_TIMEOUT",
 		"auto-rotate-interval": "DBTRUST_AUTO_ROTATE_INTERVAL", "no-metrics": "DBTRUST_NO_METRICS",
 		"metrics-token": "DBTRUST_METRICS_TOKEN", "cache-ttl": "DBTRUST_CACHE_TTL", "clock": "DBTRUST_CLOCK", "adoption-flush": "DBTRUST_ADOPTION_FLUSH",
+		"webhook-interval": "DBTRUST_WEBHOOK_INTERVAL",
 	} {
 		withEnv(fs, name, env)
 	}
@@ -103,6 +107,9 @@ func (s *serveConfig) validate() error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
 		return usageErrorf("log level %q: want debug, info, warn or error", s.LogLevel)
+	}
+	if s.WebhookEvery <= 0 {
+		return usageErrorf("webhook interval %s: want a positive interval, such as 1s", s.WebhookEvery)
 	}
 	if s.AdoptionFlush <= 0 {
 		return usageErrorf("adoption flush %s: want a positive interval, such as 10s", s.AdoptionFlush)
@@ -248,9 +255,10 @@ func runServer(ctx context.Context, srv *http.Server, ln net.Listener, svc *dbtr
 		}
 	}()
 	if s.AutoRotate > 0 {
-		go every(ctx, log, "automatic rotation", s.AutoRotate, func(ctx context.Context) error { return ignore(svc.AutoRotate(ctx)) })
+		go every(ctx, log, "automatic rotation and expiry notifications", s.AutoRotate, svc.RunTimers)
 	}
 	go every(ctx, log, "recording bundle fetches", s.AdoptionFlush, svc.FlushAdoptions)
+	go webhook.Loop(ctx, svc, webhook.New(), s.WebhookEvery, func(err error) { log.Error("webhook deliveries", "err", err) })
 	defer func() { // what the last interval counted
 		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -340,8 +348,6 @@ func every(ctx context.Context, log *slog.Logger, what string, interval time.Dur
 		}
 	}
 }
-
-func ignore[T any](_ T, err error) error { return err }
 
 // serverTLS is the TLS configuration of the listener: TLS 1.2 or later, and
 // under TLS 1.2 only ECDHE key exchange with AEAD ciphers (no CBC, no RSA key

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/dbtrust/dbtrust/internal/seal"
 	"github.com/dbtrust/dbtrust/internal/selftls"
 	"github.com/dbtrust/dbtrust/internal/sqlite"
+	"github.com/dbtrust/dbtrust/internal/webhook"
 	"github.com/dbtrust/dbtrust/trustcert"
 )
 
@@ -122,7 +124,23 @@ func TestStoreCopy(t *testing.T) {
 		if _, err := svc.IssueCertificate(ctx, p, orders.ID, dbtrust.IssueRequest{CommonName: "node-0.orders.example", DNSNames: []string{"node-0.orders.example"}}); err != nil {
 			t.Fatal(err)
 		}
+		// A webhook, so that the rotation below writes an outbox event and a
+		// delivery; one attempt at it, to a real receiver.
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		defer hook.Close()
+		if _, _, err := svc.CreateWebhook(ctx, p, dbtrust.WebhookSpec{URL: hook.URL}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := svc.RotateStart(ctx, p, cache.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := svc.DeliverWebhooks(ctx, webhook.New(), 10); err != nil || n != 1 {
+			t.Fatalf("DeliverWebhooks = %d, %v; want the rotation's event", n, err)
+		}
+		if _, err := svc.InstanceCABundle(ctx, p, cache.ID); err != nil { // a client holding the bundle
+			t.Fatal(err)
+		}
+		if err := svc.FlushAdoptions(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := svc.RotateFinish(ctx, p, cache.ID, false); err != nil {

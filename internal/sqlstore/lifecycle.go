@@ -93,15 +93,17 @@ func (s *DB) ListIssuedCerts(ctx context.Context, accountID string, f dbtrust.Ce
 	return queryAll(ctx, s, scanCert, q+` ORDER BY created_at, serial`, args...)
 }
 
-func (s *DB) RevokeIssuedCert(ctx context.Context, accountID, serial string, at time.Time, reason string) error {
+func (s *DB) RevokeIssuedCert(ctx context.Context, accountID, serial string, at time.Time, reason string, e dbtrust.AuditEvent) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE issued_certs SET revoked_at = $1, revocation_reason = $2 WHERE account_id = $3 AND serial = $4 AND revoked_at IS NULL`,
 			us(at), reason, accountID, serial)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if n, err := res.RowsAffected(); err != nil {
 			return err
+		} else if n == 1 {
+			return insertAudit(ctx, tx, e)
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM issued_certs WHERE account_id = $1 AND serial = $2`, accountID, serial).Scan(&n); err != nil {
@@ -128,7 +130,7 @@ func (s *DB) GetCA(ctx context.Context, id string) (dbtrust.CA, error) {
 	return c, s.mapErr(err)
 }
 
-func (s *DB) AddCA(ctx context.Context, ca dbtrust.CA) error {
+func (s *DB) AddCA(ctx context.Context, ca dbtrust.CA, e dbtrust.AuditEvent) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM instances WHERE id = $1 AND account_id = $2`, ca.InstanceID, ca.AccountID).Scan(&n); err != nil {
@@ -137,11 +139,14 @@ func (s *DB) AddCA(ctx context.Context, ca dbtrust.CA) error {
 		if n == 0 {
 			return dbtrust.Errorf(dbtrust.NotFound, "no such instance")
 		}
-		return InsertCA(ctx, tx, ca)
+		if err := InsertCA(ctx, tx, ca); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, e)
 	})
 }
 
-func (s *DB) MoveCAs(ctx context.Context, accountID, instanceID string, moves []dbtrust.CAMove) error {
+func (s *DB) MoveCAs(ctx context.Context, accountID, instanceID string, moves []dbtrust.CAMove, e dbtrust.AuditEvent) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, m := range moves {
 			// A conditional UPDATE: of two callers racing, the second finds
@@ -159,7 +164,7 @@ func (s *DB) MoveCAs(ctx context.Context, accountID, instanceID string, moves []
 				return dbtrust.Errorf(dbtrust.Conflict, "the instance has no %s CA", m.From)
 			}
 		}
-		return nil
+		return insertAudit(ctx, tx, e)
 	})
 }
 

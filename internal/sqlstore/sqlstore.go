@@ -40,6 +40,10 @@ type Backend struct {
 	// SnapshotTx are the options of a transaction that reads a consistent
 	// snapshot (Copy's source); nil for the default.
 	SnapshotTx *sql.TxOptions
+	// SkipLocked ends a SELECT of rows to lease, so that concurrent claims
+	// pass over rows another transaction holds (PostgreSQL: FOR UPDATE SKIP
+	// LOCKED); "" where writes are serialized anyway (SQLite).
+	SkipLocked string
 }
 
 // DB is a dbtrust.Store over a *sql.DB.
@@ -439,16 +443,17 @@ func scanAudit(sc interface{ Scan(...any) error }) (dbtrust.AuditEvent, error) {
 }
 
 func (s *DB) AppendAudit(ctx context.Context, e dbtrust.AuditEvent) error {
-	return s.mapErr(insertAudit(ctx, s.db, e))
+	return s.tx(ctx, func(tx *sql.Tx) error { return insertAudit(ctx, tx, e) })
 }
 
-// insertAudit writes one audit row through db, a *sql.DB or a *sql.Tx.
-func insertAudit(ctx context.Context, db interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, e dbtrust.AuditEvent) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome) VALUES ($1, $2, $3, $4, $5, $6)`,
+// insertAudit writes e and publishes its events, in tx.
+func insertAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome) VALUES ($1, $2, $3, $4, $5, $6)`,
 		us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome)
-	return err
+	if err != nil {
+		return err
+	}
+	return publishEvents(ctx, tx, e.Events)
 }
 
 func (s *DB) ListAudit(ctx context.Context, accountID string, limit int) ([]dbtrust.AuditEvent, error) {

@@ -112,11 +112,11 @@ func testCertificateRevocation(t *testing.T, s dbtrust.Store) {
 	must(t, s.InsertIssuedCert(ctx, c1, IssueEvent(c1)))
 	must(t, s.InsertIssuedCert(ctx, c2, IssueEvent(c2)))
 
-	wantCode(t, "RevokeIssuedCert(other account)", s.RevokeIssuedCert(ctx, b.ID, c1.Serial, Time, "superseded"), dbtrust.NotFound)
-	wantCode(t, "RevokeIssuedCert(unknown)", s.RevokeIssuedCert(ctx, a.ID, "abc", Time, "superseded"), dbtrust.NotFound)
+	wantCode(t, "RevokeIssuedCert(other account)", s.RevokeIssuedCert(ctx, b.ID, c1.Serial, Time, "superseded", change(b.ID)), dbtrust.NotFound)
+	wantCode(t, "RevokeIssuedCert(unknown)", s.RevokeIssuedCert(ctx, a.ID, "abc", Time, "superseded", change(a.ID)), dbtrust.NotFound)
 	at := Time.Add(time.Hour)
-	must(t, s.RevokeIssuedCert(ctx, a.ID, c2.Serial, at, "key_compromise"))
-	wantCode(t, "RevokeIssuedCert(again)", s.RevokeIssuedCert(ctx, a.ID, c2.Serial, Time, "superseded"), dbtrust.Conflict)
+	must(t, s.RevokeIssuedCert(ctx, a.ID, c2.Serial, at, "key_compromise", change(a.ID)))
+	wantCode(t, "RevokeIssuedCert(again)", s.RevokeIssuedCert(ctx, a.ID, c2.Serial, Time, "superseded", change(a.ID)), dbtrust.Conflict)
 
 	got, err := s.GetIssuedCert(ctx, a.ID, c2.Serial)
 	must(t, err)
@@ -175,21 +175,21 @@ func testRotation(t *testing.T, s dbtrust.Store) {
 	must(t, s.CreateInstance(ctx, i, first))
 
 	// Finishing with no next CA fails and changes nothing.
-	wantCode(t, "MoveCAs(finish without next)", s.MoveCAs(ctx, a.ID, i.ID, finish), dbtrust.Conflict)
+	wantCode(t, "MoveCAs(finish without next)", s.MoveCAs(ctx, a.ID, i.ID, finish, change(a.ID)), dbtrust.Conflict)
 	if st := states(t, s, a.ID, i.ID); len(st[dbtrust.CACurrent]) != 1 || len(st[dbtrust.CAPrevious]) != 0 {
 		t.Fatalf("failed finish changed the states: %v", st)
 	}
 
 	second := NewCA(i, dbtrust.CANext)
 	second.CreatedAt = Later()
-	must(t, s.AddCA(ctx, second))
-	wantCode(t, "AddCA(second next)", s.AddCA(ctx, NewCA(i, dbtrust.CANext)), dbtrust.Conflict)
+	must(t, s.AddCA(ctx, second, change(second.AccountID)))
+	wantCode(t, "AddCA(second next)", s.AddCA(ctx, NewCA(i, dbtrust.CANext), change(i.AccountID)), dbtrust.Conflict)
 	foreign := NewCA(i, dbtrust.CANext)
 	foreign.AccountID = b.ID
-	wantCode(t, "AddCA(other account)", s.AddCA(ctx, foreign), dbtrust.NotFound)
-	wantCode(t, "MoveCAs(other account)", s.MoveCAs(ctx, b.ID, i.ID, finish), dbtrust.Conflict)
+	wantCode(t, "AddCA(other account)", s.AddCA(ctx, foreign, change(foreign.AccountID)), dbtrust.NotFound)
+	wantCode(t, "MoveCAs(other account)", s.MoveCAs(ctx, b.ID, i.ID, finish, change(b.ID)), dbtrust.Conflict)
 
-	must(t, s.MoveCAs(ctx, a.ID, i.ID, finish))
+	must(t, s.MoveCAs(ctx, a.ID, i.ID, finish, change(a.ID)))
 	st := states(t, s, a.ID, i.ID)
 	if st[dbtrust.CACurrent][0] != second.ID || st[dbtrust.CAPrevious][0] != first.ID || len(st[dbtrust.CANext]) != 0 {
 		t.Fatalf("after finish: %v, want current %s, previous %s", st, second.ID, first.ID)
@@ -198,8 +198,8 @@ func testRotation(t *testing.T, s dbtrust.Store) {
 	// A second rotation: the finish retires the first CA.
 	third := NewCA(i, dbtrust.CANext)
 	third.CreatedAt = Later()
-	must(t, s.AddCA(ctx, third))
-	must(t, s.MoveCAs(ctx, a.ID, i.ID, finish))
+	must(t, s.AddCA(ctx, third, change(third.AccountID)))
+	must(t, s.MoveCAs(ctx, a.ID, i.ID, finish, change(a.ID)))
 	st = states(t, s, a.ID, i.ID)
 	if st[dbtrust.CACurrent][0] != third.ID || st[dbtrust.CAPrevious][0] != second.ID || st[dbtrust.CARetired][0] != first.ID {
 		t.Fatalf("after second finish: %v", st)
@@ -208,7 +208,7 @@ func testRotation(t *testing.T, s dbtrust.Store) {
 	// A move whose target slot is taken fails whole (unique index), changing nothing.
 	wantCode(t, "MoveCAs(current to previous while previous exists)", s.MoveCAs(ctx, a.ID, i.ID, []dbtrust.CAMove{
 		{From: dbtrust.CACurrent, To: dbtrust.CAPrevious},
-	}), dbtrust.Conflict)
+	}, change(a.ID)), dbtrust.Conflict)
 	if st2 := states(t, s, a.ID, i.ID); fmt.Sprint(st2) != fmt.Sprint(st) {
 		t.Fatalf("failed move changed the states: %v, want %v", st2, st)
 	}
@@ -228,7 +228,7 @@ func testConcurrentRotation(t *testing.T, s dbtrust.Store) {
 			defer wg.Done()
 			next := NewCA(i, dbtrust.CANext)
 			next.CreatedAt = Later()
-			addErrs[k] = s.AddCA(ctx, next)
+			addErrs[k] = s.AddCA(ctx, next, change(next.AccountID))
 		}()
 	}
 	wg.Wait()
@@ -236,7 +236,7 @@ func testConcurrentRotation(t *testing.T, s dbtrust.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			finishErrs[k] = s.MoveCAs(ctx, a.ID, i.ID, finish)
+			finishErrs[k] = s.MoveCAs(ctx, a.ID, i.ID, finish, change(a.ID))
 		}()
 	}
 	wg.Wait()
@@ -319,7 +319,7 @@ func testExpiries(t *testing.T, s dbtrust.Store) {
 	for _, c := range []dbtrust.IssuedCertificate{live, revoked, expired} {
 		must(t, s.InsertIssuedCert(ctx, c, IssueEvent(c)))
 	}
-	must(t, s.RevokeIssuedCert(ctx, a.ID, revoked.Serial, Time, "superseded"))
+	must(t, s.RevokeIssuedCert(ctx, a.ID, revoked.Serial, Time, "superseded", change(a.ID)))
 	got, err := s.Expiries(ctx, Time)
 	must(t, err)
 	want := map[string]dbtrust.Expiry{
@@ -335,4 +335,9 @@ func testExpiries(t *testing.T, s dbtrust.Store) {
 			t.Fatalf("Expiries entry %+v, want %+v", e, w)
 		}
 	}
+}
+
+// change is an audit event for a store method that records one with its change.
+func change(accountID string) dbtrust.AuditEvent {
+	return dbtrust.AuditEvent{Time: Time, AccountID: accountID, Actor: "operator", Action: "test.change", Resource: "test", Outcome: "ok"}
 }

@@ -43,6 +43,7 @@ func Run[S dbtrust.Store](t *testing.T, open func(*testing.T) S) {
 		"ServedCAs":             testServedCAs,
 		"Sessions":              testSessions,
 		"Adoptions":             testAdoptions,
+		"Webhooks":              testWebhooks,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })

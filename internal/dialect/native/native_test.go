@@ -396,6 +396,36 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("GET", "/v1/audit", view, nil, 403)
 	e.do("GET", "/v1/audit", "", nil, 401)
 
+	// Webhooks and their delivery log.
+	wh := decode[client.Webhook](t, e.do("POST", "/v1/webhooks", own, map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"certificate.revoked"}}, 201))
+	if !strings.HasPrefix(wh.Secret, "whsec_") || len(wh.ExpiryDays) != 3 {
+		t.Fatalf("created webhook = %+v, want a made secret and the default thresholds", wh)
+	}
+	e.do("POST", "/v1/webhooks", own, map[string]any{"url": "http://hooks.example.com/x"}, 400)
+	e.do("POST", "/v1/webhooks", own, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"everything"}}, 400)
+	e.do("POST", "/v1/webhooks", view, map[string]any{"url": "https://hooks.example.com/x"}, 403)
+	e.do("POST", "/v1/webhooks", "", map[string]any{"url": "https://hooks.example.com/x"}, 401)
+	wl := decode[client.WebhookList](t, e.do("GET", "/v1/webhooks", own, nil, 200))
+	if len(wl.Webhooks) != 1 || wl.Webhooks[0].Secret != "" {
+		t.Fatalf("webhook list = %+v, want one, without its secret", wl)
+	}
+	e.do("GET", "/v1/webhooks", view, nil, 403)
+	e.do("GET", "/v1/webhooks", "", nil, 401)
+	late := decode[client.Certificate](t, e.do("POST", p+"/certificates", own, map[string]any{"dns_names": []string{"late.example"}}, 201))
+	e.do("POST", p+"/certificates/"+late.Serial+"/revoke", own, nil, 200)
+	dl := decode[client.DeliveryList](t, e.do("GET", "/v1/webhooks/"+wh.ID+"/deliveries", own, nil, 200))
+	if len(dl.Deliveries) != 1 || dl.Deliveries[0].EventType != "certificate.revoked" || dl.Deliveries[0].State != "pending" {
+		t.Fatalf("delivery log after a revocation = %+v", dl)
+	}
+	e.do("GET", "/v1/webhooks/"+wh.ID+"/deliveries?limit=0", own, nil, 400)
+	e.do("GET", "/v1/webhooks/"+missing+"/deliveries", own, nil, 404)
+	e.do("GET", "/v1/webhooks/"+wh.ID+"/deliveries", view, nil, 403)
+	e.do("GET", "/v1/webhooks/"+wh.ID+"/deliveries", "", nil, 401)
+	e.do("DELETE", "/v1/webhooks/"+wh.ID, view, nil, 403)
+	e.do("DELETE", "/v1/webhooks/"+wh.ID, "", nil, 401)
+	e.do("DELETE", "/v1/webhooks/"+wh.ID, own, nil, 204)
+	e.do("DELETE", "/v1/webhooks/"+wh.ID, own, nil, 404)
+
 	// The emulated clock; a server on the real clock has no such routes.
 	e.do("GET", "/v1/clock", own, nil, 200)
 	e.do("GET", "/v1/clock", view, nil, 403)

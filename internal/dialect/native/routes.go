@@ -59,6 +59,11 @@ type service interface {
 	RevokeToken(ctx context.Context, p dbtrust.Principal, id string) error
 	Audit(ctx context.Context, p dbtrust.Principal, limit int) ([]dbtrust.AuditEvent, error)
 
+	CreateWebhook(ctx context.Context, p dbtrust.Principal, spec dbtrust.WebhookSpec) (dbtrust.Webhook, string, error)
+	ListWebhooks(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Webhook, error)
+	DeleteWebhook(ctx context.Context, p dbtrust.Principal, id string) error
+	WebhookDeliveries(ctx context.Context, p dbtrust.Principal, id string, limit int) ([]dbtrust.Delivery, error)
+
 	Now() time.Time
 	ClockEmulated() bool
 	Clock(ctx context.Context, p dbtrust.Principal) (dbtrust.ClockState, error)
@@ -118,6 +123,11 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	mux.Handle("DELETE /v1/tokens/{token_id}", a.auth(a.revokeToken))
 	mux.Handle("GET /v1/audit", a.auth(a.listAudit))
 	mux.Handle("GET /v1/whoami", a.auth(a.whoami))
+
+	mux.Handle("GET /v1/webhooks", a.auth(a.listWebhooks))
+	mux.Handle("POST /v1/webhooks", a.auth(a.createWebhook))
+	mux.Handle("DELETE /v1/webhooks/{webhook_id}", a.auth(a.deleteWebhook))
+	mux.Handle("GET /v1/webhooks/{webhook_id}/deliveries", a.auth(a.listDeliveries))
 
 	// The clock routes exist only on a server with an emulated clock; on any
 	// other they are unknown paths (the server's 404 in this dialect's shape).
