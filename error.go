@@ -57,6 +57,16 @@ func Wrap(code Code, err error, message string) *Error {
 	return &Error{Code: code, Message: message, Err: err}
 }
 
+// Taken rewords a store's Conflict (a uniqueness rule: the store's message
+// is only "already exists") as what is taken and what to do, keeping the
+// store's error for the log. Other errors pass unchanged.
+func Taken(err error, format string, args ...any) error {
+	if ErrorCode(err) != Conflict {
+		return err
+	}
+	return &Error{Code: Conflict, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
 // ErrorCode returns the Code of err: Internal for any error that is not an *Error.
 func ErrorCode(err error) Code {
 	var e *Error

@@ -68,7 +68,7 @@ func (s *Service) CreateNodeToken(ctx context.Context, p Principal, instanceID, 
 		return Token{}, "", err
 	}
 	t.InstanceID = instanceID
-	err = s.store.CreateToken(ctx, t)
+	err = Taken(s.store.CreateToken(ctx, t), "a token named %q already exists in this account: pick another name", name)
 	s.audit(ctx, p, "token.create", "instance/"+instanceID+"/token/"+t.ID, err)
 	if err != nil {
 		return Token{}, "", err

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strconv"
@@ -187,7 +188,7 @@ func (s *Service) CreateAccount(ctx context.Context, name string) (Account, stri
 	if err != nil {
 		return Account{}, "", err
 	}
-	err = s.store.CreateAccount(ctx, a, tok)
+	err = Taken(s.store.CreateAccount(ctx, a, tok), "an account named %q already exists: pick another name", name)
 	s.audit(ctx, Operator(a.ID), "account.create", "account/"+a.ID, err)
 	if err != nil {
 		return Account{}, "", err
@@ -278,7 +279,7 @@ func (s *Service) CreateToken(ctx context.Context, p Principal, name string, rol
 	if err != nil {
 		return Token{}, "", err
 	}
-	err = s.store.CreateToken(ctx, t)
+	err = Taken(s.store.CreateToken(ctx, t), "a token named %q already exists in this account: pick another name", name)
 	s.audit(ctx, p, "token.create", "token/"+t.ID, err)
 	if err != nil {
 		return Token{}, "", err
@@ -396,7 +397,11 @@ func (s *Service) CreateInstance(ctx context.Context, p Principal, spec Instance
 	if err != nil {
 		return Instance{}, err
 	}
-	err = s.store.CreateInstance(ctx, inst, ca)
+	taken := fmt.Sprintf("an instance named %q already exists in this account: pick another name", inst.Name)
+	if spec.ID != "" {
+		taken = fmt.Sprintf("an instance named %q or with ID %s already exists: pick another name or ID", inst.Name, inst.ID)
+	}
+	err = Taken(s.store.CreateInstance(ctx, inst, ca), "%s", taken)
 	s.audit(ctx, p, "instance.create", "instance/"+inst.ID, err)
 	if err != nil {
 		return Instance{}, err

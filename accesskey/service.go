@@ -48,7 +48,7 @@ func (s *Service) Create(ctx context.Context, p dbtrust.Principal, name string, 
 	if k.SealedSecret, err = s.core.Sealer().Seal([]byte(sk), secretAAD(k)); err != nil {
 		return Key{}, "", dbtrust.Wrap(dbtrust.Internal, err, "access key sealing failed")
 	}
-	err = s.store.CreateAccessKey(ctx, k)
+	err = dbtrust.Taken(s.store.CreateAccessKey(ctx, k), "an access key named %q already exists in this account: pick another name", name)
 	s.core.Record(ctx, p, "accesskey.create", "accesskey/"+k.ID, err)
 	if err != nil {
 		return Key{}, "", err

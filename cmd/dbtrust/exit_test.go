@@ -84,6 +84,11 @@ func TestMainExitCode(t *testing.T) {
 			if tt.wantExit == exitOK {
 				return
 			}
+			for _, internal := range []string{"constraint", "UNIQUE", "SQLSTATE", "x509:", "dial tcp", "strconv.", "pflag"} {
+				if strings.Contains(stderr, internal) {
+					t.Errorf("dbtrust %s stderr = %q: driver or library text (%s) reached the user", strings.Join(tt.args, " "), stderr, internal)
+				}
+			}
 			if tt.wantCode == "" {
 				if !strings.HasPrefix(stderr, "dbtrust: ") || strings.Count(stderr, "\n") != 1 {
 					t.Errorf("dbtrust %s stderr = %q, want one 'dbtrust: ...' line", strings.Join(tt.args, " "), stderr)

@@ -200,7 +200,11 @@ func TestLifecycleCommandsOverHTTPS(t *testing.T) {
 	if len(cas.CAs) != 1 {
 		t.Fatalf("ca list over HTTPS = %+v", cas)
 	}
-	if err := runErr("ca", "list", "orders", "--server", url, "--token", token); err == nil {
+	err = runErr("ca", "list", "orders", "--server", url, "--token", token)
+	if err == nil {
 		t.Fatal("ca list over HTTPS without --server-ca trusted the self-issued certificate")
+	}
+	if exitCode(err) != exitUnavailable || !strings.Contains(errorMessage(err), "--server-ca") {
+		t.Errorf("ca list over HTTPS without --server-ca = %q (exit %d), want a hint naming --server-ca and exit %d", errorMessage(err), exitCode(err), exitUnavailable)
 	}
 }

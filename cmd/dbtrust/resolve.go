@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/client"
 )
@@ -91,4 +93,40 @@ func token(ctx context.Context, b backend, arg string) (client.Token, error) {
 		return t, nil
 	}
 	return match(list, arg, "token", "dbtrust token list", func(t client.Token) string { return t.ID }, func(t client.Token) string { return t.Name })
+}
+
+// completeInstance completes a command's first argument with the names of
+// the account's instances, from the data folder or the server as the
+// command would use.
+func (a *app) completeInstance(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 || a.cfg.load(cmd, a.getenv) != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	b, done, err := a.backend(cmd.Context())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer done()
+	list, err := b.ListInstances(cmd.Context(), "")
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, i := range list {
+		if strings.HasPrefix(i.Name, toComplete) {
+			names = append(names, i.Name)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+// withInstanceCompletion sets the instance completion on every command
+// under root whose first argument is an INSTANCE.
+func (a *app) withInstanceCompletion(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if strings.Contains(c.Use, " INSTANCE") {
+			c.ValidArgsFunction = a.completeInstance
+		}
+		a.withInstanceCompletion(c)
+	}
 }
