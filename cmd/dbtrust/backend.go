@@ -36,6 +36,7 @@ type backend interface {
 	Recipes(ctx context.Context, id, caFile string) (client.Recipes, error)
 
 	CreateToken(ctx context.Context, name, role string) (client.Token, error)
+	CreateNodeToken(ctx context.Context, id, name string) (client.Token, error)
 	ListTokens(ctx context.Context) ([]client.Token, error)
 	RevokeToken(ctx context.Context, id string) error
 	Audit(ctx context.Context, limit int) ([]client.AuditEvent, error)
@@ -75,17 +76,9 @@ func (a *app) remote() (*client.Client, error) {
 	if c.Token == "" {
 		return nil, usageErrorf("--server %s needs a token: pass --token or set DBTRUST_TOKEN", c.Server)
 	}
-	var opts []client.Option
-	if c.ServerCA != "" {
-		pem, err := os.ReadFile(c.ServerCA)
-		if err != nil {
-			return nil, usageErrorf("--server-ca: %v", err)
-		}
-		roots := x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, usageErrorf("--server-ca %s holds no PEM certificate", c.ServerCA)
-		}
-		opts = append(opts, client.WithRootCAs(roots))
+	opts, err := a.serverOptions()
+	if err != nil {
+		return nil, err
 	}
 	cl, err := client.New(c.Server, c.Token, opts...)
 	if err != nil {
@@ -93,6 +86,22 @@ func (a *app) remote() (*client.Client, error) {
 	}
 	a.verbosef("working through the server %s (its /v1 API, as the token's account and role)", cl.BaseURL())
 	return cl, nil
+}
+
+// serverOptions are the client options --server-ca asks for.
+func (a *app) serverOptions() ([]client.Option, error) {
+	if a.cfg.ServerCA == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(a.cfg.ServerCA)
+	if err != nil {
+		return nil, usageErrorf("--server-ca: %v", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, usageErrorf("--server-ca %s holds no PEM certificate", a.cfg.ServerCA)
+	}
+	return []client.Option{client.WithRootCAs(roots)}, nil
 }
 
 // verbosef writes a line to stderr with -v.

@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/client"
 )
 
@@ -18,12 +20,13 @@ type instanceOut struct {
 
 func newInstanceCmd(a *app) *cobra.Command {
 	cmd := group("instance", "Manage database instances and their CAs", "instances")
-	cmd.AddCommand(newInstanceCreateCmd(a), newInstanceListCmd(a), newInstanceShowCmd(a), newInstanceDeleteCmd(a))
+	cmd.AddCommand(newInstanceCreateCmd(a), newInstanceListCmd(a), newInstanceShowCmd(a), newInstanceUpdateCmd(a), newInstanceDeleteCmd(a))
 	return cmd
 }
 
 func newInstanceCreateCmd(a *app) *cobra.Command {
 	var req client.CreateInstanceRequest
+	var endpoints []string
 	noTLS := false
 	cmd := &cobra.Command{
 		Use:   "create NAME [--engine ENGINE]",
@@ -41,6 +44,11 @@ makes them; through --server the server's own settings apply, and --ca-key-type 
 			}
 			tls := !noTLS
 			req.TLS, req.CAKeyType = &tls, a.cfg.CAKeyType
+			eps, err := parseEndpoints(endpoints)
+			if err != nil {
+				return err
+			}
+			req.Endpoints = eps
 			b, done, err := a.backend(cmd.Context())
 			if err != nil {
 				return err
@@ -63,6 +71,69 @@ makes them; through --server the server's own settings apply, and --ca-key-type 
 	f.IntVar(&req.NumNodes, "nodes", 1, "number of nodes")
 	f.BoolVar(&noTLS, "no-tls", false, "the instance does not serve TLS")
 	f.StringSliceVar(&req.Tags, "tag", nil, "tag (repeatable, or comma-separated)")
+	addEndpointFlag(f, &endpoints)
+	return cmd
+}
+
+// addEndpointFlag adds the repeatable --endpoint flag.
+func addEndpointFlag(f *pflag.FlagSet, endpoints *[]string) {
+	f.StringArrayVar(endpoints, "endpoint", nil, "where clients connect: host:port or host:port,role=NAME (repeatable; an IPv6 host in brackets); "+
+		"the default names of issued certificates and the host of recipes (default: a generated host and the engine's port)")
+}
+
+// parseEndpoints reads --endpoint values; nil for none.
+func parseEndpoints(args []string) ([]client.Endpoint, error) {
+	var out []client.Endpoint
+	for _, s := range args {
+		e, err := dbtrust.ParseEndpoint(s)
+		if err != nil {
+			return nil, usageErrorf("--endpoint %q: %s", s, dbtrust.ErrorMessage(err))
+		}
+		out = append(out, client.Endpoint(e))
+	}
+	return out, nil
+}
+
+func newInstanceUpdateCmd(a *app) *cobra.Command {
+	var endpoints []string
+	var clear bool
+	cmd := &cobra.Command{
+		Use:   "update INSTANCE --endpoint HOST:PORT... | --clear-endpoints",
+		Short: "Change an instance's endpoints (the list given replaces the old one)",
+		Long: `Change an instance's endpoints: the --endpoint list given replaces the old one, and
+--clear-endpoints brings back the generated default. Certificates issued from now on name the new
+endpoints; those already issued keep their names (agents renew at once when an endpoint is missing
+from their certificate).`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if clear == (len(endpoints) > 0) {
+				return usageErrorf("give the new endpoints with --endpoint (repeatable), or --clear-endpoints for the generated default")
+			}
+			eps, err := parseEndpoints(endpoints)
+			if err != nil {
+				return err
+			}
+			if eps == nil {
+				eps = []client.Endpoint{}
+			}
+			b, done, err := a.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			inst, err := instance(cmd.Context(), b, args[0])
+			if err != nil {
+				return err
+			}
+			inst, err = b.UpdateInstance(cmd.Context(), inst.ID, client.UpdateInstanceRequest{Endpoints: &eps})
+			if err != nil {
+				return err
+			}
+			return a.showInstance(cmd.Context(), b, inst)
+		},
+	}
+	addEndpointFlag(cmd.Flags(), &endpoints)
+	cmd.Flags().BoolVar(&clear, "clear-endpoints", false, "drop every endpoint: back to the generated host and the engine's port")
 	return cmd
 }
 
@@ -125,6 +196,9 @@ func (a *app) showInstance(ctx context.Context, b backend, inst client.Instance)
 			{"region", inst.Region}, {"size", inst.Size}, {"nodes", strconv.Itoa(inst.NumNodes)}, {"tls", strconv.FormatBool(inst.TLS)},
 			{"host", inst.Host + ":" + strconv.Itoa(inst.Port)}, {"tags", strings.Join(inst.Tags, ",")}, {"created", inst.CreatedAt}} {
 			t.field(f[0], f[1])
+		}
+		for _, e := range inst.Endpoints {
+			t.field("endpoint", dbtrust.Endpoint(e).String())
 		}
 		for _, ca := range cas.CAs {
 			t.field("ca "+ca.State, ca.ID+" "+ca.KeyType+", sha256 "+ca.Fingerprint+", "+ca.NotBefore+" to "+ca.NotAfter)

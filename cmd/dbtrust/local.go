@@ -193,6 +193,13 @@ func (l *local) CreateToken(ctx context.Context, name, role string) (client.Toke
 	return out, err
 }
 
+func (l *local) CreateNodeToken(ctx context.Context, id, name string) (client.Token, error) {
+	t, secret, err := l.svc.CreateNodeToken(ctx, l.p, id, name)
+	out := client.FromToken(t)
+	out.Secret = secret
+	return out, err
+}
+
 func (l *local) ListTokens(ctx context.Context) ([]client.Token, error) {
 	list, err := l.svc.ListTokens(ctx, l.p)
 	out := make([]client.Token, 0, len(list))

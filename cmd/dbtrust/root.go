@@ -54,6 +54,7 @@ value), 3 not found, 4 conflict, 5 permission denied, 6 unavailable (server or s
 		newRecipeCmd(a),
 		newWebhookCmd(a),
 		newClockCmd(a),
+		newAgentCmd(a),
 		newAccessKeyCmd(a),
 		newMigrateCmd(a),
 		newStoreCmd(a),

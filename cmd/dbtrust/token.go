@@ -8,18 +8,33 @@ import (
 
 func newTokenCmd(a *app) *cobra.Command {
 	cmd := group("token", "Manage the account's bearer tokens", "tokens")
-	var name, role string
+	var name, role, inst string
 	create := &cobra.Command{
-		Use:   "create --name NAME [--role ROLE]",
-		Short: "Create a token (the token string is shown once)",
-		Args:  noArgs,
+		Use:   "create --name NAME [--role ROLE | --instance INSTANCE]",
+		Short: "Create a token (the token string is shown once); with --instance, a node token for that instance's agent",
+		Long: `Create a token; the token string is shown once. With --instance it is a node token: scoped to that
+one instance, for the agent on its nodes ('dbtrust agent'). It can read that instance, its CAs and
+bundle, and have certificates issued from a CSR for the instance's endpoints, and nothing else.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if inst != "" && cmd.Flags().Changed("role") && role != "node" {
+				return usageErrorf("--instance makes a node token, which has no role: leave out --role %s", role)
+			}
 			b, done, err := a.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			tok, err := b.CreateToken(cmd.Context(), name, role)
+			var tok client.Token
+			if inst != "" {
+				i, err := instance(cmd.Context(), b, inst)
+				if err != nil {
+					return err
+				}
+				tok, err = b.CreateNodeToken(cmd.Context(), i.ID, name)
+			} else {
+				tok, err = b.CreateToken(cmd.Context(), name, role)
+			}
 			if err != nil {
 				return err
 			}
@@ -27,6 +42,9 @@ func newTokenCmd(a *app) *cobra.Command {
 				t.field("id", tok.ID)
 				t.field("name", tok.Name)
 				t.field("role", tok.Role)
+				if tok.InstanceID != "" {
+					t.field("instance", tok.InstanceID)
+				}
 				t.field("token", tok.Secret)
 				t.field("", "(shown only now: keep it)")
 			})
@@ -34,6 +52,7 @@ func newTokenCmd(a *app) *cobra.Command {
 	}
 	create.Flags().StringVar(&name, "name", "", "token name, unique among the account's live tokens")
 	create.Flags().StringVar(&role, "role", "member", "role: viewer, member, admin or owner")
+	create.Flags().StringVar(&inst, "instance", "", "make a node token of this instance (name, ID or unique ID prefix) for its agent")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -50,9 +69,9 @@ func newTokenCmd(a *app) *cobra.Command {
 				return err
 			}
 			return a.print(client.TokenList{Tokens: list}, func(t *table) {
-				t.header("ID", "NAME", "ROLE", "CREATED", "REVOKED")
+				t.header("ID", "NAME", "ROLE", "INSTANCE", "CREATED", "REVOKED")
 				for _, tok := range list {
-					t.row(tok.ID, tok.Name, tok.Role, tok.CreatedAt, tok.RevokedAt)
+					t.row(tok.ID, tok.Name, tok.Role, tok.InstanceID, tok.CreatedAt, tok.RevokedAt)
 				}
 			})
 		},

@@ -24,14 +24,15 @@ import (
 
 // Config is what an Agent needs.
 type Config struct {
-	Server   string        // URL of dbtrust, e.g. https://dbtrust.example:8443
-	Token    string        // a node token of the instance (or any token that may issue for it)
-	Instance string        // the instance's name or ID
-	Dir      string        // where the TLS files go; it must exist
-	Reload   string        // shell command run after each change; "" for none
-	Interval time.Duration // how often to look for a CA rotation; default one minute
-	HTTP     *http.Client  // default: one with a 30-second timeout
-	Log      *slog.Logger  // default discards
+	Server   string          // URL of dbtrust, e.g. https://dbtrust.example:8443
+	Token    string          // a node token of the instance (or any token that may issue for it)
+	Instance string          // the instance's name or ID
+	Dir      string          // where the TLS files go; it must exist
+	Reload   string          // shell command run after each change; "" for none
+	Interval time.Duration   // how often to look for a CA rotation; default one minute
+	HTTP     *http.Client    // default: one with a 30-second timeout
+	Options  []client.Option // more options of the API client (client.WithRootCAs for dbtrust's own HTTPS certificate)
+	Log      *slog.Logger    // default discards
 	Clock    func() time.Time
 }
 
@@ -61,7 +62,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("--server %q is not an http(s) URL such as https://dbtrust.example:8443", cfg.Server)
 	}
 	if cfg.Token == "" {
-		return nil, errors.New("--token is required: create a node token with `dbtrust instance node-token`")
+		return nil, errors.New("--token is required: create a node token with 'dbtrust token create --instance INSTANCE --name NAME'")
 	}
 	if cfg.Instance == "" {
 		return nil, errors.New("--instance is required: the name or ID of the instance this node serves")
@@ -81,7 +82,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	api, err := client.New(cfg.Server, cfg.Token, client.WithHTTPClient(cfg.HTTP))
+	api, err := client.New(cfg.Server, cfg.Token, append([]client.Option{client.WithHTTPClient(cfg.HTTP)}, cfg.Options...)...)
 	if err != nil {
 		return nil, err
 	}
