@@ -1,8 +1,16 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -85,6 +93,13 @@ func TestEmulatedClockRehearsesAYear(t *testing.T) {
 	var legacyCAs struct{ CAs []struct{ ID string } }
 	call(t, s, "GET", "/v1/instances/"+legacy.ID+"/cas", s.token, "", http.StatusOK, &legacyCAs)
 
+	// An LDAP CA uploaded to the Astra certificates collection, good for 30 days.
+	acct := accountLineRE.FindStringSubmatch(s.out.String())[2]
+	astra := "/accounts/" + acct + "/core/v1/certificates"
+	var uploaded struct{ ID, TrustState string }
+	call(t, s, "POST", astra, s.token, fmt.Sprintf(`{"type":"application/astra-certificate","version":"1.1","cert":%q}`,
+		base64.StdEncoding.EncodeToString(selfSigned(t, start.Now, 30*24*time.Hour))), http.StatusCreated, &uploaded)
+
 	for range 365 {
 		call(t, s, "POST", "/v1/clock", s.token, `{"advance":"24h"}`, http.StatusOK, nil)
 	}
@@ -92,6 +107,10 @@ func TestEmulatedClockRehearsesAYear(t *testing.T) {
 	call(t, s, "GET", "/v1/clock", s.token, "", http.StatusOK, &end)
 	if d := end.Now.Sub(start.Now); d < 365*24*time.Hour || d > 366*24*time.Hour {
 		t.Fatalf("after 365 advances of 24h the clock moved %s", d)
+	}
+	call(t, s, "GET", astra+"/"+uploaded.ID, s.token, "", http.StatusOK, &uploaded)
+	if uploaded.TrustState != "expired" {
+		t.Errorf("a 30-day Astra certificate a year later has trust state %q, want expired", uploaded.TrustState)
 	}
 	call(t, s, "GET", p+"/certificates/"+cert.Serial, s.token, "", http.StatusOK, &cert)
 	if cert.State != "expired" {
@@ -145,4 +164,21 @@ func TestEmulatedClockRehearsesAYear(t *testing.T) {
 	if got := thresholds(ofType(ok, "ca.expiring"), "ca_id", first.CAs[0].ID); !slices.Equal(got, []float64{30}) {
 		t.Errorf("rotated CA expiry notifications at %v days, want only 30 (it was retired 14 days into its last 30)", got)
 	}
+}
+
+// selfSigned returns the PEM of a self-signed CA certificate valid from now
+// for d.
+func selfSigned(t *testing.T, now time.Time, d time.Duration) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ldap.example.com"},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(d), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
