@@ -72,6 +72,22 @@ func (e *env) do(t *testing.T, method, path, token string, body []byte) result {
 	return result{req: req, status: resp.StatusCode, header: resp.Header, body: b}
 }
 
+// check sends one request (body "" for none), fails unless it is answered
+// with want, and validates the response against DigitalOcean's spec.
+func (e *env) check(t *testing.T, method, path, token, body string, want int) result {
+	t.Helper()
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	r := e.do(t, method, path, token, b)
+	if r.status != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, path, r.status, r.body, want)
+	}
+	validate(t, r)
+	return r
+}
+
 func (e *env) createCluster(t *testing.T, name string) string {
 	t.Helper()
 	r := e.do(t, "POST", "/v2/databases", e.token, []byte(`{"name":"`+name+`","engine":"pg","version":"16","size":"db-s-1vcpu-1gb","region":"nyc1","num_nodes":1,"private_network_uuid":"","project_id":"","rules":null}`))
@@ -179,17 +195,7 @@ func TestResponsesMatchSpec(t *testing.T) {
 		{"delete", "DELETE", "/v2/databases/" + id, e.token, "", 204},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var body []byte
-			if c.body != "" {
-				body = []byte(c.body)
-			}
-			r := e.do(t, c.method, c.path, c.token, body)
-			if r.status != c.want {
-				t.Fatalf("%s %s = %d %s, want %d", c.method, c.path, r.status, r.body, c.want)
-			}
-			validate(t, r)
-		})
+		t.Run(c.name, func(t *testing.T) { e.check(t, c.method, c.path, c.token, c.body, c.want) })
 	}
 
 	t.Run("403 (default)", func(t *testing.T) {

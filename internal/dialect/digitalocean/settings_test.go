@@ -55,17 +55,7 @@ func TestSubResourcesMatchSpec(t *testing.T) {
 		{"unknown sub-resource", "GET", c + "/backups", "", 404},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var body []byte
-			if tc.body != "" {
-				body = []byte(tc.body)
-			}
-			r := e.do(t, tc.method, tc.path, e.token, body)
-			if r.status != tc.want {
-				t.Fatalf("%s %s = %d %s, want %d", tc.method, tc.path, r.status, r.body, tc.want)
-			}
-			validate(t, r)
-		})
+		t.Run(tc.name, func(t *testing.T) { e.check(t, tc.method, tc.path, e.token, tc.body, tc.want) })
 	}
 }
 
@@ -214,14 +204,6 @@ func TestNodeTokenReadsItsCluster(t *testing.T) {
 		{"GET", "/v2/databases/" + other, "", 404},
 		{"GET", "/v2/account", "", 403},
 	} {
-		var body []byte
-		if c.body != "" {
-			body = []byte(c.body)
-		}
-		r := e.do(t, c.method, c.path, node, body)
-		if r.status != c.want {
-			t.Fatalf("%s %s with a node token = %d %s, want %d", c.method, c.path, r.status, r.body, c.want)
-		}
-		validate(t, r)
+		e.check(t, c.method, c.path, node, c.body, c.want)
 	}
 }
