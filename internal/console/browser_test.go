@@ -239,10 +239,18 @@ func (b *browser) signIn(token string) {
 
 func TestBrowser(t *testing.T) {
 	e := startConsole(t)
-	ctx := context.Background()
 	b := newBrowser(t, e.url)
+	browseFleet(t, b, e)
+	cas := rotateThroughButtons(t, b, e)
+	serial := issueAndRevoke(t, b, e)
+	trustStoreAndKeys(t, b, e)
+	signOut(t, b, e, refuseForgedPosts(t, b, e, cas))
+	viewerSeesNoWrites(t, b, e, serial)
+}
 
-	// Sign in and see the fleet.
+// browseFleet signs in as the owner, reads the fleet and filters it.
+func browseFleet(t *testing.T, b *browser, e *consoleEnv) {
+	t.Helper()
 	b.signIn(e.ownerToken)
 	b.wantText("h1", "Fleet")
 	b.wantText("#fleet-table", "orders")
@@ -273,8 +281,13 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("search cache: %d rows (%q), want the cache instance only", n, b.text("#fleet-table tbody"))
 	}
 	b.screenshot("fleet-phone", 390, 844)
+}
 
-	// Open an instance and rotate its CA through the buttons.
+// rotateThroughButtons opens an instance and takes its CA through start
+// and finish with the buttons, and returns its CAs afterwards.
+func rotateThroughButtons(t *testing.T, b *browser, e *consoleEnv) []dbtrust.CA {
+	t.Helper()
+	ctx := context.Background()
 	b.open("/ui/")
 	b.submit("#fleet-table a[href='/ui/instances/" + e.orders.ID + "']")
 	b.wantText("h1", "orders")
@@ -315,7 +328,14 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot("instance-desktop", 1280, 900)
 	b.screenshot("instance-phone", 390, 844)
+	return cas
+}
 
+// issueAndRevoke issues a certificate from a pasted CSR and revokes it,
+// and returns its serial.
+func issueAndRevoke(t *testing.T, b *browser, e *consoleEnv) string {
+	t.Helper()
+	ctx := context.Background()
 	// Issue from a pasted CSR: the page shows the certificate, never a key.
 	b.submit("a[href$='/issue']")
 	b.screenshot("issue-desktop", 1280, 900)
@@ -345,7 +365,14 @@ func TestBrowser(t *testing.T) {
 	if c, err := e.svc.GetIssuedCertificate(ctx, e.owner, e.orders.ID, serial); err != nil || c.RevokedAt == nil {
 		t.Fatalf("after revoking in the console, the certificate is %+v, %v; want revoked", c, err)
 	}
+	return serial
+}
 
+// trustStoreAndKeys changes a trust state, reads a credential, makes a
+// token and an access key, and filters the audit log.
+func trustStoreAndKeys(t *testing.T, b *browser, e *consoleEnv) {
+	t.Helper()
+	ctx := context.Background()
 	// Trust store: change an uploaded certificate's trust; a credential
 	// shows its name and type, never its secret.
 	b.open("/ui/trust")
@@ -388,7 +415,13 @@ func TestBrowser(t *testing.T) {
 	if strings.Contains(b.text("main table"), "certificate.revoke") {
 		t.Fatal("the audit filter on rotation. shows other actions")
 	}
+}
 
+// refuseForgedPosts posts without the CSRF token, from the page and from
+// a client holding the cookie, and returns that cookie.
+func refuseForgedPosts(t *testing.T, b *browser, e *consoleEnv, cas []dbtrust.CA) *http.Cookie {
+	t.Helper()
+	ctx := context.Background()
 	// A POST without the CSRF token is refused, from the page itself and
 	// from a client holding the session cookie.
 	status := eval[int](b, fmt.Sprintf(`fetch("/ui/instances/%s/rotation/start", {method: "POST",
@@ -403,7 +436,12 @@ func TestBrowser(t *testing.T) {
 	if cas2, _ := e.svc.InstanceCAs(ctx, e.owner, e.orders.ID); len(cas2) != len(cas) {
 		t.Fatalf("a refused POST changed the CAs: %d, want %d", len(cas2), len(cas))
 	}
+	return ownerCookie
+}
 
+// signOut signs out and checks that the old cookie no longer works.
+func signOut(t *testing.T, b *browser, e *consoleEnv, ownerCookie *http.Cookie) {
+	t.Helper()
 	// Sign out: the session is gone, the cookie no longer works.
 	b.submit("form[action='/ui/signout'] button")
 	b.wantText("h1", "Sign in")
@@ -411,7 +449,12 @@ func TestBrowser(t *testing.T) {
 	if code := get(t, e.url+"/ui/", ownerCookie); code != http.StatusSeeOther {
 		t.Fatalf("GET /ui/ with a signed-out session = %d, want 303 to sign-in", code)
 	}
+}
 
+// viewerSeesNoWrites signs in as a viewer: no write controls, and posts
+// with a good CSRF token are still refused.
+func viewerSeesNoWrites(t *testing.T, b *browser, e *consoleEnv, serial string) {
+	t.Helper()
 	// A viewer sees no write controls, and is refused when it posts anyway.
 	b.signIn(e.viewerToken)
 	b.wantText("h1", "Fleet")
