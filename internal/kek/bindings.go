@@ -17,5 +17,6 @@ func Bindings() AADs {
 		"signing_keys":      func(r []string) []byte { return dbtrust.SigningKeyAAD(r[0], r[1]) },
 		"astra_credentials": func(r []string) []byte { return credential.KeyStoreAAD(r[0]) },
 		"serving_cas":       func(r []string) []byte { return selftls.KeyAAD(r[0]) },
+		"webhooks":          func(r []string) []byte { return dbtrust.WebhookSecretAAD(r[0], r[1]) },
 	}
 }

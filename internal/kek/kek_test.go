@@ -84,8 +84,8 @@ func TestCheck(t *testing.T) {
 }
 
 // TestRotate re-seals a store's CA keys (one of them sealed before values
-// named their key), access keys, signing key, credentials and serving CA
-// under a new KEK, stopped halfway once and then
+// named their key), access keys, signing key, credentials, webhook secret
+// and serving CA under a new KEK, stopped halfway once and then
 // resumed; afterwards a raw scan finds nothing under the old key, the old
 // key opens nothing, and the Service works under the new key alone.
 func TestRotate(t *testing.T) {
@@ -122,6 +122,8 @@ func TestRotate(t *testing.T) {
 		KeyStore: map[string][]byte{"accessKey": []byte("AK"), "accessSecret": []byte("secret")}})
 	must(err)
 	_, err = selftls.Open(ctx, selftls.Config{Store: env.Store, Dir: t.TempDir(), Sealer: oldKey})
+	must(err)
+	_, _, err = env.Service.CreateWebhook(ctx, env.Owner(), dbtrust.WebhookSpec{URL: "https://hooks.example.test/dbtrust"})
 	must(err)
 	// One CA key as sealed before values named their key (version 1).
 	cas, err := env.Store.ListCAs(ctx, env.Account.ID, instances[0].ID)
