@@ -131,6 +131,9 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("GET %s: X-Frame-Options %q, X-Content-Type-Options %q", path, h.Get("X-Frame-Options"), h.Get("X-Content-Type-Options"))
 		}
 	}
+	if resp, body := c.req("GET", "/ui/static/", nil); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "console.js") {
+		t.Errorf("GET /ui/static/ = %d, want 404 without a listing", resp.StatusCode)
+	}
 	// The root redirects to the console.
 	if resp, _ := c.req("GET", "/", nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/" {
 		t.Errorf("GET / = %d to %q, want 303 to /ui/", resp.StatusCode, resp.Header.Get("Location"))
