@@ -110,7 +110,10 @@ func (s *Service) MoveClock(ctx context.Context, p Principal, m ClockMove) (Cloc
 		return ClockState{}, err
 	}
 	_, err := s.opt.EmulatedClock.move(m)
-	s.audit(ctx, p, "clock.move", "clock", err)
+	if err == nil {
+		// The clock lives in memory: its move is recorded on its own.
+		err = s.store.AppendAudit(ctx, s.auditEvent(p, "clock.move", "clock"))
+	}
 	if err != nil {
 		return ClockState{}, err
 	}

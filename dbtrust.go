@@ -144,15 +144,22 @@ type CA struct {
 	CreatedAt   time.Time
 }
 
-// AuditEvent records one change or one read of a secret.
+// AuditEvent records one change, or a run of refused requests (denied
+// actions, failed authentications) of one principal or address in one
+// interval. Events form a hash chain (audit.go).
 type AuditEvent struct {
 	ID        int64
 	Time      time.Time
-	AccountID string
-	Actor     string // Principal.Subject
-	Action    string // e.g. "instance.create"
+	AccountID string // "" for a failed authentication (no account known)
+	Actor     string // Principal.Subject, or "ip:<address>" for a failed authentication
+	Action    string // e.g. "instance.create", "auth.failed"
 	Resource  string // e.g. "instance/<id>"
-	Outcome   string // "ok" or the error Code
+	Outcome   string // "ok", or the error Code of refused requests
+	Count     int64  // how many requests the event stands for; 1 for a change
+	Source    string // the client address of refused requests, when known
+	Seq       int64  // position in the chain, from 1; 0 for events older than the chain
+	PrevHash  string // Hash of the event at Seq-1 ("" for the first)
+	Hash      string // AuditHash of this event
 	// Events are published (to the webhook outbox) with the audit event, in
 	// the same transaction, when a store method writes both.
 	Events []Event

@@ -201,8 +201,8 @@ func (s *Service) UpdateInstance(ctx context.Context, p Principal, id string, u 
 		if err != nil {
 			return Instance{}, err
 		}
-		err = s.store.UpdateInstanceEndpoints(ctx, p.AccountID, id, eps)
-		s.audit(ctx, p, "instance.update", "instance/"+id, err)
+		actx, done := s.Audited(ctx, p, "instance.update", "instance/"+id)
+		err = done(s.store.UpdateInstanceEndpoints(actx, p.AccountID, id, eps))
 		if err != nil {
 			return Instance{}, err
 		}

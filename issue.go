@@ -72,8 +72,7 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 		return IssuedCertificate{}, err
 	}
 	if err := s.checkNodeLeaf(p, inst, req, leaf); err != nil {
-		s.audit(ctx, p, "certificate.issue", "instance/"+instanceID, err)
-		return IssuedCertificate{}, err
+		return IssuedCertificate{}, err // a denial: the server records it (Refused)
 	}
 	ca, caCert, caKey, err := s.currentCA(ctx, p.AccountID, instanceID)
 	if err != nil {
@@ -110,8 +109,7 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 	// the certificate is handed out: a certificate that was not recorded is
 	// never returned. (Issuance changes nothing the read cache holds.)
 	resource := "instance/" + instanceID + "/certificate/" + out.Serial
-	if err := s.store.InsertIssuedCert(ctx, out, s.auditEvent(p, "certificate.issue", resource, nil)); err != nil {
-		s.audit(ctx, p, "certificate.issue", resource, err)
+	if err := s.store.InsertIssuedCert(ctx, out, s.auditEvent(p, "certificate.issue", resource)); err != nil {
 		return IssuedCertificate{}, err
 	}
 	out.CAPEM = ca.CertPEM

@@ -68,8 +68,8 @@ func (s *Service) CreateNodeToken(ctx context.Context, p Principal, instanceID, 
 		return Token{}, "", err
 	}
 	t.InstanceID = instanceID
-	err = Taken(s.store.CreateToken(ctx, t), "a token named %q already exists in this account: pick another name", name)
-	s.audit(ctx, p, "token.create", "instance/"+instanceID+"/token/"+t.ID, err)
+	actx, done := s.Audited(ctx, p, "token.create", "instance/"+instanceID+"/token/"+t.ID)
+	err = done(Taken(s.store.CreateToken(actx, t), "a token named %q already exists in this account: pick another name", name))
 	if err != nil {
 		return Token{}, "", err
 	}

@@ -111,7 +111,7 @@ func TestNodeTokenScope(t *testing.T) {
 		{"DeleteInstance(own)", func() error { return svc.DeleteInstance(ctx, p, inst.ID) }, dbtrust.Forbidden},
 		{"CreateNodeToken(own)", func() error { _, _, err := svc.CreateNodeToken(ctx, p, inst.ID, "x"); return err }, dbtrust.Forbidden},
 		{"ListTokens", func() error { _, err := svc.ListTokens(ctx, p); return err }, dbtrust.Forbidden},
-		{"Audit", func() error { _, err := svc.Audit(ctx, p, 10); return err }, dbtrust.Forbidden},
+		{"Audit", func() error { _, err := svc.Audit(ctx, p, dbtrust.AuditFilter{Limit: 10}); return err }, dbtrust.Forbidden},
 		{"AccountOf", func() error { _, err := svc.AccountOf(ctx, p); return err }, dbtrust.Forbidden},
 	}
 	for _, tt := range refused {

@@ -16,7 +16,7 @@ func (s *Service) newEvent(accountID, typ string, data map[string]any) Event {
 // changeEvent is the audit event of a change that publishes ev with it, in
 // the same transaction.
 func (s *Service) changeEvent(p Principal, action, resource string, ev ...Event) AuditEvent {
-	e := s.auditEvent(p, action, resource, nil)
+	e := s.auditEvent(p, action, resource)
 	e.Events = ev
 	return e
 }

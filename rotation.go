@@ -262,8 +262,8 @@ func (s *Service) SetRotationPolicy(ctx context.Context, p Principal, instanceID
 	}
 	pol := RotationPolicy{InstanceID: instanceID, AccountID: p.AccountID, Enabled: spec.Enabled, StartBefore: spec.StartBefore,
 		FinishAfter: spec.FinishAfter, RetireAfter: spec.RetireAfter, KeyType: spec.KeyType, UpdatedAt: s.now()}
-	err = s.store.PutRotationPolicy(ctx, pol)
-	s.audit(ctx, p, "rotation.policy", "instance/"+instanceID, err)
+	actx, done := s.Audited(ctx, p, "rotation.policy", "instance/"+instanceID)
+	err = done(s.store.PutRotationPolicy(actx, pol))
 	if err != nil {
 		return RotationPolicy{}, err
 	}

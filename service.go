@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +39,10 @@ type Options struct {
 	CacheTTL   time.Duration
 	CRLBaseURL string        // when set, issued certificates name their CA's CRL at CRLBaseURL/v1/cas/{ca_id}/crl
 	CRLTTL     time.Duration // how long a CRL is valid (its nextUpdate); default 24 hours
+	// RefusalInterval is how long refused requests of one principal or
+	// address are counted into one audit event; default
+	// DefaultRefusalInterval.
+	RefusalInterval time.Duration
 }
 
 // Service holds every rule of dbtrust. It is safe for concurrent use.
@@ -53,6 +56,8 @@ type Service struct {
 	projects *Cache[string, Account]
 	links    linkSigner
 	adopt    *adoptions
+	// refusals counts refused requests between audit events (refusal.go).
+	refusals refusals
 }
 
 // NewService returns a Service over store, sealing secrets with sealer.
@@ -68,6 +73,9 @@ func NewService(store Store, sealer Sealer, opt Options) *Service {
 	}
 	if opt.DBDomain == "" {
 		opt.DBDomain = "db.internal"
+	}
+	if opt.RefusalInterval <= 0 {
+		opt.RefusalInterval = DefaultRefusalInterval
 	}
 	if opt.CRLTTL <= 0 {
 		opt.CRLTTL = 24 * time.Hour
@@ -101,14 +109,6 @@ func (s *Service) now() time.Time { return s.opt.Clock().UTC() }
 // capability services beside the core that seal secrets of their own.
 func (s *Service) Sealer() Sealer { return s.sealer }
 
-// Record notes in the audit log that p did action on resource, with err's
-// Code as the outcome, and drops the cached reads. Every change made by a
-// capability service beside the core passes through it, as every change of
-// the core passes through audit.
-func (s *Service) Record(ctx context.Context, p Principal, action, resource string, err error) {
-	s.audit(ctx, p, action, resource, err)
-}
-
 // Require returns Forbidden unless p acts in an account and holds at least
 // role min.
 func Require(p Principal, min Role) error {
@@ -121,36 +121,11 @@ func Require(p Principal, min Role) error {
 	return nil
 }
 
-// audit records what p did. A failure to record is logged, not returned: the
-// change it describes has already happened. Every change passes through here,
-// so this is also where cached reads are dropped.
-func (s *Service) audit(ctx context.Context, p Principal, action, resource string, err error) {
-	s.cache.invalidate()
-	e := s.auditEvent(p, action, resource, err)
-	if aerr := s.store.AppendAudit(context.WithoutCancel(ctx), e); aerr != nil {
-		s.log.Error("audit append failed", "action", action, "resource", resource, "err", aerr)
-	}
-}
-
 // afterChange follows a change whose store method wrote its audit event in
-// the change's own transaction: it drops cached reads and, when the change
-// failed (and so wrote nothing), records the failure.
+// the change's own transaction (a failed change wrote neither): it drops
+// cached reads.
 func (s *Service) afterChange(ctx context.Context, p Principal, action, resource string, err error) {
-	if err != nil {
-		s.audit(ctx, p, action, resource, err)
-		return
-	}
 	s.cache.invalidate()
-}
-
-// auditEvent describes what p did, for audit or for a store method that
-// writes the event in the same transaction as the change.
-func (s *Service) auditEvent(p Principal, action, resource string, err error) AuditEvent {
-	outcome := "ok"
-	if err != nil {
-		outcome = string(ErrorCode(err))
-	}
-	return AuditEvent{Time: s.now(), AccountID: p.AccountID, Actor: p.Subject, Action: action, Resource: resource, Outcome: outcome}
 }
 
 // ---- accounts and tokens ----
@@ -188,8 +163,8 @@ func (s *Service) CreateAccount(ctx context.Context, name string) (Account, stri
 	if err != nil {
 		return Account{}, "", err
 	}
-	err = Taken(s.store.CreateAccount(ctx, a, tok), "an account named %q already exists: pick another name", name)
-	s.audit(ctx, Operator(a.ID), "account.create", "account/"+a.ID, err)
+	actx, done := s.Audited(ctx, Operator(a.ID), "account.create", "account/"+a.ID)
+	err = done(Taken(s.store.CreateAccount(actx, a, tok), "an account named %q already exists: pick another name", name))
 	if err != nil {
 		return Account{}, "", err
 	}
@@ -279,8 +254,8 @@ func (s *Service) CreateToken(ctx context.Context, p Principal, name string, rol
 	if err != nil {
 		return Token{}, "", err
 	}
-	err = Taken(s.store.CreateToken(ctx, t), "a token named %q already exists in this account: pick another name", name)
-	s.audit(ctx, p, "token.create", "token/"+t.ID, err)
+	actx, done := s.Audited(ctx, p, "token.create", "token/"+t.ID)
+	err = done(Taken(s.store.CreateToken(actx, t), "a token named %q already exists in this account: pick another name", name))
 	if err != nil {
 		return Token{}, "", err
 	}
@@ -309,11 +284,11 @@ func (s *Service) RevokeToken(ctx context.Context, p Principal, id string) error
 	if err == nil && !p.Role.AtLeast(t.Role) {
 		err = Errorf(Forbidden, "a %s cannot revoke a token with the %s role", p.Role, t.Role)
 	}
-	if err == nil {
-		err = s.store.RevokeToken(ctx, p.AccountID, id, s.now())
+	if err != nil {
+		return err
 	}
-	s.audit(ctx, p, "token.revoke", "token/"+id, err)
-	return err
+	actx, done := s.Audited(ctx, p, "token.revoke", "token/"+id)
+	return done(s.store.RevokeToken(actx, p.AccountID, id, s.now()))
 }
 
 var errBadToken = Errorf(Unauthorized, "the token is missing, malformed, unknown or revoked")
@@ -401,8 +376,8 @@ func (s *Service) CreateInstance(ctx context.Context, p Principal, spec Instance
 	if spec.ID != "" {
 		taken = fmt.Sprintf("an instance named %q or with ID %s already exists: pick another name or ID", inst.Name, inst.ID)
 	}
-	err = Taken(s.store.CreateInstance(ctx, inst, ca), "%s", taken)
-	s.audit(ctx, p, "instance.create", "instance/"+inst.ID, err)
+	actx, done := s.Audited(ctx, p, "instance.create", "instance/"+inst.ID)
+	err = done(Taken(s.store.CreateInstance(actx, inst, ca), "%s", taken))
 	if err != nil {
 		return Instance{}, err
 	}
@@ -560,9 +535,8 @@ func (s *Service) DeleteInstance(ctx context.Context, p Principal, id string) er
 	if err != nil {
 		return err
 	}
-	err = s.store.DeleteInstance(ctx, p.AccountID, id)
-	s.audit(ctx, p, "instance.delete", "instance/"+id, err)
-	return err
+	actx, done := s.Audited(ctx, p, "instance.delete", "instance/"+id)
+	return done(s.store.DeleteInstance(actx, p.AccountID, id))
 }
 
 // SetInstanceTLS switches an instance's TLS on or off (admins only).
@@ -574,9 +548,8 @@ func (s *Service) SetInstanceTLS(ctx context.Context, p Principal, id string, on
 	if err != nil {
 		return err
 	}
-	err = s.store.UpdateInstanceTLS(ctx, p.AccountID, id, on)
-	s.audit(ctx, p, "instance.tls", "instance/"+id, err)
-	return err
+	actx, done := s.Audited(ctx, p, "instance.tls", "instance/"+id)
+	return done(s.store.UpdateInstanceTLS(actx, p.AccountID, id, on))
 }
 
 // parseID returns the canonical form of an instance's (or CA's) ID
@@ -686,48 +659,6 @@ func (s *Service) openCA(ca CA) (*x509.Certificate, signerKey, error) {
 		return nil, nil, Wrap(Internal, err, "CA key does not parse")
 	}
 	return certs[0], key, nil
-}
-
-// ---- audit ----
-
-// Audit returns the newest audit events of p's account (admins only), at
-// most limit of them: a number from 1 to MaxAuditLimit.
-func (s *Service) Audit(ctx context.Context, p Principal, limit int) ([]AuditEvent, error) {
-	if err := Require(p, RoleAdmin); err != nil {
-		return nil, err
-	}
-	if err := checkAuditLimit(limit); err != nil {
-		return nil, err
-	}
-	return s.store.ListAudit(ctx, p.AccountID, limit)
-}
-
-// How many audit events one read returns: DefaultAuditLimit when the caller
-// does not say, at most MaxAuditLimit.
-const (
-	DefaultAuditLimit = 100
-	MaxAuditLimit     = 1000
-)
-
-// ParseAuditLimit reads an audit limit as a client writes it: "" is
-// DefaultAuditLimit; anything else must be a number from 1 to MaxAuditLimit
-// (Invalid otherwise), the rule Audit applies.
-func ParseAuditLimit(s string) (int, error) {
-	if s == "" {
-		return DefaultAuditLimit, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		n = -1
-	}
-	return n, checkAuditLimit(n)
-}
-
-func checkAuditLimit(n int) error {
-	if n < 1 || n > MaxAuditLimit {
-		return FieldError("limit", "limit must be a number from 1 to %d", MaxAuditLimit)
-	}
-	return nil
 }
 
 // Ready reports whether the store answers.

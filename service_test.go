@@ -179,7 +179,7 @@ func TestRoles(t *testing.T) {
 			return e.svc.RevokeToken(ctx, p, tok.ID)
 		}},
 		{"Audit", dbtrust.RoleAdmin, func(p dbtrust.Principal) error {
-			_, err := e.svc.Audit(ctx, p, 10)
+			_, err := e.svc.Audit(ctx, p, dbtrust.AuditFilter{Limit: 10})
 			return err
 		}},
 	}
@@ -270,7 +270,7 @@ func TestCreateInstanceValidation(t *testing.T) {
 		if err != nil || len(list) != 0 {
 			t.Errorf("ListInstances after invalid creations = %d instances, %v, want none", len(list), err)
 		}
-		events, err := e.svc.Audit(ctx, p, 1000)
+		events, err := e.svc.Audit(ctx, p, dbtrust.AuditFilter{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

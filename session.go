@@ -61,8 +61,8 @@ func (s *Service) SignIn(ctx context.Context, bearer string, ttl time.Duration) 
 	if err := s.store.DeleteExpiredSessions(ctx, now); err != nil {
 		s.log.Warn("expired sessions not removed", "err", err)
 	}
-	err = s.store.CreateSession(ctx, sess)
-	s.audit(ctx, p, "session.create", "session/"+sess.ID[:16], err)
+	actx, done := s.Audited(ctx, p, "session.create", "session/"+sess.ID[:16])
+	err = done(s.store.CreateSession(actx, sess))
 	if err != nil {
 		return Session{}, "", err
 	}
@@ -103,10 +103,10 @@ func (s *Service) SignOut(ctx context.Context, secret string) error {
 	if err != nil {
 		return err
 	}
-	err = s.store.DeleteSession(ctx, sess.ID)
-	if ErrorCode(err) == NotFound {
+	actx, done := s.Audited(ctx, p, "session.delete", "session/"+sess.ID[:16])
+	err = done(s.store.DeleteSession(actx, sess.ID))
+	if ErrorCode(err) == NotFound { // signed out already: nothing to record
 		err = nil
 	}
-	s.audit(ctx, p, "session.delete", "session/"+sess.ID[:16], err)
 	return err
 }

@@ -68,7 +68,7 @@ func TestSessions(t *testing.T) {
 	if err := e.svc.SignOut(ctx, secret); err != nil {
 		t.Errorf("SignOut(twice) = %v, want nil", err)
 	}
-	events, _ := e.svc.Audit(ctx, owner, 10)
+	events, _ := e.svc.Audit(ctx, owner, dbtrust.AuditFilter{Limit: 10})
 	var actions []string
 	for _, ev := range events {
 		if ev.Actor == "token:"+ownerTok.ID {

@@ -25,6 +25,11 @@ import (
 //   - Times go in and come out in UTC, with at least millisecond precision.
 //   - Sealed values are stored and returned byte for byte; the Store never
 //     sees a secret in clear.
+//   - A write called with a context that carries an audit event (WithAudit)
+//     appends that event to the audit chain in the write's own transaction
+//     and calls MarkAuditRecorded: the change and its event are committed
+//     together, or neither is. If the event cannot be appended, the write
+//     fails (Unavailable or Internal) and changes nothing.
 type Store interface {
 	AccountStore
 	InstanceStore
@@ -188,10 +193,19 @@ type WebhookStore interface {
 	ListDeliveries(ctx context.Context, accountID, webhookID string, limit int) ([]Delivery, error)
 }
 
-// AuditStore keeps the audit log, under the Store contract.
+// AuditStore keeps the audit log, a hash chain, under the Store contract.
 type AuditStore interface {
-	// AppendAudit adds one event.
+	// AppendAudit appends e to the audit chain on its own (refused
+	// requests, which change nothing). The store sets Seq, PrevHash and Hash
+	// (ChainAudit) under the chain's head, which it holds in the transaction.
 	AppendAudit(ctx context.Context, e AuditEvent) error
-	// ListAudit returns the account's newest events first, at most limit.
-	ListAudit(ctx context.Context, accountID string, limit int) ([]AuditEvent, error)
+	// ListAudit returns the events matching f, newest first (by ID), at
+	// most f.Limit.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// AuditChain returns at most limit chained events with Seq > afterSeq,
+	// in Seq order.
+	AuditChain(ctx context.Context, afterSeq int64, limit int) ([]AuditEvent, error)
+	// AuditHead returns the Seq and Hash of the chain's last event (0 and ""
+	// when there is none).
+	AuditHead(ctx context.Context) (seq int64, hash string, err error)
 }

@@ -87,8 +87,8 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, spec WebhookSp
 	if w.SealedSecret, err = s.sealer.Seal([]byte(secret), webhookAAD(w)); err != nil {
 		return Webhook{}, "", Wrap(Internal, err, "secret sealing failed")
 	}
-	err = s.store.CreateWebhook(ctx, w)
-	s.audit(ctx, p, "webhook.create", "webhook/"+w.ID, err)
+	actx, done := s.Audited(ctx, p, "webhook.create", "webhook/"+w.ID)
+	err = done(s.store.CreateWebhook(actx, w))
 	if err != nil {
 		return Webhook{}, "", err
 	}
@@ -196,9 +196,8 @@ func (s *Service) DeleteWebhook(ctx context.Context, p Principal, id string) err
 	if !ValidID(id) {
 		return Errorf(NotFound, "no such webhook")
 	}
-	err := s.store.DeleteWebhook(ctx, p.AccountID, id)
-	s.audit(ctx, p, "webhook.delete", "webhook/"+id, err)
-	return err
+	actx, done := s.Audited(ctx, p, "webhook.delete", "webhook/"+id)
+	return done(s.store.DeleteWebhook(actx, p.AccountID, id))
 }
 
 // WebhookDeliveries returns the delivery log of one of p's webhooks, newest

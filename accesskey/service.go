@@ -48,8 +48,8 @@ func (s *Service) Create(ctx context.Context, p dbtrust.Principal, name string, 
 	if k.SealedSecret, err = s.core.Sealer().Seal([]byte(sk), secretAAD(k)); err != nil {
 		return Key{}, "", dbtrust.Wrap(dbtrust.Internal, err, "access key sealing failed")
 	}
-	err = dbtrust.Taken(s.store.CreateAccessKey(ctx, k), "an access key named %q already exists in this account: pick another name", name)
-	s.core.Record(ctx, p, "accesskey.create", "accesskey/"+k.ID, err)
+	actx, done := s.core.Audited(ctx, p, "accesskey.create", "accesskey/"+k.ID)
+	err = done(dbtrust.Taken(s.store.CreateAccessKey(actx, k), "an access key named %q already exists in this account: pick another name", name))
 	if err != nil {
 		return Key{}, "", err
 	}
@@ -72,8 +72,8 @@ func (s *Service) Revoke(ctx context.Context, p dbtrust.Principal, id string) er
 	if !ValidID(id) {
 		return dbtrust.Errorf(dbtrust.NotFound, "no such access key")
 	}
-	err := s.store.RevokeAccessKey(ctx, p.AccountID, id, s.core.Now())
-	s.core.Record(ctx, p, "accesskey.revoke", "accesskey/"+id, err)
+	actx, done := s.core.Audited(ctx, p, "accesskey.revoke", "accesskey/"+id)
+	err := done(s.store.RevokeAccessKey(actx, p.AccountID, id, s.core.Now()))
 	return err
 }
 

@@ -432,25 +432,34 @@ type TokenList struct {
 	Tokens []Token `json:"tokens"`
 }
 
-// AuditEvent is the wire form of an audit event.
+// AuditEvent is the wire form of an audit event (also the CLI's JSON and
+// the JSON lines of an export).
 type AuditEvent struct {
-	ID       int64  `json:"id"`
-	Time     string `json:"time"`
-	Actor    string `json:"actor"`
-	Action   string `json:"action"`
-	Resource string `json:"resource"`
-	Outcome  string `json:"outcome"`
+	ID        int64  `json:"id"`
+	Time      string `json:"time"`
+	AccountID string `json:"account_id,omitempty"`
+	Actor     string `json:"actor"`
+	Action    string `json:"action"`
+	Resource  string `json:"resource"`
+	Outcome   string `json:"outcome"`
+	Count     int64  `json:"count"`
+	Source    string `json:"source,omitempty"`
+	Seq       int64  `json:"seq"`
+	PrevHash  string `json:"prev_hash"`
+	Hash      string `json:"hash"`
 }
 
 // FromAuditEvent returns the wire form of e.
 func FromAuditEvent(e dbtrust.AuditEvent) AuditEvent {
-	return AuditEvent{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Action: e.Action,
-		Resource: e.Resource, Outcome: e.Outcome}
+	return AuditEvent{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), AccountID: e.AccountID, Actor: e.Actor,
+		Action: e.Action, Resource: e.Resource, Outcome: e.Outcome, Count: e.Count, Source: e.Source,
+		Seq: e.Seq, PrevHash: e.PrevHash, Hash: e.Hash}
 }
 
 // AuditList is the answer of GET /v1/audit.
 type AuditList struct {
-	Events []AuditEvent `json:"events"`
+	Events     []AuditEvent `json:"events"`
+	NextCursor string       `json:"next_cursor,omitempty"` // pass as cursor for the next page
 }
 
 // ---- the emulated clock ----

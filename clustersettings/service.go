@@ -163,7 +163,6 @@ func (s *Service) putSettings(ctx context.Context, p dbtrust.Principal, instance
 		return dbtrust.Errorf(dbtrust.NotFound, "no such instance")
 	}
 	st.InstanceID, st.AccountID = id, p.AccountID
-	err := s.store.PutClusterSettings(ctx, st)
-	s.core.Record(ctx, p, action, "instance/"+id, err)
-	return err
+	actx, done := s.core.Audited(ctx, p, action, "instance/"+id)
+	return done(s.store.PutClusterSettings(actx, st))
 }

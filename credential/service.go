@@ -99,9 +99,8 @@ func (s *Service) Create(ctx context.Context, p dbtrust.Principal, in Input) (Cr
 	}
 	now := s.core.Now()
 	c.CreatedAt, c.ModifiedAt, c.CreatedBy, c.Revision = now, now, dbtrust.UserID(p), 1
-	err := s.store.CreateCredential(ctx, c)
-	err = uniqueConflict(err, c.KeyType)
-	s.core.Record(ctx, p, "credential.create", "credential/"+c.ID, err)
+	actx, done := s.core.Audited(ctx, p, "credential.create", "credential/"+c.ID)
+	err := done(uniqueConflict(s.store.CreateCredential(actx, c), c.KeyType))
 	if err != nil {
 		return Credential{}, err
 	}
@@ -386,8 +385,8 @@ func (s *Service) Update(ctx context.Context, p dbtrust.Principal, id string, in
 	}
 	prev := c.Revision
 	c.Version, c.ModifiedAt, c.ModifiedBy, c.Revision = in.Version, s.core.Now(), dbtrust.UserID(p), prev+1
-	err = uniqueConflict(s.store.UpdateCredential(ctx, c, prev), c.KeyType)
-	s.core.Record(ctx, p, "credential.update", "credential/"+id, err)
+	actx, done := s.core.Audited(ctx, p, "credential.update", "credential/"+id)
+	err = done(uniqueConflict(s.store.UpdateCredential(actx, c, prev), c.KeyType))
 	if err != nil {
 		return Credential{}, err
 	}
@@ -410,7 +409,7 @@ func (s *Service) Delete(ctx context.Context, p dbtrust.Principal, id string) er
 	if err := mayTouch(p, c.KeyType, c.Name); err != nil {
 		return err
 	}
-	err = s.store.DeleteCredential(ctx, p.AccountID, id)
-	s.core.Record(ctx, p, "credential.delete", "credential/"+id, err)
+	actx, done := s.core.Audited(ctx, p, "credential.delete", "credential/"+id)
+	err = done(s.store.DeleteCredential(actx, p.AccountID, id))
 	return err
 }

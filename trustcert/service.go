@@ -80,8 +80,8 @@ func (s *Service) Create(ctx context.Context, p dbtrust.Principal, in Input) (Ce
 	}
 	now := s.core.Now()
 	c.CreatedAt, c.ModifiedAt, c.CreatedBy, c.Revision = now, now, dbtrust.UserID(p), 1
-	err = s.store.CreateTrustCert(ctx, c)
-	s.core.Record(ctx, p, "trustcert.create", "certificate/"+c.ID, err)
+	actx, done := s.core.Audited(ctx, p, "trustcert.create", "certificate/"+c.ID)
+	err = done(s.store.CreateTrustCert(actx, c))
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -237,8 +237,8 @@ func (s *Service) Update(ctx context.Context, p dbtrust.Principal, id string, in
 	}
 	prev := c.Revision
 	c.Version, c.ModifiedAt, c.ModifiedBy, c.Revision = in.Version, now, dbtrust.UserID(p), prev+1
-	err = s.store.UpdateTrustCert(ctx, c, prev)
-	s.core.Record(ctx, p, "trustcert.update", "certificate/"+id, err)
+	actx, done := s.core.Audited(ctx, p, "trustcert.update", "certificate/"+id)
+	err = done(s.store.UpdateTrustCert(actx, c, prev))
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -257,7 +257,7 @@ func (s *Service) Delete(ctx context.Context, p dbtrust.Principal, id string) er
 	if c.ReadOnly() {
 		return dbtrust.Errorf(dbtrust.Forbidden, "instance CA certificates are managed by dbtrust; delete the instance instead")
 	}
-	err = s.store.DeleteTrustCert(ctx, p.AccountID, id)
-	s.core.Record(ctx, p, "trustcert.delete", "certificate/"+id, err)
+	actx, done := s.core.Audited(ctx, p, "trustcert.delete", "certificate/"+id)
+	err = done(s.store.DeleteTrustCert(actx, p.AccountID, id))
 	return err
 }

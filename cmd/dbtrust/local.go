@@ -214,7 +214,7 @@ func (l *local) RevokeToken(ctx context.Context, id string) error {
 }
 
 func (l *local) Audit(ctx context.Context, limit int) ([]client.AuditEvent, error) {
-	list, err := l.svc.Audit(ctx, l.p, limit)
+	list, err := l.svc.Audit(ctx, l.p, dbtrust.AuditFilter{Limit: limit})
 	out := make([]client.AuditEvent, 0, len(list))
 	for _, e := range list {
 		out = append(out, client.FromAuditEvent(e))

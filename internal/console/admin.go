@@ -26,7 +26,7 @@ func (c *console) audit(w http.ResponseWriter, r *http.Request, s *session) erro
 		}
 		d.Limit = n
 	}
-	events, err := c.svc.Audit(r.Context(), s.P, d.Limit)
+	events, err := c.svc.Audit(r.Context(), s.P, dbtrust.AuditFilter{Limit: d.Limit})
 	if err != nil {
 		return err
 	}

@@ -98,9 +98,7 @@ func (c *console) auth(h handler) http.Handler {
 			return
 		}
 		s := &session{P: p, CSRF: csrfToken(secret), Expires: sess.ExpiresAt, secret: secret}
-		if err == nil {
-			_, err = httpx.Limit(w, c.cfg.Limiter, httpx.LimitKey(r, p.Subject, true))
-		}
+		_, err = httpx.Admit(w, r, c.cfg.Limits, p, err)
 		if err == nil && r.Method == http.MethodPost {
 			err = checkForm(w, r, s.CSRF)
 		}
@@ -116,7 +114,10 @@ func (c *console) auth(h handler) http.Handler {
 // public runs h for anyone (sign-in, not-found), limited per address.
 func (c *console) public(h handler) http.Handler {
 	return secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := httpx.Limit(w, c.cfg.Limiter, httpx.LimitKey(r, "", false))
+		var err error
+		if c.cfg.Limits != nil {
+			_, err = httpx.Limit(w, r, c.cfg.Limits.Public, "ip:"+httpx.ClientAddr(r))
+		}
 		if err == nil {
 			err = h(w, r, nil)
 		}

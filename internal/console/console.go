@@ -21,7 +21,7 @@ import (
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/accesskey"
 	"github.com/dbtrust/dbtrust/credential"
-	"github.com/dbtrust/dbtrust/internal/ratelimit"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 	"github.com/dbtrust/dbtrust/trustcert"
 )
 
@@ -62,7 +62,7 @@ type service interface {
 	CreateToken(ctx context.Context, p dbtrust.Principal, name string, role dbtrust.Role) (dbtrust.Token, string, error)
 	ListTokens(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Token, error)
 	RevokeToken(ctx context.Context, p dbtrust.Principal, id string) error
-	Audit(ctx context.Context, p dbtrust.Principal, limit int) ([]dbtrust.AuditEvent, error)
+	Audit(ctx context.Context, p dbtrust.Principal, f dbtrust.AuditFilter) ([]dbtrust.AuditEvent, error)
 }
 
 // trustCerts are the uploaded trust certificates (trustcert.Service).
@@ -92,8 +92,8 @@ type Config struct {
 	Credentials credentials
 	AccessKeys  accessKeys
 	Log         *slog.Logger
-	SessionTTL  time.Duration      // how long a sign-in lasts; default dbtrust.DefaultSessionTTL
-	Limiter     *ratelimit.Limiter // requests per signed-in token (per address before sign-in); nil: no limit
+	SessionTTL  time.Duration // how long a sign-in lasts; default dbtrust.DefaultSessionTTL
+	Limits      *httpx.Limits // the budgets every dialect shares (Public before sign-in); nil: no limit
 }
 
 // Register adds the console to mux: / redirects to /ui/, and every page and

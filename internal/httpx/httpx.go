@@ -10,14 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/internal/ratelimit"
 	"github.com/google/uuid"
 )
 
@@ -208,20 +206,6 @@ func LogFailure(log *slog.Logger, r *http.Request, dialect string, status int, e
 	log.Log(r.Context(), level, dialect+" request failed", "request_id", RequestID(r), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 }
 
-// LimitKey is what a caller's requests are counted under: its principal's
-// subject once authenticated, else its address, so that unauthenticated
-// callers are limited per address.
-func LimitKey(r *http.Request, subject string, authenticated bool) string {
-	if authenticated {
-		return subject
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "ip:" + host
-}
-
 // RetryAfterSeconds is how long a 503 or a 429 asks a client to wait, when
 // the rate limiter has not said otherwise.
 const RetryAfterSeconds = 5
@@ -233,19 +217,4 @@ func SetRetryAfter(w http.ResponseWriter, status int) {
 	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
-}
-
-// Limit counts one request of key against l (no limit when l is nil). Over
-// the limit it sets Retry-After, in whole seconds until the window resets, and
-// returns a RateLimited error; the Decision is returned either way.
-func Limit(w http.ResponseWriter, l *ratelimit.Limiter, key string) (ratelimit.Decision, error) {
-	if l == nil {
-		return ratelimit.Decision{Allowed: true}, nil
-	}
-	d := l.Allow(key)
-	if d.Allowed {
-		return d, nil
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(d.Reset).Seconds()+0.999))))
-	return d, dbtrust.Errorf(dbtrust.RateLimited, "too many requests: at most %d per window", d.Limit)
 }

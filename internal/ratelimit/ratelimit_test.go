@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,7 +55,7 @@ func TestAllowCountsAndResets(t *testing.T) {
 	}
 	for i, s := range steps {
 		c.set(s.at)
-		d := l.Allow(s.key)
+		d := l.Allow(context.Background(), s.key)
 		if d.Allowed != s.wantAllowed || d.Remaining != s.wantRemaining || !d.Reset.Equal(s.wantReset) || d.Limit != 3 {
 			t.Errorf("step %d: Allow(%q) at %v = %+v, want allowed %v, remaining %d, reset %v, limit 3",
 				i, s.key, s.at.Format(time.TimeOnly), d, s.wantAllowed, s.wantRemaining, s.wantReset.Format(time.TimeOnly))
@@ -68,14 +69,14 @@ func TestAllowManyKeysSweep(t *testing.T) {
 	l := ratelimit.New(1, time.Second, c.now)
 	for i := 0; i < 1000; i++ {
 		key := string(rune('a'+i%26)) + string(rune('a'+i/26))
-		if d := l.Allow(key); !d.Allowed {
+		if d := l.Allow(context.Background(), key); !d.Allowed {
 			t.Fatalf("Allow(%q) first time = %+v, want allowed", key, d)
 		}
 	}
 	c.set(start.Add(5 * time.Second)) // every window has ended; the old ones are swept
 	for i := 0; i < 1000; i++ {
 		key := string(rune('a'+i%26)) + string(rune('a'+i/26))
-		if d := l.Allow(key); !d.Allowed || d.Remaining != 0 {
+		if d := l.Allow(context.Background(), key); !d.Allowed || d.Remaining != 0 {
 			t.Fatalf("Allow(%q) in a new window = %+v, want allowed with 0 remaining", key, d)
 		}
 	}
@@ -95,10 +96,10 @@ func TestAllowConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				if l.Allow("hot").Allowed {
+				if l.Allow(context.Background(), "hot").Allowed {
 					allowed.Add(1)
 				}
-				if l.Allow("cool").Allowed {
+				if l.Allow(context.Background(), "cool").Allowed {
 					other.Add(1)
 				}
 			}

@@ -27,9 +27,18 @@ import (
 type Config struct {
 	Service    *dbtrust.Service
 	Logger     *slog.Logger
-	RateLimit  int           // requests per token per RateWindow; default 5000
-	RateWindow time.Duration // default one minute
-	Clock      dbtrust.Clock // the service's time: link expiry, trust states; default Service.Now
+	RateLimit  int           // requests per token per RateWindow, all dialects together; default 5000
+	RateWindow time.Duration // the window of every budget; default one minute
+	// Per client address and RateWindow: failed authentications (default
+	// 100), requests to the public CRL routes (default RateLimit), requests
+	// to download links (default 600); and per download link (default 60).
+	// Every budget is counted in the store, so that it holds for all the
+	// replicas together.
+	FailedAuthLimit int
+	PublicLimit     int
+	DownloadLimit   int
+	LinkLimit       int
+	Clock           dbtrust.Clock // the service's time: link expiry, trust states; default Service.Now
 	// RealClock is the wall clock, for what is measured against the callers'
 	// real time (request-signature dates, rate-limit windows) even when the
 	// service runs on an emulated clock; default Clock.
@@ -80,27 +89,25 @@ func New(cfg Config) http.Handler {
 		mux.Handle("GET /metrics", guardMetrics(cfg.MetricsToken, m.handler()))
 	}
 
+	limits := newLimits(cfg)
 	certs, creds, keys, settings := capabilities(cfg.Service)
-	doUnknown := digitalocean.Register(mux, cfg.Service, settings, digitalocean.Config{
-		Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock),
-		Log:     cfg.Logger,
-	})
+	doUnknown := digitalocean.Register(mux, cfg.Service, settings, digitalocean.Config{Limits: limits, Log: cfg.Logger})
 	huaweicloud.Register(mux, cfg.Service, keys, huaweicloud.Config{
 		PublicURL: cfg.PublicURL,
 		LinkTTL:   cfg.LinkTTL,
-		Limiter:   ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock),
+		Limits:    limits,
 		Log:       cfg.Logger,
 		Clock:     cfg.Clock,
 		RealClock: cfg.RealClock,
 		Others:    doUnknown, // /v2/ paths outside a Huawei project are DigitalOcean's
 	})
 
-	astra.Register(mux, cfg.Service, certs, creds, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
-	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
+	astra.Register(mux, cfg.Service, certs, creds, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limits: limits})
+	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limits: limits})
 	console.Register(mux, cfg.Service, console.Config{TrustCerts: certs, Credentials: creds, AccessKeys: keys,
-		Log: cfg.Logger, Limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow, cfg.RealClock)})
+		Log: cfg.Logger, Limits: limits})
 
-	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, mux)))
+	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, httpx.WithRefusals(cfg.Service, mux))))
 }
 
 // capabilities returns the services beside the core (uploaded trust
@@ -117,6 +124,29 @@ func capabilities(core *dbtrust.Service) (*trustcert.Service, *credential.Servic
 		panic(fmt.Sprintf("server: the store %T does not keep uploaded certificates, credentials, access keys and cluster settings", st))
 	}
 	return trustcert.New(core, cs), credential.New(core, ks), accesskey.New(core, as), clustersettings.New(core, ss)
+}
+
+// newLimits makes the budgets every dialect shares, counted in the store
+// when it can (every SQL store can), so that they hold across replicas.
+func newLimits(cfg Config) *httpx.Limits {
+	shared, _ := cfg.Service.Store().(ratelimit.Shared)
+	mk := func(name string, limit, def int) *ratelimit.Limiter {
+		if limit <= 0 {
+			limit = def
+		}
+		l := ratelimit.New(limit, cfg.RateWindow, cfg.RealClock)
+		if shared != nil {
+			l.WithShared(shared, name)
+		}
+		return l
+	}
+	return &httpx.Limits{
+		Token:      mk("token", cfg.RateLimit, 5000),
+		FailedAuth: mk("failed-auth", cfg.FailedAuthLimit, 100),
+		Public:     mk("public", cfg.PublicLimit, cfg.RateLimit),
+		Download:   mk("download", cfg.DownloadLimit, 600),
+		Link:       mk("link", cfg.LinkLimit, 60),
+	}
 }
 
 // withDeadline gives every request's context a deadline: the store honours

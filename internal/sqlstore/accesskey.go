@@ -25,9 +25,11 @@ func scanAccessKey(sc interface{ Scan(...any) error }) (accesskey.Key, error) {
 }
 
 func (s *DB) CreateAccessKey(ctx context.Context, k accesskey.Key) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys (`+accessKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		k.ID, k.AccountID, k.Name, string(k.Role), k.SealedSecret, us(k.CreatedAt), nullUS(k.RevokedAt))
-	return s.mapErr(err)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO access_keys (`+accessKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			k.ID, k.AccountID, k.Name, string(k.Role), k.SealedSecret, us(k.CreatedAt), nullUS(k.RevokedAt))
+		return err
+	})
 }
 
 func (s *DB) GetAccessKey(ctx context.Context, id string) (accesskey.Key, error) {

@@ -53,6 +53,13 @@ type Table struct {
 // gooseTable is goose's bookkeeping table; every store migrates its own.
 const gooseTable = "goose_db_version"
 
+// rateTable holds the rate-limit windows under way: counts of the moment,
+// under the limits of the servers that made them, never copied.
+const rateTable = "rate_windows"
+
+// copied reports whether Copy moves the rows of table.
+func copied(table string) bool { return table != gooseTable && table != rateTable }
+
 // CopyOptions tune Copy.
 type CopyOptions struct {
 	// Force empties a non-empty target first (in the same transaction);
@@ -161,13 +168,13 @@ func copyPlan(ctx context.Context, src, dst *DB, stx, dtx *sql.Tx) (map[string]T
 	}
 	srcBy := map[string]Table{}
 	for _, t := range srcTables {
-		if t.Name != gooseTable {
+		if copied(t.Name) {
 			srcBy[t.Name] = t
 		}
 	}
 	var tables []Table
 	for _, t := range dstTables {
-		if t.Name != gooseTable {
+		if copied(t.Name) {
 			tables = append(tables, t)
 		}
 	}

@@ -12,9 +12,11 @@ import (
 // ---- console sessions ----
 
 func (s *DB) CreateSession(ctx context.Context, x dbtrust.Session) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, account_id, token_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		x.ID, x.AccountID, x.TokenID, us(x.CreatedAt), us(x.ExpiresAt))
-	return s.mapErr(err)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, account_id, token_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			x.ID, x.AccountID, x.TokenID, us(x.CreatedAt), us(x.ExpiresAt))
+		return err
+	})
 }
 
 func (s *DB) GetSession(ctx context.Context, id string) (dbtrust.Session, error) {

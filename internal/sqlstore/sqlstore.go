@@ -157,24 +157,35 @@ func (s *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
 		t.Rollback()
 		return err
 	}
+	// The change and its audit event commit together (dbtrust.WithAudit).
+	if e, ok := dbtrust.PendingAudit(ctx); ok {
+		if err := insertAudit(ctx, t, e); err != nil {
+			t.Rollback()
+			return err
+		}
+		dbtrust.MarkAuditRecorded(ctx)
+	}
 	return t.Commit()
 }
 
-// Exec runs one statement in a transaction and expects it to touch exactly one
-// row; none is NotFound with message notFound.
+// execOne runs one statement in a transaction (with the audit event of ctx,
+// if any) and expects it to touch exactly one row; none is NotFound with
+// message notFound.
 func (s *DB) execOne(ctx context.Context, notFound string, query string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return s.mapErr(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.mapErr(err)
-	}
-	if n == 0 {
-		return dbtrust.Errorf(dbtrust.NotFound, "%s", notFound)
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return dbtrust.Errorf(dbtrust.NotFound, "%s", notFound)
+		}
+		return nil
+	})
 }
 
 func us(t time.Time) int64 { return t.UnixMicro() }
@@ -430,32 +441,4 @@ func (s *DB) ListCAs(ctx context.Context, accountID, instanceID string) ([]dbtru
 func (s *DB) ListServedCAs(ctx context.Context, accountID string) ([]dbtrust.CA, error) {
 	return queryAll(ctx, s, scanCA, `SELECT `+caCols+` FROM cas WHERE account_id = $1 AND state IN ('current', 'next', 'previous')
 		ORDER BY created_at, id`, accountID)
-}
-
-// ---- audit ----
-
-func scanAudit(sc interface{ Scan(...any) error }) (dbtrust.AuditEvent, error) {
-	var e dbtrust.AuditEvent
-	var t int64
-	err := sc.Scan(&e.ID, &t, &e.AccountID, &e.Actor, &e.Action, &e.Resource, &e.Outcome)
-	e.Time = fromUS(t)
-	return e, err
-}
-
-func (s *DB) AppendAudit(ctx context.Context, e dbtrust.AuditEvent) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return insertAudit(ctx, tx, e) })
-}
-
-// insertAudit writes e and publishes its events, in tx.
-func insertAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome) VALUES ($1, $2, $3, $4, $5, $6)`,
-		us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome)
-	if err != nil {
-		return err
-	}
-	return publishEvents(ctx, tx, e.Events)
-}
-
-func (s *DB) ListAudit(ctx context.Context, accountID string, limit int) ([]dbtrust.AuditEvent, error) {
-	return queryAll(ctx, s, scanAudit, `SELECT id, time, account_id, actor, action, resource, outcome FROM audit WHERE account_id = $1 ORDER BY id DESC LIMIT $2`, accountID, limit)
 }

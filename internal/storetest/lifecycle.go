@@ -53,12 +53,12 @@ func testCertificates(t *testing.T, s dbtrust.Store) {
 	wantCode(t, "InsertIssuedCert(other account)", s.InsertIssuedCert(ctx, bad, IssueEvent(bad)), dbtrust.NotFound)
 
 	// Each recorded certificate left its audit event; the refused ones left none.
-	events, err := s.ListAudit(ctx, a.ID, 100)
+	events, err := s.ListAudit(ctx, dbtrust.AuditFilter{AccountID: a.ID, Limit: 100})
 	must(t, err)
 	if len(events) != 3 || events[0].Resource != IssueEvent(c3).Resource || events[2].Resource != IssueEvent(c1).Resource {
 		t.Fatalf("ListAudit after 3 recorded and 3 refused certificates = %+v, want the 3 recorded ones, newest first", events)
 	}
-	events, err = s.ListAudit(ctx, b.ID, 100)
+	events, err = s.ListAudit(ctx, dbtrust.AuditFilter{AccountID: b.ID, Limit: 100})
 	must(t, err)
 	if len(events) != 0 {
 		t.Fatalf("ListAudit(other account) = %+v, want none", events)

@@ -1,6 +1,7 @@
 package astra
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/dbtrust/dbtrust"
@@ -24,9 +25,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principa
 func (a api) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.authenticate(r)
-		if _, lerr := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, p.Subject, err == nil)); lerr != nil {
-			err = lerr
-		}
+		_, err = httpx.Admit(w, r, a.cfg.Limits, p, err)
 		if err == nil {
 			err = checkAccount(r, p)
 		}
@@ -39,19 +38,19 @@ func (a api) wrap(h handlerFunc) http.Handler {
 	})
 }
 
+// errMissingToken is a request without an Authorization header: problem 3,
+// where any other authentication failure is problem 4.
+var errMissingToken = errors.New("no bearer token")
+
 func (a api) authenticate(r *http.Request) (dbtrust.Principal, error) {
 	if r.Header.Get("Authorization") == "" {
-		return dbtrust.Principal{}, newProblem(3)
+		return dbtrust.Principal{}, &dbtrust.Error{Code: dbtrust.Unauthorized, Message: "no bearer token", Err: errMissingToken}
 	}
 	token, ok := httpx.Bearer(r)
 	if !ok {
-		return dbtrust.Principal{}, newProblem(4)
+		return dbtrust.Principal{}, dbtrust.Errorf(dbtrust.Unauthorized, "malformed Authorization header")
 	}
-	p, err := a.svc.Authenticate(r.Context(), token)
-	if dbtrust.ErrorCode(err) == dbtrust.Unauthorized {
-		return p, newProblem(4)
-	}
-	return p, err
+	return a.svc.Authenticate(r.Context(), token)
 }
 
 // checkAccount answers a malformed account ID with problem 33 and another

@@ -70,6 +70,7 @@ var reasonProblems = []struct {
 	{credential.ErrExists, 39},
 	{credential.ErrKubeconfigExists, 44},
 	{httpx.ErrMalformed, 7},
+	{errMissingToken, 3},
 }
 
 type nameReason struct {

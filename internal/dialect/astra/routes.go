@@ -11,7 +11,7 @@ import (
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/credential"
-	"github.com/dbtrust/dbtrust/internal/ratelimit"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 	"github.com/dbtrust/dbtrust/trustcert"
 )
 
@@ -49,10 +49,10 @@ type Config struct {
 	Log     *slog.Logger
 	MaxBody int64         // request body limit in bytes; default 1 MiB
 	Clock   dbtrust.Clock // decides when a certificate reads as expired; default time.Now
-	// Limiter counts requests per token (per address for requests without a
-	// valid one); nil: no limit. Astra has no 429 problem: a caller over the
-	// limit gets 503 problems/41 with Retry-After.
-	Limiter *ratelimit.Limiter
+	// Limits are the request budgets every dialect shares; nil: no limit.
+	// Astra has no 429 problem: a caller over a budget gets 503 problems/41
+	// with Retry-After.
+	Limits *httpx.Limits
 }
 
 // Register adds the Astra surface to mux, one line per route.

@@ -31,15 +31,11 @@ func (a api) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, _ := httpx.Bearer(r)
 		p, err := a.svc.Authenticate(r.Context(), token)
-		d, lerr := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, p.Subject, err == nil))
+		d, err := httpx.Admit(w, r, a.cfg.Limits, p, err)
 		hdr := w.Header() // keys already in canonical form: no per-request canonicalisation
 		hdr["Ratelimit-Limit"] = []string{strconv.Itoa(d.Limit)}
 		hdr["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
 		hdr["Ratelimit-Reset"] = []string{strconv.FormatInt(d.Reset.Unix(), 10)}
-		if lerr != nil {
-			writeError(w, r, lerr)
-			return
-		}
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -10,7 +10,7 @@ import (
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/clustersettings"
-	"github.com/dbtrust/dbtrust/internal/ratelimit"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 )
 
 // service is the part of the core this dialect uses.
@@ -39,7 +39,7 @@ type settingsService interface {
 
 // Config is what the dialect needs besides the service.
 type Config struct {
-	Limiter *ratelimit.Limiter // per-token request limit; required
+	Limits  *httpx.Limits // the request budgets every dialect shares; nil: no limit
 	Log     *slog.Logger
 	MaxBody int64 // request body limit in bytes; default 1 MiB
 }

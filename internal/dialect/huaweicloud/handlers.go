@@ -78,12 +78,9 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request, p product, action st
 		}
 		return nil, fail(badBody, "body could not be read")
 	}
-	princ, authErr := a.authenticate(r, body)
-	if _, err := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, princ.Subject, authErr == nil)); err != nil {
+	princ, err := a.authenticate(r, body)
+	if _, err := httpx.Admit(w, r, a.cfg.Limits, princ, err); err != nil {
 		return nil, err
-	}
-	if authErr != nil {
-		return nil, authErr
 	}
 	if dbtrust.Authorize(princ, iamActions[action]) != nil {
 		return nil, dbtrust.Errorf(dbtrust.Forbidden, "policy doesn't allow %s to be performed", action)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 )
 
 // Presigned download links, in the OBS/S3 signature-V2 query form:
@@ -80,7 +81,7 @@ var (
 // NoSuchKey.
 func (a *api) download(bucket string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, requester, err := a.checkLink(r)
+		id, requester, err := a.limitDownload(w, r)
 		if err != nil {
 			a.writeS3Failure(w, r, err)
 			return
@@ -115,6 +116,26 @@ func (a *api) download(bucket string) http.Handler {
 		w.WriteHeader(http.StatusOK)
 		w.Write(bundle)
 	})
+}
+
+// limitDownload checks a link request against the client address's budget,
+// then its signature, then the link's own budget (so that one leaked link
+// cannot be fetched without end).
+func (a *api) limitDownload(w http.ResponseWriter, r *http.Request) (keyID, requester string, err error) {
+	l := a.cfg.Limits
+	if l == nil {
+		l = &httpx.Limits{}
+	}
+	if _, err := httpx.Limit(w, r, l.Download, "ip:"+httpx.ClientAddr(r)); err != nil {
+		return "", "", err
+	}
+	if keyID, requester, err = a.checkLink(r); err != nil {
+		return "", "", err
+	}
+	if _, err := httpx.Limit(w, r, l.Link, "link:"+r.URL.Query().Get("Signature")); err != nil {
+		return "", "", err
+	}
+	return keyID, requester, nil
 }
 
 // s3Denied is a refused link: a 403 in the S3 XML shape with code and message.
@@ -184,6 +205,8 @@ func (a *api) writeS3Failure(w http.ResponseWriter, r *http.Request, err error) 
 		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
 	case dbtrust.Unavailable:
 		writeS3Error(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "Please reduce your request rate.")
+	case dbtrust.RateLimited:
+		writeS3Error(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 	default:
 		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
 	}

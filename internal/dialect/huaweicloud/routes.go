@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/internal/ratelimit"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 )
 
 // service is the part of the core this dialect uses.
@@ -45,8 +45,8 @@ type Config struct {
 	// PublicURL is the base of download links as clients reach dbtrust, e.g.
 	// "https://dbtrust.example:8443" (no path; a trailing slash is dropped).
 	PublicURL string
-	LinkTTL   time.Duration      // lifetime of a download link; default DefaultLinkTTL
-	Limiter   *ratelimit.Limiter // per-caller request limit; nil means none
+	LinkTTL   time.Duration // lifetime of a download link; default DefaultLinkTTL
+	Limits    *httpx.Limits // the request budgets every dialect shares (links: Download, Link); nil: no limit
 	Log       *slog.Logger
 	Clock     dbtrust.Clock // the service's time, which link expiry follows; default time.Now
 	RealClock dbtrust.Clock // the wall clock X-Sdk-Date is checked against; default Clock

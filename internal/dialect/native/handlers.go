@@ -2,6 +2,8 @@ package native
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -25,9 +27,7 @@ func (a api) auth(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, _ := httpx.Bearer(r)
 		p, err := a.svc.Authenticate(r.Context(), token)
-		if _, lerr := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, p.Subject, err == nil)); lerr != nil {
-			err = lerr
-		}
+		_, err = httpx.Admit(w, r, a.cfg.Limits, p, err)
 		if err == nil {
 			err = h(w, r, p)
 		}
@@ -40,7 +40,10 @@ func (a api) auth(h handlerFunc) http.Handler {
 // public runs h without credentials, limited per client address.
 func (a api) public(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := httpx.Limit(w, a.cfg.Limiter, httpx.LimitKey(r, "", false))
+		var err error
+		if a.cfg.Limits != nil {
+			_, err = httpx.Limit(w, r, a.cfg.Limits.Public, "ip:"+httpx.ClientAddr(r))
+		}
 		if err == nil {
 			err = h(w, r)
 		}
@@ -360,20 +363,58 @@ func (a api) revokeToken(w http.ResponseWriter, r *http.Request, p dbtrust.Princ
 	return nil
 }
 
-func (a api) listAudit(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	limit, err := dbtrust.ParseAuditLimit(r.URL.Query().Get("limit"))
+// ParseAuditFilter reads the filters and paging of GET /v1/audit (limit,
+// actor, action, resource, since, until, cursor) from q.
+func ParseAuditFilter(q url.Values) (dbtrust.AuditFilter, error) {
+	f := dbtrust.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Resource: q.Get("resource")}
+	limit, err := dbtrust.ParseAuditLimit(q.Get("limit"))
 	if err != nil {
-		return err
+		return f, err
 	}
-	list, err := a.svc.Audit(r.Context(), p, limit)
-	if err != nil {
-		return err
+	f.Limit = limit
+	for _, t := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(t.name); v != "" {
+			tm, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, dbtrust.FieldError(t.name, "%s must be a time like 2026-01-02T15:04:05Z", t.name)
+			}
+			*t.to = tm
+		}
 	}
+	if v := q.Get("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return f, dbtrust.FieldError("cursor", "cursor must be the next_cursor of a previous page")
+		}
+		f.BeforeID = n
+	}
+	return f, nil
+}
+
+// AuditPage is the wire form of one page of events listed with limit.
+func AuditPage(list []dbtrust.AuditEvent, limit int) client.AuditList {
 	out := client.AuditList{Events: []client.AuditEvent{}}
 	for _, e := range list {
-		out.Events = append(out.Events, client.AuditEvent{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Actor: e.Actor,
-			Action: e.Action, Resource: e.Resource, Outcome: e.Outcome})
+		out.Events = append(out.Events, client.FromAuditEvent(e))
 	}
-	httpx.WriteJSON(w, http.StatusOK, jsonType, out)
+	if len(list) == limit && limit > 0 {
+		out.NextCursor = strconv.FormatInt(list[len(list)-1].ID, 10)
+	}
+	return out
+}
+
+func (a api) listAudit(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
+	f, err := ParseAuditFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	list, err := a.svc.Audit(r.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, jsonType, AuditPage(list, f.Limit))
 	return nil
 }

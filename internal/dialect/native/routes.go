@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/dbtrust/dbtrust/internal/ratelimit"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 )
 
 //go:embed openapi.json
@@ -57,7 +57,7 @@ type service interface {
 	CreateNodeToken(ctx context.Context, p dbtrust.Principal, instanceID, name string) (dbtrust.Token, string, error)
 	ListTokens(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Token, error)
 	RevokeToken(ctx context.Context, p dbtrust.Principal, id string) error
-	Audit(ctx context.Context, p dbtrust.Principal, limit int) ([]dbtrust.AuditEvent, error)
+	Audit(ctx context.Context, p dbtrust.Principal, f dbtrust.AuditFilter) ([]dbtrust.AuditEvent, error)
 
 	CreateWebhook(ctx context.Context, p dbtrust.Principal, spec dbtrust.WebhookSpec) (dbtrust.Webhook, string, error)
 	ListWebhooks(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Webhook, error)
@@ -73,8 +73,8 @@ type service interface {
 // Config is what the dialect needs besides the service.
 type Config struct {
 	Log     *slog.Logger
-	MaxBody int64              // request body limit in bytes; default 1 MiB
-	Limiter *ratelimit.Limiter // requests per token (per address without one); nil: no limit
+	MaxBody int64         // request body limit in bytes; default 1 MiB
+	Limits  *httpx.Limits // the request budgets every dialect shares (Public: the CRLs); nil: no limit
 }
 
 // Register adds the native API to mux, one line per route. Paths under /v1

@@ -1,0 +1,106 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/dbtrust/dbtrust"
+)
+
+const auditCols = `id, time, account_id, actor, action, resource, outcome, count, source, COALESCE(seq, 0), prev_hash, hash`
+
+func scanAudit(sc interface{ Scan(...any) error }) (dbtrust.AuditEvent, error) {
+	var e dbtrust.AuditEvent
+	var t int64
+	err := sc.Scan(&e.ID, &t, &e.AccountID, &e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.Count, &e.Source, &e.Seq, &e.PrevHash, &e.Hash)
+	e.Time = fromUS(t)
+	return e, err
+}
+
+// insertAudit appends e to the chain and publishes its events (the webhook
+// outbox), in tx.
+func insertAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) error {
+	if err := appendAudit(ctx, tx, e); err != nil {
+		return err
+	}
+	return publishEvents(ctx, tx, e.Events)
+}
+
+// appendAudit appends e to the chain inside tx. Taking the head row (the
+// UPDATE locks it until tx ends) orders every append of every replica.
+func appendAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) error {
+	var prevSeq int64
+	var prevHash string
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING`); err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1, hash`).Scan(&prevSeq, &prevHash); err != nil {
+		return err
+	}
+	e = dbtrust.ChainAudit(e, prevSeq, prevHash)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome, count, source, seq, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome, e.Count, e.Source, e.Seq, e.PrevHash, e.Hash); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash)
+	return err
+}
+
+func (s *DB) AppendAudit(ctx context.Context, e dbtrust.AuditEvent) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return insertAudit(ctx, tx, e) })
+}
+
+func (s *DB) ListAudit(ctx context.Context, f dbtrust.AuditFilter) ([]dbtrust.AuditEvent, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.AccountID != "" {
+		add("account_id = ?", f.AccountID)
+	}
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.Resource != "" {
+		add("resource = ?", f.Resource)
+	}
+	if !f.Since.IsZero() {
+		add("time >= ?", us(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("time < ?", us(f.Until))
+	}
+	if f.BeforeID > 0 {
+		add("id < ?", f.BeforeID)
+	}
+	q := `SELECT ` + auditCols + ` FROM audit`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	q += ` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args))
+	return queryAll(ctx, s, scanAudit, q, args...)
+}
+
+func (s *DB) AuditChain(ctx context.Context, afterSeq int64, limit int) ([]dbtrust.AuditEvent, error) {
+	return queryAll(ctx, s, scanAudit, `SELECT `+auditCols+` FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, limit)
+}
+
+func (s *DB) AuditHead(ctx context.Context) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) { // nothing appended yet
+		return 0, "", nil
+	}
+	return seq, hash, s.mapErr(err)
+}
