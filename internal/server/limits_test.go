@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/pgtest"
@@ -59,6 +60,10 @@ func replicas(t *testing.T, backend string, n int, cfg server.Config) ([]string,
 	return urls, first, acct, token
 }
 
+// frozen is the rate limits' clock in these tests: no window ends while
+// they count.
+func frozen() time.Time { return time.Date(2026, 11, 30, 12, 0, 30, 0, time.UTC) }
+
 func get(t *testing.T, url, header, value string) int {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
@@ -89,7 +94,7 @@ func TestOneBudgetPerToken(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			const limit = 120
-			urls, _, acct, token := replicas(t, backend, 2, server.Config{RateLimit: limit})
+			urls, _, acct, token := replicas(t, backend, 2, server.Config{RateLimit: limit, RealClock: frozen})
 			routes := []struct{ path, header, value string }{
 				{"/v2/databases", "Authorization", "Bearer " + token},                                 // DigitalOcean
 				{"/v1/instances", "Authorization", "Bearer " + token},                                 // native
@@ -121,7 +126,7 @@ func TestOneBudgetPerToken(t *testing.T) {
 func TestFailedLoginFloodSparesCRL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	urls, svc, acct, token := replicas(t, "sqlite", 1, server.Config{FailedAuthLimit: 20, PublicLimit: 50})
+	urls, svc, acct, token := replicas(t, "sqlite", 1, server.Config{FailedAuthLimit: 20, PublicLimit: 50, RealClock: frozen})
 	inst, err := svc.CreateInstance(ctx, dbtrust.Operator(acct.ID), dbtrust.InstanceSpec{Name: "db", Engine: "pg"})
 	if err != nil {
 		t.Fatal(err)
