@@ -6,7 +6,7 @@ import (
 )
 
 // Store persists the core's records. It holds no business rules: the Service
-// decides, the Store keeps. It is the union of four narrower contracts, one
+// decides, the Store keeps. It is the union of six narrower contracts, one
 // per kind of record, so that each can be read (and faked, or implemented
 // elsewhere) on its own. The capabilities beside the core have Stores of
 // their own (trustcert.Store, credential.Store, accesskey.Store); the one SQL
@@ -170,7 +170,10 @@ type AdoptionStore interface {
 // WebhookStore keeps webhooks, the event outbox and the deliveries, under
 // the Store contract.
 type WebhookStore interface {
+	// CreateWebhook inserts a webhook; NotFound when its account does not
+	// exist, Conflict when its ID is taken.
 	CreateWebhook(ctx context.Context, w Webhook) error
+	// GetWebhook returns one of the account's webhooks.
 	GetWebhook(ctx context.Context, accountID, id string) (Webhook, error)
 	// ListWebhooks returns the account's webhooks oldest first; with
 	// accountID "", every account's.
