@@ -2,32 +2,12 @@ package dbtrust_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"net"
 	"testing"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
-
-// nodeCSR returns a CSR for a fresh key naming cn, dns and ips.
-func nodeCSR(t *testing.T, cn string, dns []string, ips []net.IP) []byte {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: dns, IPAddresses: ips}, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
-}
 
 // TestNodeTokenScope: a node token reads its own instance and bundle and
 // gets certificates for its endpoints from a CSR, and nothing else: other
@@ -64,11 +44,11 @@ func TestNodeTokenScope(t *testing.T) {
 		{"GetInstance(own)", func() error { _, err := svc.GetInstance(ctx, p, inst.ID); return err }},
 		{"InstanceCABundle(own)", func() error { _, err := svc.InstanceCABundle(ctx, p, inst.ID); return err }},
 		{"IssueCertificate(own, CSR without names)", func() error {
-			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "", nil, nil)})
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: servicetest.CSRFor(t, "", nil, nil)})
 			return err
 		}},
 		{"IssueCertificate(own, CSR for an endpoint)", func() error {
-			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "10.0.0.7", nil, []net.IP{net.ParseIP("10.0.0.7")})})
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: servicetest.CSRFor(t, "10.0.0.7", nil, []net.IP{net.ParseIP("10.0.0.7")})})
 			return err
 		}},
 	}
@@ -85,19 +65,19 @@ func TestNodeTokenScope(t *testing.T) {
 		{"GetInstance(other)", func() error { _, err := svc.GetInstance(ctx, p, other.ID); return err }, dbtrust.NotFound},
 		{"InstanceCABundle(other)", func() error { _, err := svc.InstanceCABundle(ctx, p, other.ID); return err }, dbtrust.NotFound},
 		{"IssueCertificate(other)", func() error {
-			_, err := svc.IssueCertificate(ctx, p, other.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "", nil, nil)})
+			_, err := svc.IssueCertificate(ctx, p, other.ID, dbtrust.IssueRequest{CSRPEM: servicetest.CSRFor(t, "", nil, nil)})
 			return err
 		}, dbtrust.NotFound},
 		{"IssueCertificate(own, name outside the endpoints)", func() error {
-			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "", []string{"db1.example.internal", "evil.example"}, nil)})
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: servicetest.CSRFor(t, "", []string{"db1.example.internal", "evil.example"}, nil)})
 			return err
 		}, dbtrust.Forbidden},
 		{"IssueCertificate(own, explicit IP outside the endpoints)", func() error {
-			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "", nil, nil), IPs: []string{"10.0.0.8"}})
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: servicetest.CSRFor(t, "", nil, nil), IPs: []string{"10.0.0.8"}})
 			return err
 		}, dbtrust.Forbidden},
 		{"IssueCertificate(own, common name outside the endpoints)", func() error {
-			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: nodeCSR(t, "evil.example", []string{"db1.example.internal"}, nil)})
+			_, err := svc.IssueCertificate(ctx, p, inst.ID, dbtrust.IssueRequest{CSRPEM: servicetest.CSRFor(t, "evil.example", []string{"db1.example.internal"}, nil)})
 			return err
 		}, dbtrust.Forbidden},
 		{"IssueCertificate(own, generated key)", func() error {

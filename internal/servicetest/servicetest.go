@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"net"
 	"path/filepath"
 	"testing"
 
@@ -72,13 +73,17 @@ func Sealer(t testing.TB) *seal.AESGCM {
 // CSR returns a PEM certificate signing request for host (as its CN and its
 // one DNS name) over a fresh P-256 key, as a node would make it; the key is
 // dropped.
-func CSR(t testing.TB, host string) []byte {
+func CSR(t testing.TB, host string) []byte { return CSRFor(t, host, []string{host}, nil) }
+
+// CSRFor returns a CSR for a fresh P-256 key with common name cn (may be
+// empty) and the given DNS names and IP addresses (may be none).
+func CSRFor(t testing.TB, cn string, dns []string, ips []net.IP) []byte {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: host}, DNSNames: []string{host}}, key)
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: dns, IPAddresses: ips}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
