@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/google/uuid"
 )
 
 // Service names are the custom DNS names (CNAMEs) clients may use to reach a
@@ -42,12 +43,40 @@ func (s *Service) SetServiceNames(ctx context.Context, p dbtrust.Principal, inst
 	if err := dbtrust.Authorize(p, dbtrust.ActionSetClusterSettings); err != nil {
 		return dbtrust.Instance{}, err
 	}
-	if len(names) > MaxServiceNames {
-		return dbtrust.Instance{}, dbtrust.FieldError("service_cnames", "at most %d service names", MaxServiceNames)
-	}
 	inst, err := s.core.GetInstance(ctx, p, instanceID)
 	if err != nil {
 		return dbtrust.Instance{}, err
+	}
+	eps, err := s.withServiceNames(inst, names)
+	if err != nil {
+		return dbtrust.Instance{}, err
+	}
+	return s.core.UpdateInstance(ctx, p, inst.ID, dbtrust.InstanceUpdate{Endpoints: &eps})
+}
+
+// CreateWithServiceNames creates an instance (members) whose service names
+// are names, in one step: it is created with them, or not at all. Without
+// names it is the core's CreateInstance.
+func (s *Service) CreateWithServiceNames(ctx context.Context, p dbtrust.Principal, spec dbtrust.InstanceSpec, names []string) (dbtrust.Instance, error) {
+	if _, known := dbtrust.Engines[dbtrust.Engine(spec.Engine)]; len(names) == 0 || !known {
+		return s.core.CreateInstance(ctx, p, spec) // an unknown engine is refused there
+	}
+	if spec.ID == "" {
+		spec.ID = uuid.NewString()
+	}
+	eps, err := s.withServiceNames(dbtrust.Instance{ID: spec.ID, Name: spec.Name, Engine: dbtrust.Engine(spec.Engine), Endpoints: spec.Endpoints}, names)
+	if err != nil {
+		return dbtrust.Instance{}, err
+	}
+	spec.Endpoints = eps
+	return s.core.CreateInstance(ctx, p, spec)
+}
+
+// withServiceNames returns inst's endpoints with names as its service names
+// in place of those it had (see SetServiceNames).
+func (s *Service) withServiceNames(inst dbtrust.Instance, names []string) ([]dbtrust.Endpoint, error) {
+	if len(names) > MaxServiceNames {
+		return nil, dbtrust.FieldError("service_cnames", "at most %d service names", MaxServiceNames)
 	}
 	var eps []dbtrust.Endpoint
 	if len(inst.Endpoints) == 0 {
@@ -64,15 +93,15 @@ func (s *Service) SetServiceNames(ctx context.Context, p dbtrust.Principal, inst
 	for _, n := range names {
 		n = strings.ToLower(strings.TrimSuffix(n, "."))
 		if net.ParseIP(n) != nil || !strings.Contains(n, ".") || strings.HasPrefix(n, "*") {
-			return dbtrust.Instance{}, dbtrust.FieldError("service_cnames", "%q is not a DNS name such as db.example.com", n)
+			return nil, dbtrust.FieldError("service_cnames", "%q is not a DNS name such as db.example.com", n)
 		}
 		if slices.ContainsFunc(eps, func(e dbtrust.Endpoint) bool { return e.Host == n }) {
-			return dbtrust.Instance{}, dbtrust.FieldError("service_cnames", "%s is listed twice, or is already a host of the cluster", n)
+			return nil, dbtrust.FieldError("service_cnames", "%s is listed twice, or is already a host of the cluster", n)
 		}
 		eps = append(eps, dbtrust.Endpoint{Host: n, Port: port, Role: ServiceNameRole})
 	}
 	if _, err := dbtrust.CheckEndpoints(eps); err != nil {
-		return dbtrust.Instance{}, dbtrust.FieldError("service_cnames", "%s", dbtrust.ErrorMessage(err))
+		return nil, dbtrust.FieldError("service_cnames", "%s", dbtrust.ErrorMessage(err))
 	}
-	return s.core.UpdateInstance(ctx, p, inst.ID, dbtrust.InstanceUpdate{Endpoints: &eps})
+	return eps, nil
 }

@@ -3,9 +3,11 @@ package digitalocean_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/pki"
 )
 
 // TestConnectionNamesEndpoints: an instance with endpoints shows them in
@@ -86,5 +88,52 @@ func TestNodeTokenScope(t *testing.T) {
 	absent := e.do(t, "GET", "/v2/databases/"+missing+"/ca", node, nil)
 	if foreign.status != absent.status || len(foreign.body) != len(absent.body) {
 		t.Errorf("another instance (%d %s) and a missing one (%d %s) read differently", foreign.status, foreign.body, absent.status, absent.body)
+	}
+}
+
+// TestCreateWithServiceNames: custom host names sent in the create body
+// (godo's DatabaseCreateRequest.DOSettings) become endpoints of the new
+// cluster, so its certificates name them; a bad name creates nothing.
+func TestCreateWithServiceNames(t *testing.T) {
+	e := newEnv(t, 1000)
+	body := `{"name":"orders","engine":"pg","size":"db-s-1vcpu-1gb","region":"nyc1","num_nodes":1,"do_settings":{"service_cnames":["db.example.com"]}}`
+	r := e.do(t, "POST", "/v2/databases", e.token, []byte(body))
+	validate(t, r)
+	var v struct {
+		Database struct {
+			ID         string `json:"id"`
+			DOSettings struct {
+				ServiceCnames []string `json:"service_cnames"`
+			} `json:"do_settings"`
+			Connection struct {
+				Host string `json:"host"`
+			} `json:"connection"`
+		} `json:"database"`
+	}
+	if err := json.Unmarshal(r.body, &v); err != nil || r.status != 201 {
+		t.Fatalf("create with service_cnames = %d %s", r.status, r.body)
+	}
+	if len(v.Database.DOSettings.ServiceCnames) != 1 || v.Database.DOSettings.ServiceCnames[0] != "db.example.com" || !strings.HasPrefix(v.Database.Connection.Host, "orders-") {
+		t.Fatalf("created cluster: do_settings %v, connection host %q; want the name kept and the generated host as the connection", v.Database.DOSettings.ServiceCnames, v.Database.Connection.Host)
+	}
+	c, err := e.svc.IssueCertificate(context.Background(), dbtrust.Operator(e.acct.ID), v.Database.ID, dbtrust.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := pki.ParseCertsPEM(c.CertPEM)
+	for _, h := range []string{"db.example.com", v.Database.Connection.Host} {
+		if err := leaf[0].VerifyHostname(h); err != nil {
+			t.Errorf("certificate of the new cluster: VerifyHostname(%q) = %v", h, err)
+		}
+	}
+
+	bad := strings.Replace(strings.Replace(body, "db.example.com", "10.0.0.1", 1), `"orders"`, `"billing"`, 1)
+	r = e.do(t, "POST", "/v2/databases", e.token, []byte(bad))
+	validate(t, r)
+	if r.status/100 != 4 {
+		t.Fatalf("create with an IP as a service name = %d %s, want a 4xx", r.status, r.body)
+	}
+	if list, _ := e.svc.ListInstances(context.Background(), dbtrust.Operator(e.acct.ID), ""); len(list) != 1 {
+		t.Fatalf("a refused create left %d clusters, want 1", len(list))
 	}
 }

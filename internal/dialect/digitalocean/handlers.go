@@ -63,6 +63,8 @@ type createRequest struct {
 	Region   *string  `json:"region"`
 	NumNodes *int     `json:"num_nodes"`
 	Tags     []string `json:"tags"`
+	// DOSettings' custom host names become endpoints of the new instance.
+	DOSettings *doSettings `json:"do_settings"`
 }
 
 func (a api) createCluster(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
@@ -84,10 +86,14 @@ func (a api) createCluster(w http.ResponseWriter, r *http.Request, p dbtrust.Pri
 	if *req.NumNodes < 1 {
 		return dbtrust.FieldError("num_nodes", "num_nodes must be at least 1")
 	}
-	inst, err := a.svc.CreateInstance(r.Context(), p, dbtrust.InstanceSpec{
+	var names []string
+	if req.DOSettings != nil {
+		names = req.DOSettings.ServiceCnames
+	}
+	inst, err := a.settings.CreateWithServiceNames(r.Context(), p, dbtrust.InstanceSpec{
 		Name: *req.Name, Engine: *req.Engine, Version: req.Version, Size: *req.Size, Region: *req.Region,
 		NumNodes: *req.NumNodes, Tags: req.Tags,
-	})
+	}, names)
 	if err != nil {
 		return err
 	}

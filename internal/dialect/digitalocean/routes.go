@@ -35,6 +35,7 @@ type settingsService interface {
 	SetStorageAutoscale(ctx context.Context, p dbtrust.Principal, id string, s clustersettings.StorageAutoscale) error
 	SetFirewallRules(ctx context.Context, p dbtrust.Principal, id string, rules []clustersettings.FirewallRule) ([]clustersettings.FirewallRule, error)
 	SetServiceNames(ctx context.Context, p dbtrust.Principal, id string, names []string) (dbtrust.Instance, error)
+	CreateWithServiceNames(ctx context.Context, p dbtrust.Principal, spec dbtrust.InstanceSpec, names []string) (dbtrust.Instance, error)
 }
 
 // Config is what the dialect needs besides the service.
