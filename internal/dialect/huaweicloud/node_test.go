@@ -2,6 +2,7 @@ package huaweicloud_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/dbtrust/dbtrust"
@@ -24,5 +25,22 @@ func TestNodeTokenRefused(t *testing.T) {
 		{"IAM projects", "GET", "/v3/projects"},
 	} {
 		wantHuaweiError(t, tt.what, e.token(node, tt.method, tt.path, `{"enabled":true}`), 403, "APIGW.0302")
+	}
+}
+
+// TestDCSSSLDetailNamesEndpoint: DCS's SSL details carry the instance's
+// primary endpoint as domain_name and port.
+func TestDCSSSLDetailNamesEndpoint(t *testing.T) {
+	e := newEnv(t)
+	inst, err := e.svc.CreateInstance(context.Background(), dbtrust.Operator(e.a.ID), dbtrust.InstanceSpec{Name: "sessions", Engine: "redis",
+		Endpoints: []dbtrust.Endpoint{{Host: "10.0.0.9", Port: 6380}, {Host: "redis1.example.internal", Port: 6379, Role: "primary"}}})
+	must(t, err)
+	r := e.signed(e.viewer, "GET", dcsPath(e.a.ProjectID, inst.ID, "/ssl"), "")
+	var d struct {
+		Port       string `json:"port"`
+		DomainName string `json:"domain_name"`
+	}
+	if err := json.Unmarshal(r.body, &d); err != nil || r.status != 200 || d.DomainName != "redis1.example.internal" || d.Port != "6379" {
+		t.Fatalf("DCS SSL detail = %d %s, want the primary endpoint redis1.example.internal:6379", r.status, r.body)
 	}
 }
