@@ -254,3 +254,9 @@ func checkLink(e AuditEvent, prevSeq int64, prevHash string) *AuditBreak {
 	}
 	return nil
 }
+
+// AuditChainPage returns at most limit chained events after position
+// afterSeq, in chain order, of every account: the operator's export.
+func (s *Service) AuditChainPage(ctx context.Context, afterSeq int64, limit int) ([]AuditEvent, error) {
+	return s.store.AuditChain(ctx, afterSeq, min(max(limit, 1), MaxAuditLimit))
+}

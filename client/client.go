@@ -299,10 +299,35 @@ func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return c.do(ctx, "DELETE", "/v1/tokens/"+url.PathEscape(id), nil, nil)
 }
 
-// Audit returns the account's last limit audit events, newest first.
-func (c *Client) Audit(ctx context.Context, limit int) ([]AuditEvent, error) {
+// AuditQuery selects audit events (GET /v1/audit): every field left empty
+// selects everything; Since and Until are RFC 3339 times; Cursor is the
+// NextCursor of the previous page.
+type AuditQuery struct {
+	Actor, Action, Resource string
+	Since, Until            string
+	Cursor                  string
+	Limit                   int
+}
+
+// Values is q as the query of GET /v1/audit.
+func (q AuditQuery) Values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"actor": q.Actor, "action": q.Action, "resource": q.Resource,
+		"since": q.Since, "until": q.Until, "cursor": q.Cursor} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v
+}
+
+// Audit returns one page of the account's audit events, newest first.
+func (c *Client) Audit(ctx context.Context, q AuditQuery) (AuditList, error) {
 	var l AuditList
-	return l.Events, c.do(ctx, "GET", "/v1/audit?limit="+strconv.Itoa(limit), nil, &l)
+	return l, c.do(ctx, "GET", "/v1/audit?"+q.Values().Encode(), nil, &l)
 }
 
 // Clock returns a server's emulated clock (NotFound on a real clock).

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -460,6 +462,49 @@ func FromAuditEvent(e dbtrust.AuditEvent) AuditEvent {
 type AuditList struct {
 	Events     []AuditEvent `json:"events"`
 	NextCursor string       `json:"next_cursor,omitempty"` // pass as cursor for the next page
+}
+
+// ParseAuditFilter reads the filters and paging of GET /v1/audit (limit,
+// actor, action, resource, since, until, cursor) from q.
+func ParseAuditFilter(q url.Values) (dbtrust.AuditFilter, error) {
+	f := dbtrust.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Resource: q.Get("resource")}
+	limit, err := dbtrust.ParseAuditLimit(q.Get("limit"))
+	if err != nil {
+		return f, err
+	}
+	f.Limit = limit
+	for _, t := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(t.name); v != "" {
+			tm, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, dbtrust.FieldError(t.name, "%s must be a time like 2026-01-02T15:04:05Z", t.name)
+			}
+			*t.to = tm
+		}
+	}
+	if v := q.Get("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return f, dbtrust.FieldError("cursor", "cursor must be the next_cursor of a previous page")
+		}
+		f.BeforeID = n
+	}
+	return f, nil
+}
+
+// AuditPage is the wire form of one page of events listed with limit.
+func AuditPage(list []dbtrust.AuditEvent, limit int) AuditList {
+	out := AuditList{Events: []AuditEvent{}}
+	for _, e := range list {
+		out.Events = append(out.Events, FromAuditEvent(e))
+	}
+	if len(list) == limit && limit > 0 {
+		out.NextCursor = strconv.FormatInt(list[len(list)-1].ID, 10)
+	}
+	return out
 }
 
 // ---- the emulated clock ----

@@ -39,7 +39,7 @@ type backend interface {
 	CreateNodeToken(ctx context.Context, id, name string) (client.Token, error)
 	ListTokens(ctx context.Context) ([]client.Token, error)
 	RevokeToken(ctx context.Context, id string) error
-	Audit(ctx context.Context, limit int) ([]client.AuditEvent, error)
+	Audit(ctx context.Context, q client.AuditQuery) (client.AuditList, error)
 
 	CreateWebhook(ctx context.Context, req client.CreateWebhookRequest) (client.Webhook, error)
 	ListWebhooks(ctx context.Context) ([]client.Webhook, error)

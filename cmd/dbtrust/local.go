@@ -213,13 +213,13 @@ func (l *local) RevokeToken(ctx context.Context, id string) error {
 	return l.svc.RevokeToken(ctx, l.p, id)
 }
 
-func (l *local) Audit(ctx context.Context, limit int) ([]client.AuditEvent, error) {
-	list, err := l.svc.Audit(ctx, l.p, dbtrust.AuditFilter{Limit: limit})
-	out := make([]client.AuditEvent, 0, len(list))
-	for _, e := range list {
-		out = append(out, client.FromAuditEvent(e))
+func (l *local) Audit(ctx context.Context, q client.AuditQuery) (client.AuditList, error) {
+	f, err := client.ParseAuditFilter(q.Values())
+	if err != nil {
+		return client.AuditList{}, err
 	}
-	return out, err
+	list, err := l.svc.Audit(ctx, l.p, f)
+	return client.AuditPage(list, f.Limit), err
 }
 
 func (l *local) CreateWebhook(ctx context.Context, req client.CreateWebhookRequest) (client.Webhook, error) {

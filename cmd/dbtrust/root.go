@@ -53,6 +53,7 @@ value), 3 not found, 4 conflict, 5 permission denied, 6 unavailable (server or s
 		newCertCmd(a),
 		newRecipeCmd(a),
 		newWebhookCmd(a),
+		newAuditCmd(a),
 		newClockCmd(a),
 		newAgentCmd(a),
 		newAccessKeyCmd(a),

@@ -258,6 +258,10 @@ func runServer(ctx context.Context, srv *http.Server, ln net.Listener, svc *dbtr
 		go every(ctx, log, "automatic rotation and expiry notifications", s.AutoRotate, svc.RunTimers)
 	}
 	go every(ctx, log, "recording bundle fetches", s.AdoptionFlush, svc.FlushAdoptions)
+	go every(ctx, log, "recording refused requests", dbtrust.DefaultRefusalInterval, func(ctx context.Context) error {
+		svc.FlushRefusals(ctx)
+		return nil
+	})
 	go webhook.Loop(ctx, svc, webhook.New(), s.WebhookEvery, func(err error) { log.Error("webhook deliveries", "err", err) })
 	defer func() { // what the last interval counted
 		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -265,6 +269,7 @@ func runServer(ctx context.Context, srv *http.Server, ln net.Listener, svc *dbtr
 		if err := svc.FlushAdoptions(fctx); err != nil {
 			log.Error("recording bundle fetches at shutdown", "err", err)
 		}
+		svc.FlushRefusals(fctx)
 	}()
 	select {
 	case err := <-errc:

@@ -2,9 +2,6 @@ package native
 
 import (
 	"net/http"
-	"net/url"
-	"strconv"
-	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/client"
@@ -363,51 +360,8 @@ func (a api) revokeToken(w http.ResponseWriter, r *http.Request, p dbtrust.Princ
 	return nil
 }
 
-// ParseAuditFilter reads the filters and paging of GET /v1/audit (limit,
-// actor, action, resource, since, until, cursor) from q.
-func ParseAuditFilter(q url.Values) (dbtrust.AuditFilter, error) {
-	f := dbtrust.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Resource: q.Get("resource")}
-	limit, err := dbtrust.ParseAuditLimit(q.Get("limit"))
-	if err != nil {
-		return f, err
-	}
-	f.Limit = limit
-	for _, t := range []struct {
-		name string
-		to   *time.Time
-	}{{"since", &f.Since}, {"until", &f.Until}} {
-		if v := q.Get(t.name); v != "" {
-			tm, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return f, dbtrust.FieldError(t.name, "%s must be a time like 2026-01-02T15:04:05Z", t.name)
-			}
-			*t.to = tm
-		}
-	}
-	if v := q.Get("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			return f, dbtrust.FieldError("cursor", "cursor must be the next_cursor of a previous page")
-		}
-		f.BeforeID = n
-	}
-	return f, nil
-}
-
-// AuditPage is the wire form of one page of events listed with limit.
-func AuditPage(list []dbtrust.AuditEvent, limit int) client.AuditList {
-	out := client.AuditList{Events: []client.AuditEvent{}}
-	for _, e := range list {
-		out.Events = append(out.Events, client.FromAuditEvent(e))
-	}
-	if len(list) == limit && limit > 0 {
-		out.NextCursor = strconv.FormatInt(list[len(list)-1].ID, 10)
-	}
-	return out
-}
-
 func (a api) listAudit(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	f, err := ParseAuditFilter(r.URL.Query())
+	f, err := client.ParseAuditFilter(r.URL.Query())
 	if err != nil {
 		return err
 	}
@@ -415,6 +369,6 @@ func (a api) listAudit(w http.ResponseWriter, r *http.Request, p dbtrust.Princip
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, jsonType, AuditPage(list, f.Limit))
+	httpx.WriteJSON(w, http.StatusOK, jsonType, client.AuditPage(list, f.Limit))
 	return nil
 }
