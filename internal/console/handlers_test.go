@@ -342,3 +342,37 @@ func TestRotationAndIssueForms(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditPages(t *testing.T) {
+	e := startConsole(t)
+	c := newClient(t, e.url, nil)
+	c.signIn(e.ownerToken, "/ui/")
+	// A refused request is in the log too.
+	v := newClient(t, e.url, nil)
+	v.signIn(e.viewerToken, "/ui/")
+	if resp, _ := v.req("POST", "/ui/instances/"+e.orders.ID+"/rotation/start", url.Values{"csrf": {v.csrf("/ui/")}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("viewer rotation start = %d, want 403", resp.StatusCode)
+	}
+	rows := regexp.MustCompile(`<tr><th scope="row">`)
+	ids := regexp.MustCompile(`before=(\d+)`)
+	_, page1 := c.req("GET", "/ui/audit?limit=3", nil)
+	m := ids.FindStringSubmatch(page1)
+	if n := len(rows.FindAllString(page1, -1)); n != 3 || m == nil {
+		t.Fatalf("first page of 3: %d rows, older link %v", n, m)
+	}
+	_, page2 := c.req("GET", "/ui/audit?limit=3&before="+m[1], nil)
+	if n := len(rows.FindAllString(page2, -1)); n != 3 || !strings.Contains(page2, "Newest events") || page2 == page1 {
+		t.Fatalf("second page: %d rows, want 3 older ones and a link back", n)
+	}
+	if _, body := c.req("GET", "/ui/audit?outcome=refused", nil); !strings.Contains(body, "forbidden") || strings.Contains(body, `pill-ok">ok<`) {
+		t.Error("the refused filter does not show the viewer's refused request alone")
+	}
+	for _, bad := range []string{"since=yesterday", "until=2026-13-01", "before=x", "limit=0", "limit=5000"} {
+		if resp, _ := c.req("GET", "/ui/audit?"+bad, nil); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET /ui/audit?%s = %d, want 400", bad, resp.StatusCode)
+		}
+	}
+	if resp, body := c.req("GET", "/ui/audit?action=instance.create&since=2000-01-01&until=2999-12-31", nil); resp.StatusCode != http.StatusOK || len(rows.FindAllString(body, -1)) != 4 {
+		t.Errorf("instance.create events over all time: %d rows, want the 4 instances", len(rows.FindAllString(body, -1)))
+	}
+}
