@@ -538,7 +538,7 @@ func TestLinkTampering(t *testing.T) {
 		{"another instance", otherInst, "SignatureDoesNotMatch"},
 		{"another project", otherProject, "SignatureDoesNotMatch"},
 		{"path changed by one character", strings.Replace(b.Link, "/ca.crt?", "/ca.crs?", 1), "SignatureDoesNotMatch"},
-		{"object key changed by one character", strings.Replace(b.Link, "/ssl-"+e.cache.ID[:7], "/ssl-"+e.cache.ID[:6]+"0", 1), "SignatureDoesNotMatch"},
+		{"object key changed by one character", strings.Replace(b.Link, "/ssl-"+e.cache.ID[:7], "/ssl-"+flip(e.cache.ID[:7], 6), 1), "SignatureDoesNotMatch"},
 		{"another path, no query", e.url + "/" + huaweicloud.DCSBucket + "/x/y", "AccessDenied"},
 		{"another path, the link's query", e.url + "/" + huaweicloud.DDSBucket + "/x?" + u.RawQuery, "SignatureDoesNotMatch"},
 		{"another key", withQuery("AWSAccessKeyId", "DBTSAAAAAAAAAAAAAAAA"), "InvalidAccessKeyId"},
