@@ -365,5 +365,16 @@ func (c *Client) WebhookDeliveries(ctx context.Context, id string, limit int) ([
 	return l.Deliveries, c.do(ctx, "GET", "/v1/webhooks/"+url.PathEscape(id)+"/deliveries?limit="+strconv.Itoa(limit), nil, &l)
 }
 
+// Health reports whether the server is up (GET /healthz) or, with ready,
+// whether it can also reach its store (GET /readyz).
+func (c *Client) Health(ctx context.Context, ready bool) error {
+	path := "/healthz"
+	if ready {
+		path = "/readyz"
+	}
+	var b []byte
+	return c.do(ctx, "GET", path, nil, &b)
+}
+
 // String names the server, for messages.
 func (c *Client) String() string { return fmt.Sprintf("dbtrust server %s", c.base) }

@@ -71,9 +71,13 @@ func (a *app) backend(ctx context.Context) (backend, func(), error) {
 }
 
 // remote returns a client of --server, as the holder of --token.
-func (a *app) remote() (*client.Client, error) {
+func (a *app) remote() (*client.Client, error) { return a.remoteClient(true) }
+
+// remoteClient returns a client of --server, with --token when there is
+// one; needToken refuses to go on without one.
+func (a *app) remoteClient(needToken bool) (*client.Client, error) {
 	c := a.cfg
-	if c.Token == "" {
+	if needToken && c.Token == "" {
 		return nil, usageErrorf("--server %s needs a token: pass --token or set DBTRUST_TOKEN", c.Server)
 	}
 	opts, err := a.serverOptions()

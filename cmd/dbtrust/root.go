@@ -63,6 +63,7 @@ value), 3 not found, 4 conflict, 5 permission denied, 6 unavailable (server or s
 		newBackupCmd(a),
 		newRestoreCmd(a),
 		newVersionCmd(a),
+		newHealthCmd(a),
 		newDocsCmd(a),
 	)
 	a.withInstanceCompletion(root)
