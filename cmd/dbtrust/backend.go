@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/client"
 )
@@ -126,3 +128,29 @@ func (a *app) localOnly(what string) error {
 
 // errNoAccount is the answer when the data folder has no account yet.
 var errNoAccount = dbtrust.Errorf(dbtrust.NotFound, "no account yet: run 'dbtrust serve' once, or 'dbtrust account create NAME'")
+
+// onInstance makes the RunE of a command whose first argument names an
+// instance (by name, ID or unique ID prefix): it opens the backend,
+// resolves the instance, and runs do with the remaining arguments.
+func (a *app) onInstance(do func(ctx context.Context, b backend, inst client.Instance, args []string) error) func(*cobra.Command, []string) error {
+	return a.onBackend(func(ctx context.Context, b backend, args []string) error {
+		inst, err := instance(ctx, b, args[0])
+		if err != nil {
+			return err
+		}
+		return do(ctx, b, inst, args[1:])
+	})
+}
+
+// onBackend makes the RunE of a command that works on the account's data:
+// it opens the backend and runs do.
+func (a *app) onBackend(do func(ctx context.Context, b backend, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		b, done, err := a.backend(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer done()
+		return do(cmd.Context(), b, args)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"github.com/spf13/cobra"
 
 	"github.com/dbtrust/dbtrust/client"
@@ -12,22 +13,13 @@ func newCACmd(a *app) *cobra.Command {
 		Use:   "list INSTANCE",
 		Short: "List an instance's CAs: state, key type, SHA-256 fingerprint, validity",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
-			l, err := b.ListCAs(cmd.Context(), inst.ID)
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
+			l, err := b.ListCAs(ctx, inst.ID)
 			if err != nil {
 				return err
 			}
 			return a.printCAs(l)
-		},
+		}),
 	})
 	return cmd
 }

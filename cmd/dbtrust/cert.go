@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -147,17 +148,8 @@ func newCertListCmd(a *app) *cobra.Command {
 		Use:   "list INSTANCE",
 		Short: "List the instance's certificates: serial, state, names, fingerprint, expiry, issuing CA",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
-			list, err := b.ListCertificates(cmd.Context(), inst.ID)
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
+			list, err := b.ListCertificates(ctx, inst.ID)
 			if err != nil {
 				return err
 			}
@@ -167,7 +159,7 @@ func newCertListCmd(a *app) *cobra.Command {
 					t.row(c.Serial, c.State, strings.Join(append(append([]string{}, c.DNSNames...), c.IPs...), ","), c.KeyType, c.Fingerprint, c.NotAfter, c.CAID)
 				}
 			})
-		},
+		}),
 	}
 }
 
@@ -178,24 +170,15 @@ func newCertRevokeCmd(a *app) *cobra.Command {
 		Use:   "revoke INSTANCE SERIAL [--reason R]",
 		Short: "Revoke a certificate (by serial or unique serial prefix); it goes into its CA's CRL",
 		Args:  exactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
-			cert, err := certificate(cmd.Context(), b, inst, args[1])
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
+			cert, err := certificate(ctx, b, inst, args[0])
 			if err != nil {
 				return err
 			}
 			if err := a.confirm(yes, "revoke certificate "+cert.Serial+" of "+inst.Name); err != nil {
 				return err
 			}
-			c, err := b.Revoke(cmd.Context(), inst.ID, cert.Serial, reason)
+			c, err := b.Revoke(ctx, inst.ID, cert.Serial, reason)
 			if err != nil {
 				return err
 			}
@@ -203,7 +186,7 @@ func newCertRevokeCmd(a *app) *cobra.Command {
 				t.field("revoked", c.Serial+" ("+c.RevocationReason+") at "+c.RevokedAt)
 				t.field("crl", "it is in the CRL of CA "+c.CAID)
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "unspecified, key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation or privilege_withdrawn")
 	addYes(cmd, &yes)

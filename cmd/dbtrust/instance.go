@@ -143,13 +143,8 @@ func newInstanceListCmd(a *app) *cobra.Command {
 		Use:   "list [--tag TAG]",
 		Short: "List the account's instances",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			list, err := b.ListInstances(cmd.Context(), tag)
+		RunE: a.onBackend(func(ctx context.Context, b backend, args []string) error {
+			list, err := b.ListInstances(ctx, tag)
 			if err != nil {
 				return err
 			}
@@ -159,7 +154,7 @@ func newInstanceListCmd(a *app) *cobra.Command {
 					t.row(i.ID, i.Name, i.Engine, i.Version, i.Region, strconv.Itoa(i.NumNodes), strconv.FormatBool(i.TLS), i.Host, i.CreatedAt)
 				}
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&tag, "tag", "", "only instances with this tag")
 	return cmd
@@ -170,18 +165,9 @@ func newInstanceShowCmd(a *app) *cobra.Command {
 		Use:   "show INSTANCE",
 		Short: "Show an instance (by name, ID or unique ID prefix) with each CA's state, fingerprint and validity",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
-			return a.showInstance(cmd.Context(), b, inst)
-		},
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
+			return a.showInstance(ctx, b, inst)
+		}),
 	}
 }
 
@@ -212,24 +198,15 @@ func newInstanceDeleteCmd(a *app) *cobra.Command {
 		Use:   "delete INSTANCE",
 		Short: "Delete an instance with its CAs and certificates (asks first; --yes when not on a terminal)",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
 			if err := a.confirm(yes, "delete instance "+inst.Name+" ("+inst.ID+") with its CAs and certificates"); err != nil {
 				return err
 			}
-			if err := b.DeleteInstance(cmd.Context(), inst.ID); err != nil {
+			if err := b.DeleteInstance(ctx, inst.ID); err != nil {
 				return err
 			}
 			return a.print(map[string]string{"deleted": inst.ID}, func(t *table) { t.field("deleted", inst.Name+" ("+inst.ID+")") })
-		},
+		}),
 	}
 	addYes(cmd, &yes)
 	return cmd

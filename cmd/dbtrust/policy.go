@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -14,22 +15,13 @@ func newPolicyCmd(a *app) *cobra.Command {
 		Use:   "get INSTANCE",
 		Short: "Show an instance's automatic rotation policy",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
-			pol, err := b.RotationPolicy(cmd.Context(), inst.ID)
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
+			pol, err := b.RotationPolicy(ctx, inst.ID)
 			if err != nil {
 				return err
 			}
 			return a.printPolicy(pol)
-		},
+		}),
 	}
 	var req client.PolicyRequest
 	var disable bool
@@ -40,23 +32,14 @@ func newPolicyCmd(a *app) *cobra.Command {
 expires, finishes --finish-after it started, and the previous CA is retired --retire-after the
 finish. Durations not given take the server's defaults. --disable turns automatic rotation off.`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
 			req.Enabled = !disable
-			pol, err := b.SetRotationPolicy(cmd.Context(), inst.ID, req)
+			pol, err := b.SetRotationPolicy(ctx, inst.ID, req)
 			if err != nil {
 				return err
 			}
 			return a.printPolicy(pol)
-		},
+		}),
 	}
 	f := set.Flags()
 	f.StringVar(&req.StartBefore, "start-before", "", "start a rotation this long before the current CA expires, e.g. 2160h")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,16 +24,7 @@ func newRecipeCmd(a *app) *cobra.Command {
 the command that connects with full verification. After 'rotate start' run it again with --force
 to replace the bundle with the one that holds the next CA too.`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
 			path := caFile
 			if path == "" {
 				path = dbtrust.BundleFile(inst.Name)
@@ -40,7 +32,7 @@ to replace the bundle with the one that holds the next CA too.`,
 			if abs, err := filepath.Abs(path); err == nil {
 				path = abs
 			}
-			rc, err := b.Recipes(cmd.Context(), inst.ID, path)
+			rc, err := b.Recipes(ctx, inst.ID, path)
 			if err != nil {
 				return err
 			}
@@ -48,7 +40,7 @@ to replace the bundle with the one that holds the next CA too.`,
 				return err
 			}
 			if !noWrite {
-				if err := a.writeBundle(cmd, b, inst.ID, path, force); err != nil {
+				if err := a.writeBundle(ctx, b, inst.ID, path, force); err != nil {
 					return err
 				}
 			}
@@ -60,7 +52,7 @@ to replace the bundle with the one that holds the next CA too.`,
 					fmt.Fprintf(t.w, "# %s: %s\n%s\n", r.Client, r.Title, r.Command)
 				}
 			})
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&caFile, "ca-file", "", "where to write the CA bundle (default ./NAME-ca.pem)")
@@ -87,8 +79,8 @@ func pickRecipe(rc client.Recipes, name string) ([]client.Recipe, error) {
 
 // writeBundle writes the instance's bundle at path: a file that exists
 // with other contents is replaced only with --force.
-func (a *app) writeBundle(cmd *cobra.Command, b backend, id, path string, force bool) error {
-	bundle, err := b.Bundle(cmd.Context(), id)
+func (a *app) writeBundle(ctx context.Context, b backend, id, path string, force bool) error {
+	bundle, err := b.Bundle(ctx, id)
 	if err != nil {
 		return err
 	}

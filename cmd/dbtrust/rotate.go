@@ -27,27 +27,18 @@ func newRotateCmd(a *app) *cobra.Command {
 			Use:   name + " INSTANCE",
 			Short: short,
 			Args:  exactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				b, done, err := a.backend(cmd.Context())
-				if err != nil {
-					return err
-				}
-				defer done()
-				inst, err := instance(cmd.Context(), b, args[0])
-				if err != nil {
-					return err
-				}
+			RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
 				if name == "retire" {
 					if err := a.confirm(yes, "retire the previous CA of "+inst.Name+": clients that trust only it stop verifying"); err != nil {
 						return err
 					}
 				}
-				r, err := do(cmd.Context(), b, inst.ID)
+				r, err := do(ctx, b, inst.ID)
 				if err != nil {
 					return err
 				}
 				return a.printStep(name, r)
-			},
+			}),
 		}
 	}
 	wrap := func(l client.CAList, err error) (client.FinishResult, error) {
@@ -102,17 +93,8 @@ func newRotateStatusCmd(a *app) *cobra.Command {
 		Use:   "status INSTANCE",
 		Short: "The rotation's stage, and which clients hold the new CA",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			inst, err := instance(cmd.Context(), b, args[0])
-			if err != nil {
-				return err
-			}
-			st, err := b.RotationStatus(cmd.Context(), inst.ID)
+		RunE: a.onInstance(func(ctx context.Context, b backend, inst client.Instance, args []string) error {
+			st, err := b.RotationStatus(ctx, inst.ID)
 			if err != nil {
 				return err
 			}
@@ -122,7 +104,7 @@ func newRotateStatusCmd(a *app) *cobra.Command {
 			fmt.Fprintf(a.stdout, "stage:   %s\nnew CA:  %s (SHA-256 %s)\nclients: %d hold it, %d do not\n\n",
 				st.Stage, dashIfEmpty(st.NewCAID), dashIfEmpty(st.NewCASHA256), st.HoldingCount, st.LackingCount)
 			return a.printClients(st.Clients)
-		},
+		}),
 	}
 }
 

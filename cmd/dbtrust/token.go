@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"github.com/spf13/cobra"
 
 	"github.com/dbtrust/dbtrust/client"
@@ -58,13 +59,8 @@ bundle, and have certificates issued from a CSR for the instance's endpoints, an
 		Use:   "list",
 		Short: "List the account's tokens, revoked ones included",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			list, err := b.ListTokens(cmd.Context())
+		RunE: a.onBackend(func(ctx context.Context, b backend, args []string) error {
+			list, err := b.ListTokens(ctx)
 			if err != nil {
 				return err
 			}
@@ -74,7 +70,7 @@ bundle, and have certificates issued from a CSR for the instance's endpoints, an
 					t.row(tok.ID, tok.Name, tok.Role, tok.InstanceID, tok.CreatedAt, tok.RevokedAt)
 				}
 			})
-		},
+		}),
 	}
 
 	var yes bool
@@ -82,24 +78,19 @@ bundle, and have certificates issued from a CSR for the instance's endpoints, an
 		Use:   "revoke TOKEN",
 		Short: "Revoke a token, named by its name, ID, unique ID prefix or the token string",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, done, err := a.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			tok, err := token(cmd.Context(), b, args[0])
+		RunE: a.onBackend(func(ctx context.Context, b backend, args []string) error {
+			tok, err := token(ctx, b, args[0])
 			if err != nil {
 				return err
 			}
 			if err := a.confirm(yes, "revoke token "+tok.Name+" ("+tok.ID+")"); err != nil {
 				return err
 			}
-			if err := b.RevokeToken(cmd.Context(), tok.ID); err != nil {
+			if err := b.RevokeToken(ctx, tok.ID); err != nil {
 				return err
 			}
 			return a.print(map[string]string{"revoked": tok.ID}, func(t *table) { t.field("revoked", tok.Name+" ("+tok.ID+")") })
-		},
+		}),
 	}
 	addYes(revoke, &yes)
 	cmd.AddCommand(create, list, revoke)
