@@ -101,6 +101,20 @@ func TestAccessKeys(t *testing.T) {
 	if err := keys.Revoke(ctx, member, k.ID); dbtrust.ErrorCode(err) != dbtrust.Forbidden {
 		t.Fatalf("Revoke(member) = %v, want Forbidden", err)
 	}
+	ownerKey, _, err := keys.Create(ctx, owner, "root", dbtrust.RoleOwner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Revoke(ctx, admin, ownerKey.ID); dbtrust.ErrorCode(err) != dbtrust.Forbidden {
+		t.Fatalf("Revoke(admin, owner key) = %v, want Forbidden", err)
+	}
+	b, _, err := svc.CreateAccount(ctx, "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Revoke(ctx, dbtrust.Operator(b.ID), k.ID); dbtrust.ErrorCode(err) != dbtrust.NotFound {
+		t.Fatalf("Revoke(another account's key) = %v, want NotFound", err)
+	}
 	if err := keys.Revoke(ctx, admin, k.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -64,20 +64,32 @@ func (s *Service) List(ctx context.Context, p dbtrust.Principal) ([]Key, error) 
 	return s.store.ListAccessKeys(ctx, p.AccountID)
 }
 
-// Revoke revokes an access key of p's account (admins only).
+// Revoke revokes an access key of p's account (admins only). Like a token,
+// a key with a role above p's own is not p's to revoke; another account's
+// key is answered as one that does not exist.
 func (s *Service) Revoke(ctx context.Context, p dbtrust.Principal, id string) error {
 	if err := dbtrust.Require(p, roleManage); err != nil {
 		return err
 	}
 	if !ValidID(id) {
-		return dbtrust.Errorf(dbtrust.NotFound, "no such access key")
+		return errNoSuchKey
+	}
+	k, err := s.store.GetAccessKey(ctx, id)
+	if err == nil && k.AccountID != p.AccountID {
+		err = errNoSuchKey
+	}
+	if err == nil && !p.Role.AtLeast(k.Role) {
+		err = dbtrust.Errorf(dbtrust.Forbidden, "a %s cannot revoke an access key with the %s role", p.Role, k.Role)
+	}
+	if err != nil {
+		return err
 	}
 	actx, done := s.core.Audited(ctx, p, "accesskey.revoke", "accesskey/"+id)
-	err := done(s.store.RevokeAccessKey(actx, p.AccountID, id, s.core.Now()))
-	return err
+	return done(s.store.RevokeAccessKey(actx, p.AccountID, id, s.core.Now()))
 }
 
 var (
+	errNoSuchKey    = dbtrust.Errorf(dbtrust.NotFound, "no such access key")
 	errUnknown      = &dbtrust.Error{Code: dbtrust.Unauthorized, Message: "the access key is unknown or revoked", Err: ErrUnknown}
 	errBadSignature = &dbtrust.Error{Code: dbtrust.Unauthorized, Message: "the signature does not match the access key", Err: ErrBadSignature}
 )

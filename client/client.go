@@ -299,6 +299,25 @@ func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return c.do(ctx, "DELETE", "/v1/tokens/"+url.PathEscape(id), nil, nil)
 }
 
+// CreateAccessKey creates a signed access key (AK/SK pair) with the given
+// name and role; the answer's SecretKey is shown only now.
+func (c *Client) CreateAccessKey(ctx context.Context, name, role string) (AccessKey, error) {
+	var k AccessKey
+	return k, c.do(ctx, "POST", "/v1/access-keys", CreateAccessKeyRequest{Name: name, Role: role}, &k)
+}
+
+// ListAccessKeys lists the account's access keys, revoked ones included,
+// never with a secret key.
+func (c *Client) ListAccessKeys(ctx context.Context) ([]AccessKey, error) {
+	var l AccessKeyList
+	return l.AccessKeys, c.do(ctx, "GET", "/v1/access-keys", nil, &l)
+}
+
+// RevokeAccessKey revokes the access key whose AK is id.
+func (c *Client) RevokeAccessKey(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", "/v1/access-keys/"+url.PathEscape(id), nil, nil)
+}
+
 // AuditQuery selects audit events (GET /v1/audit): every field left empty
 // selects everything; Since and Until are RFC 3339 times; Cursor is the
 // NextCursor of the previous page.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/accesskey"
 )
 
 // The wire types of the native API (/v1). The server writes them, this
@@ -432,6 +433,43 @@ type Whoami struct {
 // TokenList is the answer of GET /v1/tokens.
 type TokenList struct {
 	Tokens []Token `json:"tokens"`
+}
+
+// ---- access keys ----
+
+// AccessKey is the wire form of a signed access key (an AK/SK pair, as
+// Huawei-style clients use): also the CLI's JSON. SecretKey only in the
+// answer to a create, the one time the SK is shown.
+type AccessKey struct {
+	AccessKey string `json:"access_key"`
+	SecretKey string `json:"secret_key,omitempty"`
+	ProjectID string `json:"project_id"`
+	AccountID string `json:"account_id"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	CreatedAt string `json:"created_at"`
+	RevokedAt string `json:"revoked_at,omitempty"`
+}
+
+// FromAccessKey returns the wire form of k, an access key of the account
+// whose project is projectID. It never carries the SK.
+func FromAccessKey(k accesskey.Key, projectID string) AccessKey {
+	o := AccessKey{AccessKey: k.ID, ProjectID: projectID, AccountID: k.AccountID, Name: k.Name, Role: string(k.Role), CreatedAt: ts(k.CreatedAt)}
+	if k.RevokedAt != nil {
+		o.RevokedAt = ts(*k.RevokedAt)
+	}
+	return o
+}
+
+// CreateAccessKeyRequest is the body of POST /v1/access-keys.
+type CreateAccessKeyRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// AccessKeyList is the answer of GET /v1/access-keys.
+type AccessKeyList struct {
+	AccessKeys []AccessKey `json:"access_keys"`
 }
 
 // AuditEvent is the wire form of an audit event (also the CLI's JSON and

@@ -103,7 +103,7 @@ func New(cfg Config) http.Handler {
 	})
 
 	astra.Register(mux, cfg.Service, certs, creds, astra.Config{Log: cfg.Logger, Clock: cfg.Clock, Limits: limits})
-	native.Register(mux, cfg.Service, native.Config{Log: cfg.Logger, Limits: limits})
+	native.Register(mux, cfg.Service, keys, native.Config{Log: cfg.Logger, Limits: limits})
 	console.Register(mux, cfg.Service, console.Config{TrustCerts: certs, Credentials: creds, AccessKeys: keys,
 		Log: cfg.Logger, Limits: limits})
 

@@ -12,8 +12,9 @@ import (
 const jsonType = "application/json"
 
 type api struct {
-	svc service
-	cfg Config
+	svc  service
+	keys accessKeys
+	cfg  Config
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -40,6 +41,25 @@ type env struct {
 	router routers.Router
 	mu     sync.Mutex
 	seen   map[string]bool
+	logs   *lockedBuffer // the service's and the server's log lines, at debug level
+}
+
+// lockedBuffer collects log output written from the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 var registerDecoders sync.Once
@@ -53,13 +73,18 @@ func newEnvWith(t *testing.T, opt dbtrust.Options) *env {
 		openapi3filter.RegisterBodyDecoder("application/pkix-crl", openapi3filter.PlainBodyDecoder)
 	})
 	ctx := context.Background()
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if opt.Logger == nil {
+		opt.Logger = log
+	}
 	se := servicetest.New(t, opt)
 	svc, acct, owner := se.Service, se.Account, se.Token
 	_, viewer, err := svc.CreateToken(ctx, dbtrust.Operator(acct.ID), "viewer", dbtrust.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(server.New(server.Config{Service: svc}))
+	ts := httptest.NewServer(server.New(server.Config{Service: svc, Logger: log}))
 	t.Cleanup(ts.Close)
 
 	// The document is the one the server serves.
@@ -84,7 +109,7 @@ func newEnvWith(t *testing.T, opt dbtrust.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, url: ts.URL, svc: svc, owner: owner, viewer: viewer, doc: doc, router: router, seen: map[string]bool{}}
+	return &env{t: t, url: ts.URL, svc: svc, owner: owner, viewer: viewer, doc: doc, router: router, seen: map[string]bool{}, logs: logs}
 }
 
 // do sends a request, validates the response against the document (the
@@ -367,12 +392,13 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("DELETE", "/v1/tokens/"+tok.ID, own, nil, 404)
 	e.do("DELETE", "/v1/tokens/"+tok.ID, view, nil, 403)
 	e.do("DELETE", "/v1/tokens/"+tok.ID, "", nil, 401)
+	exerciseAccessKeys(t, e)
 	audit := decode[client.AuditList](t, e.do("GET", "/v1/audit?limit=500", own, nil, 200))
 	actions := map[string]bool{}
 	for _, ev := range audit.Events {
 		actions[ev.Action] = true
 	}
-	for _, a := range []string{"rotation.start", "rotation.finish", "rotation.rollback", "rotation.retire", "certificate.issue", "certificate.revoke"} {
+	for _, a := range []string{"rotation.start", "rotation.finish", "rotation.rollback", "rotation.retire", "certificate.issue", "certificate.revoke", "accesskey.create", "accesskey.revoke"} {
 		if !actions[a] {
 			t.Fatalf("audit lacks %s", a)
 		}

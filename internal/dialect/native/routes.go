@@ -1,6 +1,6 @@
 // Package native serves dbtrust's own API under /v1: instances, their CAs and
 // staged rotation, issued certificates and revocation (with a CRL per CA),
-// tokens, audit and connection recipes. Its OpenAPI document (openapi.json,
+// tokens, signed access keys, audit and connection recipes. Its OpenAPI document (openapi.json,
 // embedded) is served at GET /v1/openapi.json, and the tests check every
 // response against it.
 package native
@@ -56,6 +56,7 @@ type service interface {
 	CreateToken(ctx context.Context, p dbtrust.Principal, name string, role dbtrust.Role) (dbtrust.Token, string, error)
 	CreateNodeToken(ctx context.Context, p dbtrust.Principal, instanceID, name string) (dbtrust.Token, string, error)
 	ListTokens(ctx context.Context, p dbtrust.Principal) ([]dbtrust.Token, error)
+	AccountOf(ctx context.Context, p dbtrust.Principal) (dbtrust.Account, error)
 	RevokeToken(ctx context.Context, p dbtrust.Principal, id string) error
 	Audit(ctx context.Context, p dbtrust.Principal, f dbtrust.AuditFilter) ([]dbtrust.AuditEvent, error)
 
@@ -80,14 +81,14 @@ type Config struct {
 // Register adds the native API to mux, one line per route. Paths under /v1
 // that match no route get the server's fallback, which answers in this
 // dialect's error shape.
-func Register(mux *http.ServeMux, svc service, cfg Config) {
+func Register(mux *http.ServeMux, svc service, keys accessKeys, cfg Config) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	a := api{svc: svc, cfg: cfg}
+	a := api{svc: svc, keys: keys, cfg: cfg}
 	mux.Handle("GET /v1/openapi.json", http.HandlerFunc(a.openAPI))
 
 	mux.Handle("GET /v1/instances", a.auth(a.listInstances))
@@ -121,6 +122,9 @@ func Register(mux *http.ServeMux, svc service, cfg Config) {
 	mux.Handle("GET /v1/tokens", a.auth(a.listTokens))
 	mux.Handle("POST /v1/tokens", a.auth(a.createToken))
 	mux.Handle("DELETE /v1/tokens/{token_id}", a.auth(a.revokeToken))
+	mux.Handle("GET /v1/access-keys", a.auth(a.listAccessKeys))
+	mux.Handle("POST /v1/access-keys", a.auth(a.createAccessKey))
+	mux.Handle("DELETE /v1/access-keys/{access_key_id}", a.auth(a.revokeAccessKey))
 	mux.Handle("GET /v1/audit", a.auth(a.listAudit))
 	mux.Handle("GET /v1/whoami", a.auth(a.whoami))
 
