@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -205,4 +206,47 @@ func findBin() string {
 		}
 	}
 	return ""
+}
+
+// Pause stops every process of the server with SIGSTOP (the postmaster and
+// its backends, found by parent PID in /proc): it keeps its connections open
+// and answers nothing, as a hung host does. Resume undoes it; the test's end
+// resumes a paused server before stopping it.
+func (s *Server) Pause() { s.t.Helper(); s.signalAll(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() { s.t.Helper(); s.signalAll(syscall.SIGCONT) }
+
+func (s *Server) signalAll(sig syscall.Signal) {
+	b, err := os.ReadFile(filepath.Join(s.dir, "postmaster.pid"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err != nil {
+		s.t.Fatalf("postmaster.pid: %v", err)
+	}
+	pids := []int{pid}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// stat is "pid (comm) state ppid ...": the comm may hold spaces.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			pids = append(pids, child)
+		}
+	}
+	for _, p := range pids {
+		syscall.Kill(p, sig)
+	}
+	if sig == syscall.SIGSTOP {
+		s.t.Cleanup(func() { s.signalAll(syscall.SIGCONT) })
+	}
 }
