@@ -32,6 +32,12 @@ func (s *Service) GetIssuedCertificate(ctx context.Context, p Principal, instanc
 	if err := Require(p, RoleViewer); err != nil {
 		return IssuedCertificate{}, err
 	}
+	return s.issuedCert(ctx, p.AccountID, instanceID, serial)
+}
+
+// issuedCert returns the certificate with serial, issued for the account's
+// instance instanceID; any other is NotFound.
+func (s *Service) issuedCert(ctx context.Context, accountID, instanceID, serial string) (IssuedCertificate, error) {
 	instanceID, err := parseID(instanceID)
 	if err != nil {
 		return IssuedCertificate{}, err
@@ -39,7 +45,7 @@ func (s *Service) GetIssuedCertificate(ctx context.Context, p Principal, instanc
 	if !serialRE.MatchString(serial) {
 		return IssuedCertificate{}, Errorf(NotFound, "no such certificate")
 	}
-	c, err := s.store.GetIssuedCert(ctx, p.AccountID, serial)
+	c, err := s.store.GetIssuedCert(ctx, accountID, serial)
 	if err != nil {
 		return IssuedCertificate{}, err
 	}
@@ -50,10 +56,12 @@ func (s *Service) GetIssuedCertificate(ctx context.Context, p Principal, instanc
 }
 
 // RevokeIssuedCertificate revokes a certificate issued for one of p's instances
-// (members and up): its serial goes into its CA's CRL. reason is one of
-// RevocationReasons' keys; "" means unspecified. Revoking twice is Conflict.
+// (members and up; the instance's node tokens only with reason superseded,
+// for its endpoints, see checkNodeRevoke): its serial goes into its CA's CRL.
+// reason is one of RevocationReasons' keys; "" means unspecified. Revoking
+// twice is Conflict.
 func (s *Service) RevokeIssuedCertificate(ctx context.Context, p Principal, instanceID, serial, reason string) (IssuedCertificate, error) {
-	if err := Require(p, RoleMember); err != nil {
+	if err := RequireInstance(p, RoleMember, instanceID); err != nil {
 		return IssuedCertificate{}, err
 	}
 	if reason == "" {
@@ -62,11 +70,21 @@ func (s *Service) RevokeIssuedCertificate(ctx context.Context, p Principal, inst
 	if _, ok := RevocationReasons[reason]; !ok {
 		return IssuedCertificate{}, FieldError("reason", "reason must be one of unspecified, key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation, privilege_withdrawn")
 	}
-	if _, err := s.GetIssuedCertificate(ctx, p, instanceID, serial); err != nil {
+	c, err := s.issuedCert(ctx, p.AccountID, instanceID, serial)
+	if err != nil {
 		return IssuedCertificate{}, err
 	}
+	if p.InstanceID != "" {
+		inst, err := s.store.GetInstance(ctx, p.AccountID, c.InstanceID)
+		if err != nil {
+			return IssuedCertificate{}, err
+		}
+		if err := s.checkNodeRevoke(p, inst, c, reason); err != nil {
+			return IssuedCertificate{}, err
+		}
+	}
 	resource := "instance/" + instanceID + "/certificate/" + serial
-	err := s.store.RevokeIssuedCert(ctx, p.AccountID, serial, s.now(), reason, s.changeEvent(p, "certificate.revoke", resource,
+	err = s.store.RevokeIssuedCert(ctx, p.AccountID, serial, s.now(), reason, s.changeEvent(p, "certificate.revoke", resource,
 		s.newEvent(p.AccountID, EventCertRevoked, map[string]any{"instance_id": instanceID, "serial": serial, "reason": reason, "by": p.Subject})))
 	s.afterChange(ctx, p, "certificate.revoke", resource, err)
 	if err != nil {

@@ -2,6 +2,7 @@ package dbtrust
 
 import (
 	"context"
+	"net"
 	"slices"
 
 	"github.com/dbtrust/dbtrust/internal/pki"
@@ -86,20 +87,51 @@ func (s *Service) checkNodeLeaf(p Principal, inst Instance, req IssueRequest, le
 	if len(req.CSRPEM) == 0 {
 		return Errorf(Forbidden, "a node token must send a CSR: the node makes its own key")
 	}
-	okDNS, okIPs := s.endpointSANs(inst)
-	names := append([]string{leaf.CommonName}, leaf.DNSNames...)
-	for _, ip := range okIPs {
-		okDNS = append(okDNS, ip.String()) // the common name may be an endpoint's address
+	ips := make([]string, len(leaf.IPs))
+	for i, ip := range leaf.IPs {
+		ips[i] = ip.String()
 	}
-	for _, n := range names {
-		if !slices.Contains(okDNS, n) {
-			return Errorf(Forbidden, "%s is not an endpoint of this instance: a node token may only get certificates for its instance's endpoints", n)
-		}
-	}
-	for _, ip := range leaf.IPs {
-		if !slices.ContainsFunc(okIPs, ip.Equal) {
-			return Errorf(Forbidden, "%s is not an endpoint of this instance: a node token may only get certificates for its instance's endpoints", ip)
-		}
+	if n := s.outsideEndpoints(inst, leaf.CommonName, leaf.DNSNames, ips); n != "" {
+		return Errorf(Forbidden, "%s is not an endpoint of this instance: a node token may only get certificates for its instance's endpoints", n)
 	}
 	return nil
+}
+
+// checkNodeRevoke holds a node token's revocation to its scope: only with
+// reason superseded (the agent revokes the certificate it replaced), and
+// only a certificate that names nothing but its instance's endpoints, as
+// those issued to its nodes do.
+func (s *Service) checkNodeRevoke(p Principal, inst Instance, c IssuedCertificate, reason string) error {
+	if p.InstanceID == "" {
+		return nil
+	}
+	if reason != "superseded" {
+		return Errorf(Forbidden, "a node token may only revoke a certificate its node replaced, with reason superseded; use an account token for any other revocation")
+	}
+	if n := s.outsideEndpoints(inst, c.CommonName, c.DNSNames, c.IPs); n != "" {
+		return Errorf(Forbidden, "the certificate names %s, which is not an endpoint of this instance: a node token may only revoke certificates for its instance's endpoints", n)
+	}
+	return nil
+}
+
+// outsideEndpoints returns the first of a certificate's names (common name,
+// DNS names, IP addresses) that is not one of inst's endpoints, or "" when
+// there is none. The common name may be an endpoint's host or address.
+func (s *Service) outsideEndpoints(inst Instance, commonName string, dnsNames, ips []string) string {
+	okDNS, okIPs := s.endpointSANs(inst)
+	for _, ip := range okIPs {
+		okDNS = append(okDNS, ip.String())
+	}
+	for _, n := range append([]string{commonName}, dnsNames...) {
+		if !slices.Contains(okDNS, n) {
+			return n
+		}
+	}
+	for _, ip := range ips {
+		parsed := net.ParseIP(ip)
+		if parsed == nil || !slices.ContainsFunc(okIPs, parsed.Equal) {
+			return ip
+		}
+	}
+	return ""
 }

@@ -108,3 +108,72 @@ func TestNodeTokenScope(t *testing.T) {
 		t.Fatalf("Authenticate(node token of a deleted instance) = %v, want Unauthorized", err)
 	}
 }
+
+// TestNodeTokenRevoke: a node token revokes a certificate its node replaced
+// (its own instance's, naming only its endpoints) with reason superseded,
+// and nothing else: another reason or a certificate naming other hosts is
+// Forbidden, another instance's certificate NotFound, twice Conflict.
+func TestNodeTokenRevoke(t *testing.T) {
+	ctx := context.Background()
+	se := servicetest.New(t, dbtrust.Options{})
+	svc, owner := se.Service, se.Owner()
+	eps := []dbtrust.Endpoint{{Host: "db1.example.internal", Port: 5432}, {Host: "10.0.0.7", Port: 5432}}
+	inst, err := svc.CreateInstance(ctx, owner, dbtrust.InstanceSpec{Name: "orders", Engine: "pg", Endpoints: eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := svc.CreateInstance(ctx, owner, dbtrust.InstanceSpec{Name: "billing", Engine: "pg", Endpoints: eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := svc.CreateNodeToken(ctx, owner, inst.ID, "orders-node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(who dbtrust.Principal, instanceID string, req dbtrust.IssueRequest) string {
+		t.Helper()
+		c, err := svc.IssueCertificate(ctx, who, instanceID, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Serial
+	}
+	csr := func() dbtrust.IssueRequest { return dbtrust.IssueRequest{CSRPEM: servicetest.CSRFor(t, "", nil, nil)} }
+	byNode, byNode2 := issue(p, inst.ID, csr()), issue(p, inst.ID, csr())
+	byOwner := issue(owner, inst.ID, dbtrust.IssueRequest{})                                                            // the endpoints' names: the node may revoke it
+	wider := issue(owner, inst.ID, dbtrust.IssueRequest{DNSNames: []string{"db1.example.internal", "reports.example"}}) // names more than the endpoints
+	otherInst := issue(owner, other.ID, dbtrust.IssueRequest{})
+
+	tests := []struct {
+		name             string
+		instance, serial string
+		reason           string
+		want             dbtrust.Code // "" for success
+	}{
+		{"own, issued to the node, superseded", inst.ID, byNode, "superseded", ""},
+		{"own, issued to the node, twice", inst.ID, byNode, "superseded", dbtrust.Conflict},
+		{"own, issued by the owner for the endpoints", inst.ID, byOwner, "superseded", ""},
+		{"own, key_compromise", inst.ID, byNode2, "key_compromise", dbtrust.Forbidden},
+		{"own, no reason (unspecified)", inst.ID, byNode2, "", dbtrust.Forbidden},
+		{"own, naming a host outside the endpoints", inst.ID, wider, "superseded", dbtrust.Forbidden},
+		{"another instance's certificate", other.ID, otherInst, "superseded", dbtrust.NotFound},
+		{"another instance's certificate through its own", inst.ID, otherInst, "superseded", dbtrust.NotFound},
+	}
+	for _, tt := range tests {
+		_, err := svc.RevokeIssuedCertificate(ctx, p, tt.instance, tt.serial, tt.reason)
+		if got := dbtrust.ErrorCode(err); err != nil && got != tt.want || err == nil && tt.want != "" {
+			t.Errorf("%s: RevokeIssuedCertificate as the node token = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	// What was refused stays unrevoked.
+	for _, c := range []struct{ instance, serial string }{{inst.ID, byNode2}, {inst.ID, wider}, {other.ID, otherInst}} {
+		got, err := svc.GetIssuedCertificate(ctx, owner, c.instance, c.serial)
+		if err != nil || got.RevokedAt != nil {
+			t.Errorf("certificate %s after refused revocations: revoked at %v, %v; want unrevoked", c.serial, got.RevokedAt, err)
+		}
+	}
+}

@@ -44,6 +44,21 @@ func TestNodeTokenScope(t *testing.T) {
 		{"POST", "/v1/tokens", map[string]any{"name": "x", "role": "viewer"}, 403, "forbidden"},
 		{"GET", "/v1/audit", nil, 403, "forbidden"},
 	}
+	// The agent revokes the certificate it replaced, with reason superseded
+	// only, and only its own instance's.
+	mine := decode[client.Certificate](t, e.do("POST", p+"/certificates", node, map[string]any{"csr": csrPEM(t, "db1.example.internal")}, 201))
+	theirs := decode[client.Certificate](t, e.do("POST", q+"/certificates", own, map[string]any{}, 201))
+	tests = append(tests, []struct {
+		method, path string
+		body         any
+		want         int
+		code         string
+	}{
+		{"POST", p + "/certificates/" + mine.Serial + "/revoke", map[string]any{"reason": "key_compromise"}, 403, "forbidden"},
+		{"POST", q + "/certificates/" + theirs.Serial + "/revoke", map[string]any{"reason": "superseded"}, 404, "not_found"},
+		{"POST", p + "/certificates/" + theirs.Serial + "/revoke", map[string]any{"reason": "superseded"}, 404, "not_found"},
+		{"POST", p + "/certificates/" + mine.Serial + "/revoke", map[string]any{"reason": "superseded"}, 200, ""},
+	}...)
 	for _, tt := range tests {
 		body := e.do(tt.method, tt.path, node, tt.body, tt.want)
 		if tt.code != "" {
