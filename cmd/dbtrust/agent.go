@@ -83,6 +83,9 @@ func runAgent(ctx context.Context, cfg agent.Config, once bool, stdout, stderr i
 	if res.Reloaded && cfg.Reload != "" {
 		fmt.Fprintln(stdout, "reload command succeeded")
 	}
+	if res.Revoked != "" {
+		fmt.Fprintf(stdout, "revoked the certificate it replaced, %s (superseded)\n", res.Revoked)
+	}
 	fmt.Fprintf(stdout, "next renewal: %s\n", res.NextRenewal.UTC().Format(time.RFC3339))
 	return nil
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/client"
 )
 
 // usageError is a wrong command line: an unknown command or flag, a missing
@@ -99,31 +98,10 @@ func errorMessage(err error) string {
 			msg = de.Field + ": " + msg
 		}
 	}
-	if h := hint(err); h != "" {
+	if h := client.Hint(err); h != "" {
 		msg += ": " + h
 	}
 	return msg
-}
-
-// hint says what to do about an error reaching a server.
-func hint(err error) string {
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	var ci x509.CertificateInvalidError
-	var op *net.OpError
-	switch {
-	case errors.As(err, &ua):
-		return "its HTTPS certificate is signed by a CA this machine does not trust; pass that CA with --server-ca FILE (serve prints it as 'tls ca:')"
-	case errors.As(err, &hn):
-		return "its HTTPS certificate does not name the host in --server; use a name it holds, or serve with --tls-hosts"
-	case errors.As(err, &ci):
-		return "its HTTPS certificate is not valid now (expired, or not yet valid); check the server's certificate and this machine's clock"
-	case errors.As(err, &op) && op.Op == "dial":
-		return "nothing answers there; check --server (DBTRUST_SERVER) and that 'dbtrust serve' runs"
-	case dbtrust.ErrorCode(err) == dbtrust.Unauthorized:
-		return "check --token (DBTRUST_TOKEN): it may be mistyped or revoked"
-	}
-	return ""
 }
 
 // reportError writes err to stderr: "dbtrust: message" (and its cause with

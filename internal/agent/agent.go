@@ -44,6 +44,7 @@ type Agent struct {
 	log       *slog.Logger
 	inst      client.Instance // resolved on the first pass that reaches dbtrust
 	reloadDue bool            // files changed but the reload has not yet succeeded
+	replaced  string          // serial of the certificate a new one replaced, to revoke once the reload succeeded
 }
 
 // Result says what one pass did.
@@ -52,6 +53,7 @@ type Result struct {
 	CertRenewed   bool      // server.crt and server.key were replaced
 	Reason        string    // why the certificate was renewed
 	Reloaded      bool      // the reload command ran and succeeded
+	Revoked       string    // serial of the replaced certificate this pass revoked (superseded)
 	NextRenewal   time.Time // when the certificate now in place falls due
 }
 
@@ -104,7 +106,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			failures++
 			wait = min(time.Second<<min(failures-1, 10), a.cfg.Interval)
-			a.log.Warn("pass failed; the files in place are kept", "err", err, "retry_in", wait.String())
+			a.log.Warn(fmt.Sprintf("%v; keeping the current files, next try in %s", err, wait))
 		} else {
 			failures = 0
 			if d := res.NextRenewal.Sub(a.cfg.Clock()); d < wait {
@@ -161,7 +163,38 @@ func (a *Agent) Once(ctx context.Context) (Result, error) {
 		}
 		a.reloadDue, res.Reloaded = false, true
 	}
+	res.Revoked = a.revokeReplaced(ctx)
 	return res, nil
+}
+
+// revokeReplaced revokes the certificate the one in place replaced, with
+// reason superseded, once the database has reloaded: no client meets it any
+// more, and a CA it came from can be retired without force. It returns the
+// serial it revoked, or "". A failure does not fail the pass (the new files
+// are in place): the agent says so, and tries again on the next pass while
+// dbtrust cannot be reached.
+func (a *Agent) revokeReplaced(ctx context.Context) string {
+	serial := a.replaced
+	if serial == "" || a.reloadDue {
+		return ""
+	}
+	_, err := a.api.Revoke(ctx, a.inst.ID, serial, "superseded")
+	code := dbtrust.ErrorCode(err)
+	switch {
+	case err == nil:
+		a.log.Info("revoked the replaced certificate (superseded)", "serial", serial)
+	case code == dbtrust.Unavailable || code == dbtrust.RateLimited:
+		a.log.Warn(fmt.Sprintf("%v; it is tried again on the next pass", explain(err, "revoke the replaced certificate")), "serial", serial)
+		return ""
+	case code != dbtrust.Conflict: // Conflict: it is revoked already
+		a.log.Warn(fmt.Sprintf("%v; revoke it with an account token ('dbtrust cert revoke INSTANCE %s --reason superseded') before retiring its CA without force",
+			explain(err, "revoke the replaced certificate"), serial), "serial", serial)
+	}
+	a.replaced = ""
+	if err != nil {
+		return ""
+	}
+	return serial
 }
 
 // resolve finds the instance: a node token names its own (GET /v1/whoami),
@@ -194,17 +227,16 @@ func (a *Agent) resolve(ctx context.Context) (client.Instance, error) {
 }
 
 // explain turns a failed call into a message that says what failed and
-// what to do.
+// what to do, in plain words: the client's message and hint, never Go's
+// transport text.
 func explain(err error, what string) error {
+	msg := strings.TrimSpace(err.Error())
 	var de *dbtrust.Error
-	if !errors.As(err, &de) || de.Code == dbtrust.Unavailable && de.Err != nil {
-		return fmt.Errorf("could not %s: dbtrust did not answer (%v); the agent keeps the current files and retries", what, errors.Unwrap(err))
+	if errors.As(err, &de) {
+		msg = strings.TrimSpace(de.Message)
 	}
-	switch de.Code {
-	case dbtrust.Unauthorized:
-		return fmt.Errorf("could not %s: dbtrust refused the token (revoked or mistyped?): %s", what, de.Message)
-	case dbtrust.Forbidden, dbtrust.NotFound:
-		return fmt.Errorf("could not %s: %s", what, de.Message)
+	if h := client.Hint(err); h != "" {
+		msg += ": " + h
 	}
-	return fmt.Errorf("could not %s: %s", what, strings.TrimSpace(de.Message))
+	return fmt.Errorf("could not %s: %s", what, msg)
 }

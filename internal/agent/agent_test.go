@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -84,7 +86,7 @@ func (e *env) rotate(step string) {
 	case "finish":
 		_, _, err = e.svc.RotateFinish(ctx, e.owner, e.inst.ID, false)
 	case "retire":
-		_, err = e.svc.RotateRetire(ctx, e.owner, e.inst.ID, true)
+		_, err = e.svc.RotateRetire(ctx, e.owner, e.inst.ID, false) // no force: the agent revoked what it replaced
 	}
 	if err != nil {
 		e.t.Fatalf("rotate %s: %v", step, err)
@@ -135,7 +137,8 @@ func (e *env) checkFiles() *x509.Certificate {
 
 // TestRotationPasses: each pass does what the moment needs: a first
 // certificate, nothing, the new bundle at rotation start, a certificate from
-// the new CA after finish, the smaller bundle after retire; and the reload
+// the new CA after finish (and the old one revoked as superseded, so that
+// retire needs no force), the smaller bundle after retire; and the reload
 // command runs after each change only.
 func TestRotationPasses(t *testing.T) {
 	e := newEnv(t)
@@ -145,12 +148,13 @@ func TestRotationPasses(t *testing.T) {
 		before          string
 		bundle, renewed bool
 		cas             int
+		revoked         bool // the certificate before this pass was revoked as superseded
 	}{
-		{"", true, true, 1},
-		{"", false, false, 1},
-		{"start", true, false, 2},
-		{"finish", true, true, 2},
-		{"retire", true, false, 1},
+		{"", true, true, 1, false},
+		{"", false, false, 1, false},
+		{"start", true, false, 2, false},
+		{"finish", true, true, 2, true},
+		{"retire", true, false, 1, false},
 	}
 	var last *x509.Certificate
 	for i, st := range steps {
@@ -165,6 +169,15 @@ func TestRotationPasses(t *testing.T) {
 			t.Fatalf("pass %d (after %q) = %+v, want bundle changed %v, renewed %v", i, st.before, res, st.bundle, st.renewed)
 		}
 		leaf := e.checkFiles()
+		if st.revoked != (res.Revoked != "") || st.revoked && res.Revoked != last.SerialNumber.Text(16) {
+			t.Fatalf("pass %d (after %q) revoked %q, want the replaced certificate revoked: %v", i, st.before, res.Revoked, st.revoked)
+		}
+		if st.revoked {
+			c, err := e.svc.GetIssuedCertificate(context.Background(), e.owner, e.inst.ID, res.Revoked)
+			if err != nil || c.RevokedAt == nil || c.RevocationReason != "superseded" {
+				t.Fatalf("replaced certificate after pass %d: %+v, %v; want revoked as superseded", i, c, err)
+			}
+		}
 		if n := strings.Count(string(e.snapshot()["ca.pem"]), "BEGIN CERTIFICATE"); n != st.cas {
 			t.Fatalf("pass %d: ca.pem holds %d CAs, want %d", i, n, st.cas)
 		}
@@ -359,5 +372,93 @@ func TestNoPrivateKeyLeaves(t *testing.T) {
 	}
 	if strings.Contains(bodies.String(), "PRIVATE KEY") || !strings.Contains(bodies.String(), "CERTIFICATE REQUEST") {
 		t.Fatalf("requests sent: %q; want a CSR and no private key", bodies.String())
+	}
+}
+
+// TestRevokeRetriedAfterOutage: when dbtrust cannot take the revocation of
+// the replaced certificate, the pass still succeeds (the new files are in
+// place) and the next pass revokes it; when the reload fails, nothing is
+// revoked until it succeeds.
+func TestRevokeRetriedAfterOutage(t *testing.T) {
+	e := newEnv(t)
+	flag := filepath.Join(t.TempDir(), "ok")
+	a := e.agent(func(c *agent.Config) { c.Reload = "test -e " + flag })
+	os.WriteFile(flag, nil, 0o600)
+	if _, err := a.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	old := e.checkFiles().SerialNumber.Text(16)
+	e.rotate("start")
+	if _, err := a.Once(context.Background()); err != nil { // installs the bundle
+		t.Fatal(err)
+	}
+	e.rotate("finish")
+	os.Remove(flag)
+	if res, err := a.Once(context.Background()); err == nil || !res.CertRenewed || res.Revoked != "" {
+		t.Fatalf("pass with a failing reload = %+v, %v; want the new certificate in place, the reload failed, nothing revoked", res, err)
+	}
+	os.WriteFile(flag, nil, 0o600)
+	e.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/revoke") {
+			http.Error(w, "down for maintenance", http.StatusBadGateway)
+			return
+		}
+		e.real.ServeHTTP(w, r)
+	}))
+	if res, err := a.Once(context.Background()); err != nil || !res.Reloaded || res.Revoked != "" {
+		t.Fatalf("pass with the revocation refused = %+v, %v; want the reload done, nothing revoked", res, err)
+	}
+	e.serve(e.real)
+	if res, err := a.Once(context.Background()); err != nil || res.Revoked != old {
+		t.Fatalf("pass after the outage = %+v, %v; want %s revoked", res, err, old)
+	}
+	e.rotate("retire")
+}
+
+// TestUnreachableSaysWhatToDo: when dbtrust cannot be reached, the pass's
+// error and the log say so in plain words, with what to check, and never
+// Go's transport or TLS text.
+func TestUnreachableSaysWhatToDo(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	tests := []struct {
+		name, server, want string
+	}{
+		{"nothing listening", closed.URL, "nothing is listening there"},
+		{"HTTPS from an untrusted CA", tlsSrv.URL, "--server-ca FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			var log bytes.Buffer
+			a := e.agent(func(c *agent.Config) {
+				c.Server = tt.server
+				c.Log = slog.New(slog.NewTextHandler(&log, nil))
+			})
+			_, err := a.Once(context.Background())
+			if err == nil {
+				t.Fatal("a pass with dbtrust unreachable succeeded")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			a.Run(ctx)
+			for what, text := range map[string]string{"error": err.Error(), "log": log.String()} {
+				if !strings.Contains(text, "cannot reach the dbtrust server at "+tt.server) || !strings.Contains(text, tt.want) {
+					t.Errorf("%s = %q; want it to say it cannot reach %s, and %q", what, text, tt.server, tt.want)
+				}
+				for _, raw := range []string{"dial tcp", "connection refused", "x509:", "tls:"} {
+					if strings.Contains(text, raw) {
+						t.Errorf("%s = %q; it holds Go's own text %q", what, text, raw)
+					}
+				}
+			}
+			if !strings.Contains(log.String(), "keeping the current files, next try in 1s") {
+				t.Errorf("log = %q; want it to say the files are kept and when it tries again", log.String())
+			}
+		})
 	}
 }

@@ -50,6 +50,9 @@ func (a *Agent) install(ctx context.Context, cas client.CAList, bundle []byte) (
 			return Result{BundleChanged: res.BundleChanged}, err
 		}
 		res.CertRenewed = true
+		if have.cert != nil && now.Before(have.cert.NotAfter) {
+			a.replaced = have.cert.SerialNumber.Text(16)
+		}
 		a.log.Info("installed a new certificate", "reason", res.Reason, "serial", leaf.SerialNumber.Text(16),
 			"not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "names", strings.Join(names(leaf), ","))
 	}
