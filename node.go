@@ -11,12 +11,13 @@ import (
 // RoleNode is the role of a node token's Principal: a credential for the
 // agent beside one database node. It ranks below every other role, so that
 // require refuses it everything; what it may do is granted by scope (see
-// RequireInstance): read its one instance, its CAs and bundle, and have
-// certificates issued from a CSR for that instance's endpoints.
+// RequireInstance): read its one instance, its CAs and bundle, have
+// certificates issued from a CSR for that instance's endpoints, and revoke
+// those it replaced (checkNodeRevoke).
 const RoleNode Role = "node"
 
 // errNodeScope is what a node token is told when it tries anything else.
-var errNodeScope = Errorf(Forbidden, "a node token may only read its own instance's CA bundle and have certificates issued for that instance's endpoints; use an account token for anything else")
+var errNodeScope = Errorf(Forbidden, "a node token may only read its own instance's CA bundle and have certificates issued for that instance's endpoints (and revoke, as superseded, those it replaced); use an account token for anything else")
 
 // PrincipalRole returns the role t's Principal acts with: RoleNode for a
 // node token, else the token's role.

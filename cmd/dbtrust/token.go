@@ -15,7 +15,8 @@ func newTokenCmd(a *app) *cobra.Command {
 		Short: "Create a token (the token string is shown once); with --instance, a node token for that instance's agent",
 		Long: `Create a token; the token string is shown once. With --instance it is a node token: scoped to that
 one instance, for the agent on its nodes ('dbtrust agent'). It can read that instance, its CAs and
-bundle, and have certificates issued from a CSR for the instance's endpoints, and nothing else.`,
+bundle, have certificates issued from a CSR for the instance's endpoints, and revoke those it replaced
+(reason superseded only), and nothing else.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if inst != "" && cmd.Flags().Changed("role") && role != "node" {

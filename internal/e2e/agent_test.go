@@ -181,11 +181,8 @@ func (d *trust) rotateAll(nodes []*node, step string) {
 	d.t.Helper()
 	for _, n := range nodes {
 		var l client.CAList
-		body := map[string]any{}
-		if step == "retire" {
-			body["force"] = true // the agent's certificate from the old CA is unexpired, and replaced
-		}
-		d.call("POST", "/v1/instances/"+n.inst.ID+"/rotation/"+step, "Authorization", body, &l, 200)
+		// No force at retire: each agent revoked the certificate it replaced.
+		d.call("POST", "/v1/instances/"+n.inst.ID+"/rotation/"+step, "Authorization", map[string]any{}, &l, 200)
 		switch step {
 		case "start", "retire":
 			want := map[string]int{"start": 2, "retire": 1}[step]
@@ -198,6 +195,12 @@ func (d *trust) rotateAll(nodes []*node, step string) {
 			})
 		case "finish":
 			current := caFingerprint(d.t, l, "current")
+			var currentID string
+			for _, ca := range l.CAs {
+				if ca.State == "current" {
+					currentID = ca.ID
+				}
+			}
 			waitFor(d.t, n.name+" presenting a certificate from the new CA", func() error {
 				bundle := d.doBundle(n.inst.ID)
 				leaf, err := n.connect(save(d.t, d.t.TempDir(), "probe.pem", bundle))
@@ -206,6 +209,16 @@ func (d *trust) rotateAll(nodes []*node, step string) {
 				}
 				if got := issuerFingerprint(d.t, leaf, bundle); got != current {
 					return fmt.Errorf("the server's certificate is from %s, want %s", got, current)
+				}
+				return nil
+			})
+			waitFor(d.t, n.name+" agent revoking the certificate it replaced", func() error {
+				var certs client.CertificateList
+				d.call("GET", "/v1/instances/"+n.inst.ID+"/certificates", "Authorization", nil, &certs, 200)
+				for _, c := range certs.Certificates {
+					if c.CAID != currentID && (c.RevokedAt == "" || c.RevocationReason != "superseded") {
+						return fmt.Errorf("certificate %s from the old CA is not revoked as superseded", c.Serial)
+					}
 				}
 				return nil
 			})
