@@ -9,26 +9,42 @@ import (
 	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
 
+// nodeFixture is a service with two instances, orders (with endpoints
+// db1.example.internal and 10.0.0.7) and billing, and a node token of orders.
+type nodeFixture struct {
+	svc         *dbtrust.Service
+	owner       dbtrust.Principal
+	inst, other dbtrust.Instance
+	tok         dbtrust.Token
+	secret      string
+}
+
+func newNodeFixture(t *testing.T) nodeFixture {
+	t.Helper()
+	ctx := context.Background()
+	se := servicetest.New(t, dbtrust.Options{})
+	f := nodeFixture{svc: se.Service, owner: se.Owner()}
+	eps := []dbtrust.Endpoint{{Host: "db1.example.internal", Port: 5432}, {Host: "10.0.0.7", Port: 5432}}
+	var err error
+	if f.inst, err = f.svc.CreateInstance(ctx, f.owner, dbtrust.InstanceSpec{Name: "orders", Engine: "pg", Endpoints: eps}); err != nil {
+		t.Fatal(err)
+	}
+	if f.other, err = f.svc.CreateInstance(ctx, f.owner, dbtrust.InstanceSpec{Name: "billing", Engine: "pg"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.tok, f.secret, err = f.svc.CreateNodeToken(ctx, f.owner, f.inst.ID, "orders-node-1"); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // TestNodeTokenScope: a node token reads its own instance and bundle and
 // gets certificates for its endpoints from a CSR, and nothing else: other
 // instances read as missing, everything else is Forbidden.
 func TestNodeTokenScope(t *testing.T) {
 	ctx := context.Background()
-	se := servicetest.New(t, dbtrust.Options{})
-	svc, owner := se.Service, se.Owner()
-	eps := []dbtrust.Endpoint{{Host: "db1.example.internal", Port: 5432}, {Host: "10.0.0.7", Port: 5432}}
-	inst, err := svc.CreateInstance(ctx, owner, dbtrust.InstanceSpec{Name: "orders", Engine: "pg", Endpoints: eps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := svc.CreateInstance(ctx, owner, dbtrust.InstanceSpec{Name: "billing", Engine: "pg"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, secret, err := svc.CreateNodeToken(ctx, owner, inst.ID, "orders-node-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newNodeFixture(t)
+	svc, owner, inst, other, tok, secret := f.svc, f.owner, f.inst, f.other, f.tok, f.secret
 	if tok.PrincipalRole() != dbtrust.RoleNode || tok.InstanceID != inst.ID {
 		t.Fatalf("CreateNodeToken = %+v, want a node token of %s", tok, inst.ID)
 	}
@@ -115,22 +131,9 @@ func TestNodeTokenScope(t *testing.T) {
 // Forbidden, another instance's certificate NotFound, twice Conflict.
 func TestNodeTokenRevoke(t *testing.T) {
 	ctx := context.Background()
-	se := servicetest.New(t, dbtrust.Options{})
-	svc, owner := se.Service, se.Owner()
-	eps := []dbtrust.Endpoint{{Host: "db1.example.internal", Port: 5432}, {Host: "10.0.0.7", Port: 5432}}
-	inst, err := svc.CreateInstance(ctx, owner, dbtrust.InstanceSpec{Name: "orders", Engine: "pg", Endpoints: eps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := svc.CreateInstance(ctx, owner, dbtrust.InstanceSpec{Name: "billing", Engine: "pg", Endpoints: eps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, secret, err := svc.CreateNodeToken(ctx, owner, inst.ID, "orders-node-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := svc.Authenticate(ctx, secret)
+	f := newNodeFixture(t)
+	svc, owner, inst, other := f.svc, f.owner, f.inst, f.other
+	p, err := svc.Authenticate(ctx, f.secret)
 	if err != nil {
 		t.Fatal(err)
 	}
