@@ -18,6 +18,6 @@ targets=(
 for t in "${targets[@]}"; do
   set -- $t
   out=$(go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "$fuzztime" -parallel 1 2>&1) || { echo "$out" >&2; exit 1; }
-  execs=$(echo "$out" | grep -o 'execs: [0-9]*' | tail -1)
+  execs=$(echo "$out" | grep -o 'execs: [0-9]*' | tail -1 || true)
   echo "fuzz $2 ($1): ${execs:-execs: ?} in $fuzztime"
 done
