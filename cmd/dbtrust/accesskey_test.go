@@ -7,38 +7,61 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/dbtrust/dbtrust/client"
 )
 
+// TestAccessKeyCommands runs create, list and revoke on the data folder and
+// through a real server (--server): same output, same JSON shape.
 func TestAccessKeyCommands(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
-	var acct accountOut
-	cliJSON(t, &acct, "account", "create", "alpha", "--data", data)
-
-	var k accessKeyOut
-	cliJSON(t, &k, "accesskey", "create", "--name", "ci", "--role", "viewer", "--data", data)
-	if len(k.AccessKey) != 20 || len(k.SecretKey) != 40 || k.ProjectID != acct.ProjectID || k.Role != "viewer" || k.Name != "ci" {
-		t.Fatalf("accesskey create = %+v, want a 20-character AK, a 40-character SK and project %s", k, acct.ProjectID)
+	for _, where := range []string{"data folder", "server"} {
+		t.Run(where, func(t *testing.T) {
+			t.Parallel()
+			data := t.TempDir()
+			on := []string{"--data", data}
+			if where == "server" {
+				url, token := serveInProcess(t, "--data", data)
+				on = []string{"--server", url, "--token", token}
+			} else {
+				cli(t, "account", "create", "alpha", "--data", data)
+			}
+			var accts []accountOut
+			cliJSON(t, &accts, "account", "list", "--data", data)
+			testAccessKeyCommands(t, accts[0].ProjectID, on)
+		})
 	}
-	table := cli(t, "accesskey", "create", "--data", data)
-	if !strings.Contains(table, "secret key:") || !strings.Contains(table, acct.ProjectID) {
+}
+
+func testAccessKeyCommands(t *testing.T, project string, on []string) {
+	t.Helper()
+	with := func(args ...string) []string { return append(args, on...) }
+	var k client.AccessKey
+	cliJSON(t, &k, with("accesskey", "create", "--name", "ci", "--role", "viewer")...)
+	if len(k.AccessKey) != 20 || len(k.SecretKey) != 40 || k.ProjectID != project || k.Role != "viewer" || k.Name != "ci" {
+		t.Fatalf("accesskey create = %+v, want a 20-character AK, a 40-character SK and project %s", k, project)
+	}
+	table := cli(t, with("accesskey", "create")...)
+	if !strings.Contains(table, "secret key:") || !strings.Contains(table, project) {
 		t.Fatalf("accesskey create table:\n%s", table)
 	}
 
-	var list []accessKeyOut
-	cliJSON(t, &list, "accesskey", "list", "--data", data)
+	var list []client.AccessKey
+	cliJSON(t, &list, with("accesskey", "list")...)
 	if len(list) != 2 || list[0].AccessKey != k.AccessKey || list[0].SecretKey != "" || list[0].RevokedAt != "" {
 		t.Fatalf("accesskey list = %+v, want two keys, no secret", list)
 	}
-	if out := cli(t, "accesskey", "list", "--data", data); strings.Contains(out, k.SecretKey) || !strings.Contains(out, k.AccessKey) {
+	if out := cli(t, with("accesskey", "list")...); strings.Contains(out, k.SecretKey) || !strings.Contains(out, k.AccessKey) {
 		t.Fatalf("accesskey list table shows the SK or misses the AK:\n%s", out)
 	}
 
-	cli(t, "accesskey", "revoke", k.AccessKey, "--yes", "--data", data)
-	cliJSON(t, &list, "accesskey", "list", "--data", data)
-	if list[0].RevokedAt == "" {
-		t.Fatalf("revoked key lists as %+v", list[0])
+	var revoked map[string]string
+	cliJSON(t, &revoked, with("accesskey", "revoke", "ci", "--yes")...) // by name
+	cliJSON(t, &list, with("accesskey", "list")...)
+	if revoked["revoked"] != k.AccessKey || list[0].RevokedAt == "" || list[1].RevokedAt != "" {
+		t.Fatalf("revoke ci = %v, then the list is %+v", revoked, list)
 	}
+	cli(t, with("accesskey", "revoke", list[1].AccessKey[:12], "--yes")...) // by unique AK prefix
 
 	for _, args := range [][]string{
 		{"accesskey", "revoke", k.AccessKey, "--yes"},  // already revoked
@@ -48,9 +71,19 @@ func TestAccessKeyCommands(t *testing.T) {
 		{"accesskey", "rotate"},
 	} {
 		var out, errOut bytes.Buffer
-		if err := run(context.Background(), append(append([]string{"dbtrust"}, args...), "--data", data), noEnv, strings.NewReader(""), &out, &errOut); err == nil {
+		if err := run(context.Background(), append(append([]string{"dbtrust"}, args...), on...), noEnv, strings.NewReader(""), &out, &errOut); err == nil {
 			t.Errorf("dbtrust %s succeeded, want an error", strings.Join(args, " "))
 		}
+	}
+	// Without --yes, revoke refuses off a terminal and revokes nothing.
+	cliJSON(t, &k, with("accesskey", "create", "--name", "guarded")...)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append([]string{"dbtrust", "accesskey", "revoke", "guarded"}, on...), noEnv, strings.NewReader(""), &out, &errOut); err == nil {
+		t.Fatal("accesskey revoke without --yes succeeded")
+	}
+	cliJSON(t, &list, with("accesskey", "list")...)
+	if len(list) != 3 || list[2].Name != "guarded" || list[2].RevokedAt != "" {
+		t.Fatalf("after a refused revoke the list is %+v", list)
 	}
 }
 

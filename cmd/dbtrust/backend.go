@@ -41,6 +41,9 @@ type backend interface {
 	CreateNodeToken(ctx context.Context, id, name string) (client.Token, error)
 	ListTokens(ctx context.Context) ([]client.Token, error)
 	RevokeToken(ctx context.Context, id string) error
+	CreateAccessKey(ctx context.Context, name, role string) (client.AccessKey, error)
+	ListAccessKeys(ctx context.Context) ([]client.AccessKey, error)
+	RevokeAccessKey(ctx context.Context, id string) error
 	Audit(ctx context.Context, q client.AuditQuery) (client.AuditList, error)
 
 	CreateWebhook(ctx context.Context, req client.CreateWebhookRequest) (client.Webhook, error)
