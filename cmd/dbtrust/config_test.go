@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/client"
 	"github.com/dbtrust/dbtrust/internal/pki"
+	"github.com/dbtrust/dbtrust/internal/server"
 )
 
 // caOf returns the current CA certificate of an instance.
@@ -102,6 +106,10 @@ func TestMalformedSettingsRefused(t *testing.T) {
 		{"env CA key type", map[string]string{"DBTRUST_CA_KEY_TYPE": "rsa-1024"}, []string{"instance", "list"}, "rsa-1024"},
 		{"env output", map[string]string{"DBTRUST_OUTPUT": "xml"}, []string{"instance", "list"}, "xml"},
 		{"flag rate limit", nil, []string{"serve", "--rate-limit", "abc"}, "--rate-limit"},
+		{"env failed-auth limit", map[string]string{"DBTRUST_FAILED_AUTH_LIMIT": "abc"}, []string{"serve"}, "DBTRUST_FAILED_AUTH_LIMIT"},
+		{"flag download limit", nil, []string{"serve", "--download-limit", "lots"}, "--download-limit"},
+		{"flag link limit zero", nil, []string{"serve", "--link-limit", "0"}, "link limit 0"},
+		{"env public limit negative", map[string]string{"DBTRUST_PUBLIC_LIMIT": "-1"}, []string{"serve"}, "public limit -1"},
 		{"config file value", nil, []string{"serve", "--config", conf}, "rate-limit"},
 		{"config file key", nil, []string{"serve", "--config", typo}, `did you mean "rate-limit"`},
 		{"config file missing", nil, []string{"serve", "--config", filepath.Join(t.TempDir(), "none.yaml")}, "config file"},
@@ -127,5 +135,98 @@ func TestMalformedSettingsRefused(t *testing.T) {
 				t.Errorf("dbtrust %s made the data folder despite the bad setting", strings.Join(tt.args, " "))
 			}
 		})
+	}
+}
+
+// TestLimitSettingsReachServerConfig: each request budget of serve, from its
+// flag or from its DBTRUST_* variable, is what the server is built with,
+// the defaults included; and serve --help lists each with its variable.
+func TestLimitSettingsReachServerConfig(t *testing.T) {
+	t.Parallel()
+	defaults := server.Config{RateLimit: 5000, FailedAuthLimit: 100, PublicLimit: 0, DownloadLimit: 600, LinkLimit: 60}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want func(*server.Config)
+	}{
+		{"defaults", nil, nil, func(*server.Config) {}},
+		{"flag failed-auth", nil, []string{"--failed-auth-limit", "3"}, func(c *server.Config) { c.FailedAuthLimit = 3 }},
+		{"env failed-auth", map[string]string{"DBTRUST_FAILED_AUTH_LIMIT": "7"}, nil, func(c *server.Config) { c.FailedAuthLimit = 7 }},
+		{"flag public", nil, []string{"--public-limit", "50"}, func(c *server.Config) { c.PublicLimit = 50 }},
+		{"env public", map[string]string{"DBTRUST_PUBLIC_LIMIT": "51"}, nil, func(c *server.Config) { c.PublicLimit = 51 }},
+		{"flag download", nil, []string{"--download-limit", "20"}, func(c *server.Config) { c.DownloadLimit = 20 }},
+		{"env download", map[string]string{"DBTRUST_DOWNLOAD_LIMIT": "21"}, nil, func(c *server.Config) { c.DownloadLimit = 21 }},
+		{"flag link", nil, []string{"--link-limit", "5"}, func(c *server.Config) { c.LinkLimit = 5 }},
+		{"env link", map[string]string{"DBTRUST_LINK_LIMIT": "6"}, nil, func(c *server.Config) { c.LinkLimit = 6 }},
+		{"flag wins over env", map[string]string{"DBTRUST_LINK_LIMIT": "6"}, []string{"--link-limit", "8"}, func(c *server.Config) { c.LinkLimit = 8 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &app{getenv: mapEnv(tt.env), cfg: &config{}}
+			serve, _, err := newRootCmd(a).Find([]string{"serve"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := serve.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.cfg.load(serve, a.getenv); err != nil {
+				t.Fatalf("load %v with %v: %v", tt.args, tt.env, err)
+			}
+			got, want := a.cfg.Serve.serverConfig(nil, nil, ""), defaults
+			tt.want(&want)
+			if got.RateLimit != want.RateLimit || got.FailedAuthLimit != want.FailedAuthLimit || got.PublicLimit != want.PublicLimit ||
+				got.DownloadLimit != want.DownloadLimit || got.LinkLimit != want.LinkLimit {
+				t.Errorf("serve %v with %v: server limits %d/%d/%d/%d/%d, want %d/%d/%d/%d/%d (rate/failed-auth/public/download/link)",
+					tt.args, tt.env, got.RateLimit, got.FailedAuthLimit, got.PublicLimit, got.DownloadLimit, got.LinkLimit,
+					want.RateLimit, want.FailedAuthLimit, want.PublicLimit, want.DownloadLimit, want.LinkLimit)
+			}
+		})
+	}
+	help := cli(t, "serve", "--help")
+	for _, s := range []string{"--failed-auth-limit", "DBTRUST_FAILED_AUTH_LIMIT", "--public-limit", "DBTRUST_PUBLIC_LIMIT",
+		"--download-limit", "DBTRUST_DOWNLOAD_LIMIT", "--link-limit", "DBTRUST_LINK_LIMIT"} {
+		if !strings.Contains(help, s) {
+			t.Errorf("serve --help does not mention %s:\n%s", s, help)
+		}
+	}
+}
+
+// TestFailedAuthLimitTakesEffect: a server started with --failed-auth-limit 3
+// answers three bad tokens from one address with 401 and the fourth with
+// the native 429 and Retry-After; the budget is the address's across
+// dialects (the fifth, to the DigitalOcean API, is DigitalOcean's 429), and
+// the owner token from that address still gets through.
+func TestFailedAuthLimitTakesEffect(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, http.DefaultClient, map[string]string{"DBTRUST_DATA": t.TempDir()},
+		"serve", "--addr", "127.0.0.1:0", "--failed-auth-limit", "3")
+	bad := func(i int) string { return fmt.Sprintf("dbt_%016x_%043d", i, i) }
+	for i := range 3 {
+		if code, body := doRequest(t, http.DefaultClient, "GET", s.url+"/v1/instances", bad(i), ""); code != http.StatusUnauthorized {
+			t.Fatalf("bad token %d = %d %s, want 401", i+1, code, body)
+		}
+	}
+	for _, tt := range []struct{ path, code string }{{"/v1/instances", string(dbtrust.RateLimited)}, {"/v2/databases", "too_many_requests"}} {
+		req, _ := http.NewRequest("GET", s.url+tt.path, nil)
+		req.Header.Set("Authorization", "Bearer "+bad(9))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+			ID    string                `json:"id"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || (body.Error.Code != tt.code && body.ID != tt.code) {
+			t.Errorf("GET %s over the failed-auth limit = %d, Retry-After %q, body %+v; want 429 %s with Retry-After",
+				tt.path, resp.StatusCode, resp.Header.Get("Retry-After"), body, tt.code)
+		}
+	}
+	if code, body := doRequest(t, http.DefaultClient, "GET", s.url+"/v1/instances", s.token, ""); code != http.StatusOK {
+		t.Errorf("the owner token from the same address = %d %s, want 200", code, body)
 	}
 }

@@ -30,26 +30,33 @@ import (
 // serveConfig is what only serve reads; the rest of its settings are the
 // shared ones in config.
 type serveConfig struct {
-	Addr           string
-	TLSCert        string
-	TLSKey         string
-	HTTPS          bool
-	TLSHosts       []string
-	InsecureHTTP   bool
-	RateLimit      int
-	PublicURL      string
-	LinkTTL        time.Duration
-	LogLevel       string
-	LogFormat      string
-	Migrate        bool
-	RequestTimeout time.Duration
-	AutoRotate     time.Duration
-	NoMetrics      bool
-	MetricsToken   string
-	CacheTTL       time.Duration
-	AdoptionFlush  time.Duration
-	WebhookEvery   time.Duration
-	Clock          string
+	Addr         string
+	TLSCert      string
+	TLSKey       string
+	HTTPS        bool
+	TLSHosts     []string
+	InsecureHTTP bool
+	RateLimit    int
+	// Budgets per minute besides the token's: failed authentications and
+	// credential-free requests (CRLs, console sign-in) per client address,
+	// download-link requests per address and per link.
+	FailedAuthLimit int
+	PublicLimit     int
+	DownloadLimit   int
+	LinkLimit       int
+	PublicURL       string
+	LinkTTL         time.Duration
+	LogLevel        string
+	LogFormat       string
+	Migrate         bool
+	RequestTimeout  time.Duration
+	AutoRotate      time.Duration
+	NoMetrics       bool
+	MetricsToken    string
+	CacheTTL        time.Duration
+	AdoptionFlush   time.Duration
+	WebhookEvery    time.Duration
+	Clock           string
 }
 
 func (s *serveConfig) register(fs *pflag.FlagSet) {
@@ -60,6 +67,10 @@ func (s *serveConfig) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&s.TLSHosts, "tls-hosts", nil, "extra DNS names or IPs for the self-issued certificate (comma-separated)")
 	fs.BoolVar(&s.InsecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address (never across a network you do not trust)")
 	fs.IntVar(&s.RateLimit, "rate-limit", 5000, "requests per token per minute")
+	fs.IntVar(&s.FailedAuthLimit, "failed-auth-limit", 100, "failed authentications per client address per minute; then 429 (valid tokens from that address are not affected)")
+	fs.IntVar(&s.PublicLimit, "public-limit", 0, "requests per client address per minute to the routes that need no credentials (CRLs, console sign-in); 0: the same as --rate-limit")
+	fs.IntVar(&s.DownloadLimit, "download-limit", 600, "requests to download links per client address per minute")
+	fs.IntVar(&s.LinkLimit, "link-limit", 60, "downloads of one presigned download link per minute")
 	fs.StringVar(&s.PublicURL, "public-url", "", "base URL clients reach dbtrust at, for the download links it hands out (default: the URL it serves on)")
 	fs.DurationVar(&s.LinkTTL, "link-ttl", huaweicloud.DefaultLinkTTL, "lifetime of a presigned download link (1s to 168h)")
 	fs.StringVar(&s.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -76,6 +87,8 @@ func (s *serveConfig) register(fs *pflag.FlagSet) {
 	for name, env := range map[string]string{
 		"addr": "DBTRUST_ADDR", "tls-cert": "DBTRUST_TLS_CERT", "tls-key": "DBTRUST_TLS_KEY", "https": "DBTRUST_HTTPS",
 		"tls-hosts": "DBTRUST_TLS_HOSTS", "insecure-http": "DBTRUST_INSECURE_HTTP", "rate-limit": "DBTRUST_RATE_LIMIT",
+		"failed-auth-limit": "DBTRUST_FAILED_AUTH_LIMIT", "public-limit": "DBTRUST_PUBLIC_LIMIT",
+		"download-limit": "DBTRUST_DOWNLOAD_LIMIT", "link-limit": "DBTRUST_LINK_LIMIT",
 		"public-url": "DBTRUST_PUBLIC_URL", "link-ttl": "DBTRUST_LINK_TTL", "log-level": "DBTRUST_LOG_LEVEL",
 		"log-format": "DBTRUST_LOG_FORMAT", "migrate": "DBTRUST_MIGRATE", "request-timeout": "DBTRUST_REQUEST_TIMEOUT",
 		"auto-rotate-interval": "DBTRUST_AUTO_ROTATE_INTERVAL", "no-metrics": "DBTRUST_NO_METRICS",
@@ -102,8 +115,16 @@ func (s *serveConfig) validate() error {
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return usageErrorf("--tls-cert and --tls-key go together")
 	}
-	if s.RateLimit < 1 {
-		return usageErrorf("rate limit %d: want at least 1 request per minute", s.RateLimit)
+	for _, l := range []struct {
+		name  string
+		value int
+	}{{"rate limit", s.RateLimit}, {"failed-auth limit", s.FailedAuthLimit}, {"download limit", s.DownloadLimit}, {"link limit", s.LinkLimit}} {
+		if l.value < 1 {
+			return usageErrorf("%s %d: want at least 1 request per minute", l.name, l.value)
+		}
+	}
+	if s.PublicLimit < 0 {
+		return usageErrorf("public limit %d: want at least 1 request per minute, or 0 for the same as --rate-limit", s.PublicLimit)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
 		return usageErrorf("log level %q: want debug, info, warn or error", s.LogLevel)
@@ -121,6 +142,15 @@ func (s *serveConfig) validate() error {
 		return usageErrorf("log format %q: want text or json", s.LogFormat)
 	}
 	return nil
+}
+
+// serverConfig is what the HTTP server takes from serve's settings.
+func (s *serveConfig) serverConfig(svc *dbtrust.Service, log *slog.Logger, publicURL string) server.Config {
+	return server.Config{
+		Service: svc, Logger: log, RateLimit: s.RateLimit, FailedAuthLimit: s.FailedAuthLimit, PublicLimit: s.PublicLimit,
+		DownloadLimit: s.DownloadLimit, LinkLimit: s.LinkLimit, RequestTimeout: s.RequestTimeout,
+		PublicURL: publicURL, LinkTTL: s.LinkTTL, NoMetrics: s.NoMetrics, MetricsToken: s.MetricsToken,
+	}
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -193,10 +223,7 @@ func (a *app) serve(ctx context.Context) error {
 	}
 
 	srv := &http.Server{
-		Handler: server.New(server.Config{
-			Service: svc, Logger: log, RateLimit: s.RateLimit, RequestTimeout: s.RequestTimeout,
-			PublicURL: publicURL, LinkTTL: s.LinkTTL, NoMetrics: s.NoMetrics, MetricsToken: s.MetricsToken,
-		}),
+		Handler:           server.New(s.serverConfig(svc, log, publicURL)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
