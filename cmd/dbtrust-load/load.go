@@ -14,7 +14,7 @@ import (
 type result struct {
 	Lat     []time.Duration // every request's latency
 	Elapsed time.Duration
-	CPU     time.Duration `json:"-"` // the server's CPU time in the round, 0 if unknown
+	CPU     time.Duration // the server's CPU time in the round, 0 if unknown
 }
 
 func (r result) rate() float64 { return float64(len(r.Lat)) / r.Elapsed.Seconds() }

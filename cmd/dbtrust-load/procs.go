@@ -95,11 +95,14 @@ func (p *proc) stop() {
 	t.Stop()
 }
 
-// cpuTime is the CPU time (user + system) the process has used so far, from
-// /proc; 0 where there is no /proc. taskset execs its command, so the PID is
-// the server's.
-func (p *proc) cpuTime() time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
+// cpuTime is the CPU time the process has used so far. taskset execs its
+// command, so the PID is the server's.
+func (p *proc) cpuTime() time.Duration { return procCPU(p.cmd.Process.Pid) }
+
+// procCPU is the CPU time (user + system) process pid has used so far, from
+// /proc; 0 where there is no /proc.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0
 	}

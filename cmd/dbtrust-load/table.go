@@ -19,12 +19,15 @@ import (
 	"time"
 )
 
-// row is one target of one scenario and its rounds; Ratio, when set, holds
-// each round's throughput over the paired ceiling round.
+// row is one target of one scenario and its rounds. Ratios, when set, holds
+// each round's throughput over the paired ceiling round's; CPURatios the
+// ceiling's server CPU per request over this target's, which a loaded
+// machine disturbs less.
 type row struct {
 	Name, Target string
 	Runs         []result
 	Ratios       []float64
+	CPURatios    []float64
 }
 
 // interleave runs a then b, Rounds times, so that both see the same machine.
@@ -41,6 +44,9 @@ func (b *bench) interleave(ctx context.Context, name string, a func(context.Cont
 		}
 		ra.Runs, rc.Runs = append(ra.Runs, x), append(rc.Runs, y)
 		ra.Ratios = append(ra.Ratios, x.rate()/y.rate())
+		if x.cpuPerOp() > 0 && y.cpuPerOp() > 0 {
+			ra.CPURatios = append(ra.CPURatios, float64(y.cpuPerOp())/float64(x.cpuPerOp()))
+		}
 		fmt.Fprintf(b.out, "%s, round %d: dbtrust %.0f/s, %s %.0f/s\n", name, i+1, x.rate(), ceilName, y.rate())
 	}
 	b.rows = append(b.rows, ra, rc)
@@ -55,21 +61,24 @@ func median[T float64 | time.Duration](xs []T) T {
 
 // printTable prints the medians of each row's rounds as a Markdown table.
 func printTable(w io.Writer, rows []row) {
-	fmt.Fprintln(w, "| scenario | target | req/s | p50 | p99 | server CPU/req | ratio to the ceiling (each round) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | target | req/s | p50 | p99 | server CPU/req | req/s ratio to the ceiling (each round) | CPU ratio |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		var rate []float64
 		var p50, p99, cpu []time.Duration
 		for _, x := range r.Runs {
 			rate, p50, p99, cpu = append(rate, x.rate()), append(p50, x.quantile(0.5)), append(p99, x.quantile(0.99)), append(cpu, x.cpuPerOp())
 		}
-		ratio := ""
+		ratio, cpuRatio := "", ""
 		if len(r.Ratios) > 0 {
 			var each []string
 			for _, x := range r.Ratios {
 				each = append(each, fmt.Sprintf("%.2f", x))
 			}
-			ratio = fmt.Sprintf("%.2f (%s)", median(r.Ratios), strings.Join(each, " "))
+			ratio = fmt.Sprintf("**%.2f** (%s)", median(r.Ratios), strings.Join(each, " "))
+		}
+		if len(r.CPURatios) > 0 {
+			cpuRatio = fmt.Sprintf("%.2f", median(r.CPURatios))
 		}
 		lat := func(d time.Duration) string {
 			if len(r.Runs[0].Lat) <= 1 {
@@ -77,7 +86,7 @@ func printTable(w io.Writer, rows []row) {
 			}
 			return fmtDur(d)
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s |\n", r.Name, r.Target, median(rate), lat(median(p50)), lat(median(p99)), fmtDur(median(cpu)), ratio)
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s |\n", r.Name, r.Target, median(rate), lat(median(p50)), lat(median(p99)), fmtDur(median(cpu)), ratio, cpuRatio)
 	}
 }
 

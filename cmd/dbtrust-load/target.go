@@ -144,7 +144,6 @@ func rawCrypto(self string, cpu int, dur time.Duration) func(context.Context) (r
 		if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
 			return r, fmt.Errorf("raw crypto round printed %q: %v", out.String(), err)
 		}
-		r.CPU = r.Elapsed
 		return r, nil
 	}
 }
