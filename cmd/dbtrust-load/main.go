@@ -6,6 +6,10 @@
 // interleaved so that both see the same machine. It is a measuring tool, not
 // a test: scripts/bench.sh builds the release binary and runs it.
 //
+// The tool starts two helpers as processes of itself, pinned beside the
+// server: `dbtrust-load ceiling` (the bare handler) and `dbtrust-load
+// rawcrypto` (issuance's crypto with no server around it).
+//
 //	dbtrust-load --dbtrust dist/dbtrust --rounds 3 --duration 2s --instances 1000,10000
 package main
 

@@ -21,13 +21,7 @@ type dbtrustAPI struct {
 }
 
 func (d *dbtrustAPI) request(method, path string, body []byte) *http.Request {
-	var rd *bytes.Reader
-	if body == nil {
-		rd = bytes.NewReader(nil)
-	} else {
-		rd = bytes.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, d.p.URL+path, rd)
+	req, _ := http.NewRequest(method, d.p.URL+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+d.token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
