@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -178,6 +179,12 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	defer d.store.Close()
+	// The store closes only once every goroutine serve starts has ended, so
+	// that nothing touches it, or the data folder, after serve returns.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, stop := context.WithCancel(ctx) // ends those goroutines however serve returns
+	defer stop()
 	opts := c.serviceOptions(log)
 	if s.Clock == "emulated" {
 		opts.EmulatedClock = dbtrust.NewEmulatedClock(time.Now)
@@ -233,8 +240,8 @@ func (a *app) serve(ctx context.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go reloadOnHUP(ctx, hup, log, func() { reload(ctx, log, c, d, tlsState.operatorCert) })
-	go watchKEKs(ctx, log, c, d, kekWatchInterval)
+	wg.Go(func() { reloadOnHUP(ctx, hup, log, func() { reload(ctx, log, c, d, tlsState.operatorCert) }) })
+	wg.Go(func() { watchKEKs(ctx, log, c, d, kekWatchInterval) })
 	return runServer(ctx, srv, ln, svc, log, s)
 }
 
@@ -272,41 +279,71 @@ func (a *app) serveTLS(ctx context.Context, ln net.Listener, host string, d *dep
 }
 
 // runServer serves on ln until ctx ends, with the store watch and the
-// automatic rotation loop beside it, then shuts down gracefully.
+// background loops beside it, then shuts down gracefully: the listener first,
+// then the loops, then a last write of what they counted. It returns only
+// once every goroutine it started has ended.
 func runServer(ctx context.Context, srv *http.Server, ln net.Listener, svc *dbtrust.Service, log *slog.Logger, s *serveConfig) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	go func() {
+	ctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		if err := svc.WatchStore(ctx); err != nil {
 			log.Warn("store change watch stopped; cached reads now expire by TTL only", "err", err)
 		}
-	}()
-	if s.AutoRotate > 0 {
-		go every(ctx, log, "automatic rotation and expiry notifications", s.AutoRotate, svc.RunTimers)
-	}
-	go every(ctx, log, "recording bundle fetches", s.AdoptionFlush, svc.FlushAdoptions)
-	go every(ctx, log, "recording refused requests", dbtrust.DefaultRefusalInterval, func(ctx context.Context) error {
-		svc.FlushRefusals(ctx)
-		return nil
 	})
-	go webhook.Loop(ctx, svc, webhook.New(), s.WebhookEvery, func(err error) { log.Error("webhook deliveries", "err", err) })
-	defer func() { // what the last interval counted
-		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := svc.FlushAdoptions(fctx); err != nil {
-			log.Error("recording bundle fetches at shutdown", "err", err)
-		}
-		svc.FlushRefusals(fctx)
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	if s.AutoRotate > 0 {
+		wg.Go(func() { every(ctx, log, "automatic rotation and expiry notifications", s.AutoRotate, svc.RunTimers) })
 	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	wg.Go(func() { every(ctx, log, "recording bundle fetches", s.AdoptionFlush, svc.FlushAdoptions) })
+	wg.Go(func() {
+		every(ctx, log, "recording refused requests", dbtrust.DefaultRefusalInterval, func(ctx context.Context) error {
+			svc.FlushRefusals(ctx)
+			return nil
+		})
+	})
+	wg.Go(func() {
+		webhook.Loop(ctx, svc, webhook.New(), s.WebhookEvery, func(err error) { log.Error("webhook deliveries", "err", err) })
+	})
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		err = shutdown(srv, errc, log)
+	}
+	stop()
+	wg.Wait()
+	flushCounts(svc, log)
+	return err
+}
+
+// shutdownTimeout bounds how long shutdown waits for requests in flight.
+const shutdownTimeout = 10 * time.Second
+
+// shutdown stops srv gracefully, closing what is still open after
+// shutdownTimeout, and waits for its Serve (which sends to served) to return.
+func shutdown(srv *http.Server, served <-chan error, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutCtx)
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		log.Error("requests still running after "+shutdownTimeout.String()+" of shutting down; closing their connections", "err", err)
+		srv.Close()
+	}
+	<-served // http.ErrServerClosed
+	return err
+}
+
+// flushCounts records what the last interval counted in memory.
+func flushCounts(svc *dbtrust.Service, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := svc.FlushAdoptions(ctx); err != nil {
+		log.Error("recording bundle fetches at shutdown", "err", err)
+	}
+	svc.FlushRefusals(ctx)
 }
 
 // newLogger returns the server's logger: logfmt text or JSON lines.

@@ -7,12 +7,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,7 @@ type served struct {
 	cancel     context.CancelFunc
 	exited     chan error
 	stopped    bool
+	label      string // the profiler label of serve's goroutines
 }
 
 // mapEnv is a getenv over a fixed map: tests never touch the process's
@@ -42,9 +45,10 @@ func startServe(t *testing.T, client *http.Client, env map[string]string, args .
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{out: &syncBuffer{}, log: &syncBuffer{}, cancel: cancel, exited: make(chan error, 1)}
-	go func() {
+	s.label = fmt.Sprintf("%p", s)
+	go pprof.Do(ctx, pprof.Labels(serveLabel, s.label), func(ctx context.Context) {
 		s.exited <- run(ctx, append([]string{"dbtrust"}, args...), mapEnv(env), strings.NewReader(""), s.out, s.log)
-	}()
+	})
 	t.Cleanup(func() {
 		if !s.stopped {
 			if err := s.stop(t); err != nil {
@@ -78,13 +82,18 @@ func startServe(t *testing.T, client *http.Client, env map[string]string, args .
 	return nil
 }
 
-// stop cancels the server's context and returns what run returned.
+// stop cancels the server's context and returns what run returned. By then
+// every goroutine serve started must have ended: one still running could
+// write into the data folder after serve said it stopped.
 func (s *served) stop(t *testing.T) error {
 	t.Helper()
 	s.stopped = true
 	s.cancel()
 	select {
 	case err := <-s.exited:
+		if left := leftovers(s.label); len(left) > 0 {
+			t.Errorf("serve returned with %d of its goroutines still running:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
 		return err
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not return within 30s of its context being cancelled")

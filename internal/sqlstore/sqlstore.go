@@ -111,8 +111,26 @@ func (s *DB) Migrate(ctx context.Context) ([]int64, error) {
 	return applied, nil
 }
 
-// Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+// closeWait bounds how long Close waits for connections still in use.
+const closeWait = 5 * time.Second
+
+// Close closes the database and returns once every connection is closed.
+// database/sql closes some in goroutines of its own (the connection of a
+// transaction whose context ended, one opened while closing); SQLite's last
+// connection checkpoints and removes the -wal and -shm files as it closes,
+// and a caller must find nothing still writing to the data folder after
+// Close. A connection still in use after closeWait is reported.
+func (s *DB) Close() error {
+	err := s.db.Close()
+	deadline := time.Now().Add(closeWait)
+	for n := s.db.Stats().OpenConnections; n > 0; n = s.db.Stats().OpenConnections {
+		if time.Now().After(deadline) {
+			return errors.Join(err, fmt.Errorf("%d database connections were still in use %s after closing the store", n, closeWait))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return err
+}
 
 // Ping reports whether the database answers.
 func (s *DB) Ping(ctx context.Context) error { return s.mapErr(s.db.PingContext(ctx)) }
