@@ -112,18 +112,7 @@ func newAccessKeyCmd(a *app) *cobra.Command {
 		Short: "Revoke an access key, named by its AK, unique AK prefix or name",
 		Args:  exactArgs(1),
 		RunE: a.onBackend(func(ctx context.Context, b backend, args []string) error {
-			keys, err := b.ListAccessKeys(ctx)
-			if err != nil {
-				return err
-			}
-			live := keys[:0:0]
-			for _, k := range keys {
-				if k.RevokedAt == "" {
-					live = append(live, k)
-				}
-			}
-			k, err := match(live, args[0], "access key", "dbtrust accesskey list",
-				func(k client.AccessKey) string { return k.AccessKey }, func(k client.AccessKey) string { return k.Name })
+			k, err := accessKey(ctx, b, args[0])
 			if err != nil {
 				return err
 			}

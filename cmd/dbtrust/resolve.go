@@ -83,16 +83,34 @@ func token(ctx context.Context, b backend, arg string) (client.Token, error) {
 	if rest, ok := strings.CutPrefix(arg, dbtrust.TokenPrefix); ok {
 		arg, _, _ = strings.Cut(rest, "_") // a whole token string names its ID
 	}
-	live := list[:0:0]
-	for _, t := range list {
-		if t.RevokedAt == "" {
-			live = append(live, t)
-		}
-	}
+	live := unrevoked(list, func(t client.Token) string { return t.RevokedAt })
 	if t, err := match(live, arg, "token", "dbtrust token list", func(t client.Token) string { return t.ID }, func(t client.Token) string { return t.Name }); err == nil {
 		return t, nil
 	}
 	return match(list, arg, "token", "dbtrust token list", func(t client.Token) string { return t.ID }, func(t client.Token) string { return t.Name })
+}
+
+// accessKey resolves an access key, live ones only, by its AK, a unique AK
+// prefix or its name.
+func accessKey(ctx context.Context, b backend, arg string) (client.AccessKey, error) {
+	list, err := b.ListAccessKeys(ctx)
+	if err != nil {
+		return client.AccessKey{}, err
+	}
+	live := unrevoked(list, func(k client.AccessKey) string { return k.RevokedAt })
+	return match(live, arg, "access key", "dbtrust accesskey list",
+		func(k client.AccessKey) string { return k.AccessKey }, func(k client.AccessKey) string { return k.Name })
+}
+
+// unrevoked keeps the items whose revocation time is empty.
+func unrevoked[T any](items []T, revokedAt func(T) string) []T {
+	live := items[:0:0]
+	for _, it := range items {
+		if revokedAt(it) == "" {
+			live = append(live, it)
+		}
+	}
+	return live
 }
 
 // completeInstance completes a command's first argument with the names of
