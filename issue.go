@@ -3,10 +3,12 @@ package dbtrust
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"errors"
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dbtrust/dbtrust/internal/pki"
@@ -54,7 +56,10 @@ var dnsNameRE = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za
 
 // IssueCertificate issues a server certificate for one of p's instances from
 // its current CA (members and up, and the instance's node tokens for its
-// endpoints; see checkNodeLeaf).
+// endpoints; see checkNodeLeaf). The instance's CAs come from the read cache
+// and the CA's opened key from the signer cache; the instance itself is
+// read only when its endpoints are needed (no names asked for, or a node
+// token's request).
 func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID string, req IssueRequest) (IssuedCertificate, error) {
 	if err := RequireInstance(p, RoleMember, instanceID); err != nil {
 		return IssuedCertificate{}, err
@@ -63,47 +68,27 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 	if err != nil {
 		return IssuedCertificate{}, err
 	}
-	inst, err := s.store.GetInstance(ctx, p.AccountID, instanceID)
-	if err != nil {
-		return IssuedCertificate{}, err
-	}
-	leaf, key, err := s.leafRequest(inst, req)
-	if err != nil {
-		return IssuedCertificate{}, err
-	}
-	if err := s.checkNodeLeaf(p, inst, req, leaf); err != nil {
-		return IssuedCertificate{}, err // a denial: the server records it (Refused)
-	}
 	ca, caCert, caKey, err := s.currentCA(ctx, p.AccountID, instanceID)
 	if err != nil {
 		return IssuedCertificate{}, err
 	}
-	if s.opt.CRLBaseURL != "" {
-		leaf.CRLURLs = []string{s.CRLURL(ca.ID)}
-	}
-	der, err := pki.IssueLeaf(caCert, caKey, leaf)
+	instance := sync.OnceValues(func() (Instance, error) { return s.store.GetInstance(ctx, p.AccountID, instanceID) })
+	leaf, key, err := s.leafRequest(instance, req)
 	if err != nil {
-		return IssuedCertificate{}, Wrap(Internal, err, "certificate signing failed")
+		return IssuedCertificate{}, err
 	}
-	certs, err := pki.ParseCertsPEM(pki.CertPEM(der))
+	if p.InstanceID != "" {
+		inst, err := instance()
+		if err != nil {
+			return IssuedCertificate{}, err
+		}
+		if err := s.checkNodeLeaf(p, inst, req, leaf); err != nil {
+			return IssuedCertificate{}, err // a denial: the server records it (Refused)
+		}
+	}
+	out, err := s.signLeaf(p, ca, caCert, caKey, leaf)
 	if err != nil {
-		return IssuedCertificate{}, Wrap(Internal, err, "issued certificate does not parse")
-	}
-	c := certs[0]
-	kt, err := pki.KeyTypeOf(leaf.PublicKey)
-	if err != nil {
-		return IssuedCertificate{}, Wrap(Internal, err, "issued key type unknown")
-	}
-	out := IssuedCertificate{
-		Serial: c.SerialNumber.Text(16), Fingerprint: pki.Fingerprint(der), CommonName: leaf.CommonName,
-		DNSNames: leaf.DNSNames, IPs: []string{}, KeyType: string(kt), NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
-		CertPEM: pki.CertPEM(der), CAID: ca.ID, InstanceID: instanceID, AccountID: p.AccountID, CreatedAt: s.now(),
-	}
-	if out.DNSNames == nil {
-		out.DNSNames = []string{}
-	}
-	for _, ip := range leaf.IPs {
-		out.IPs = append(out.IPs, ip.String())
+		return IssuedCertificate{}, err
 	}
 	// The record, with its audit event in the same transaction, is kept before
 	// the certificate is handed out: a certificate that was not recorded is
@@ -121,9 +106,41 @@ func (s *Service) IssueCertificate(ctx context.Context, p Principal, instanceID 
 	return out, nil
 }
 
+// signLeaf signs leaf with the CA's key and returns the record to keep.
+func (s *Service) signLeaf(p Principal, ca CA, caCert *x509.Certificate, caKey signerKey, leaf pki.LeafRequest) (IssuedCertificate, error) {
+	if s.opt.CRLBaseURL != "" {
+		leaf.CRLURLs = []string{s.CRLURL(ca.ID)}
+	}
+	der, err := pki.IssueLeaf(caCert, caKey, leaf)
+	if err != nil {
+		return IssuedCertificate{}, Wrap(Internal, err, "certificate signing failed")
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return IssuedCertificate{}, Wrap(Internal, err, "issued certificate does not parse")
+	}
+	kt, err := pki.KeyTypeOf(leaf.PublicKey)
+	if err != nil {
+		return IssuedCertificate{}, Wrap(Internal, err, "issued key type unknown")
+	}
+	out := IssuedCertificate{
+		Serial: c.SerialNumber.Text(16), Fingerprint: pki.Fingerprint(der), CommonName: leaf.CommonName,
+		DNSNames: leaf.DNSNames, IPs: []string{}, KeyType: string(kt), NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
+		CertPEM: pki.CertPEM(der), CAID: ca.ID, InstanceID: ca.InstanceID, AccountID: p.AccountID, CreatedAt: s.now(),
+	}
+	if out.DNSNames == nil {
+		out.DNSNames = []string{}
+	}
+	for _, ip := range leaf.IPs {
+		out.IPs = append(out.IPs, ip.String())
+	}
+	return out, nil
+}
+
 // leafRequest validates req into a pki.LeafRequest, generating a key when no
-// CSR is given.
-func (s *Service) leafRequest(inst Instance, req IssueRequest) (pki.LeafRequest, crypto.Signer, error) {
+// CSR is given. instance is called only when no name is asked for: the
+// certificate then names the instance's endpoints.
+func (s *Service) leafRequest(instance func() (Instance, error), req IssueRequest) (pki.LeafRequest, crypto.Signer, error) {
 	now := s.now()
 	ttl := req.TTL
 	if ttl == 0 {
@@ -182,6 +199,10 @@ func (s *Service) leafRequest(inst Instance, req IssueRequest) (pki.LeafRequest,
 		out.IPs = append(out.IPs, ip)
 	}
 	if len(out.DNSNames) == 0 && len(out.IPs) == 0 {
+		inst, err := instance()
+		if err != nil {
+			return pki.LeafRequest{}, nil, err
+		}
 		out.DNSNames, out.IPs = s.endpointSANs(inst)
 	}
 	if out.CommonName == "" {

@@ -202,6 +202,11 @@ func (s *Service) moveCAs(ctx context.Context, p Principal, instanceID, action s
 	if err != nil {
 		return nil, err
 	}
+	// The CAs changed state: the opened keys of the instance go, so that
+	// the next certificate is signed by the key of the new current CA.
+	if id, err := parseID(instanceID); err == nil {
+		s.signers.dropInstance(id)
+	}
 	return s.store.ListCAs(ctx, p.AccountID, instanceID)
 }
 

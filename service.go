@@ -58,6 +58,8 @@ type Service struct {
 	adopt    *adoptions
 	// refusals counts refused requests between audit events (refusal.go).
 	refusals refusals
+	// signers keeps opened CA keys (signers.go).
+	signers *signerCache
 }
 
 // NewService returns a Service over store, sealing secrets with sealer.
@@ -97,6 +99,7 @@ func NewService(store Store, sealer Sealer, opt Options) *Service {
 	s := &Service{store: store, sealer: sealer, opt: opt, log: log, cache: newReadCache(opt.CacheTTL, opt.Clock)}
 	s.projects = NewCache[string, Account](s)
 	s.adopt = &adoptions{}
+	s.signers = newSignerCache(signerCacheSize)
 	return s
 }
 
@@ -536,7 +539,9 @@ func (s *Service) DeleteInstance(ctx context.Context, p Principal, id string) er
 		return err
 	}
 	actx, done := s.Audited(ctx, p, "instance.delete", "instance/"+id)
-	return done(s.store.DeleteInstance(actx, p.AccountID, id))
+	err = done(s.store.DeleteInstance(actx, p.AccountID, id))
+	s.signers.dropInstance(id)
+	return err
 }
 
 // SetInstanceTLS switches an instance's TLS on or off (admins only).
@@ -628,23 +633,36 @@ func Bundle(cas []CA) []byte {
 	return b.Bytes()
 }
 
-// currentCA returns the instance's current CA with its parsed certificate and key.
+// currentCA returns the instance's current CA with its parsed certificate
+// and key, from the read cache's CA list and the signer cache. An instance
+// without CAs (none, or not the account's) is NotFound.
 func (s *Service) currentCA(ctx context.Context, accountID, instanceID string) (CA, *x509.Certificate, signerKey, error) {
-	cas, err := s.store.ListCAs(ctx, accountID, instanceID)
+	e, err := s.listCAs(ctx, accountID, instanceID)
 	if err != nil {
 		return CA{}, nil, nil, err
 	}
-	for _, ca := range cas {
+	for _, ca := range e.cas {
 		if ca.State != CACurrent {
 			continue
 		}
+		if o, ok := s.signers.get(ca); ok {
+			return ca, o.cert, o.key, nil
+		}
+		// A current CA not yet opened: the instance is new or rotated (here,
+		// or in another process); the keys of its older CAs go.
+		s.signers.dropInstance(ca.InstanceID)
 		cert, key, err := s.openCA(ca)
 		return ca, cert, key, err
 	}
 	return CA{}, nil, nil, Errorf(NotFound, "no such instance")
 }
 
+// openCA returns the CA's certificate and key, opened once and then kept in
+// the signer cache.
 func (s *Service) openCA(ca CA) (*x509.Certificate, signerKey, error) {
+	if o, ok := s.signers.get(ca); ok {
+		return o.cert, o.key, nil
+	}
 	certs, err := pki.ParseCertsPEM(ca.CertPEM)
 	if err != nil {
 		return nil, nil, Wrap(Internal, err, "stored CA certificate does not parse")
@@ -658,6 +676,7 @@ func (s *Service) openCA(ca CA) (*x509.Certificate, signerKey, error) {
 	if err != nil {
 		return nil, nil, Wrap(Internal, err, "CA key does not parse")
 	}
+	s.signers.put(&openedCA{caID: ca.ID, instanceID: ca.InstanceID, sealed: bytes.Clone(ca.SealedKey), cert: certs[0], key: key})
 	return certs[0], key, nil
 }
 
