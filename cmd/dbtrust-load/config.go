@@ -21,6 +21,9 @@ type config struct {
 	HTTPS        bool          // also measure CA fetch over HTTPS
 	ServerCPU    int           // core the servers are pinned to; -1: no pinning
 	Self         string        // this binary, for its helper processes
+	// AstraCredentials is how many credentials the Astra list scenario
+	// stores; 0 skips it.
+	AstraCredentials int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -35,6 +38,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	instances := fs.String("instances", "1000", "fleet sizes for the random CA fetch, comma-separated (such as 1000,10000); 0 skips it")
 	fs.BoolVar(&c.HTTPS, "https", true, "also measure the CA fetch over HTTPS keep-alive")
 	fs.IntVar(&c.ServerCPU, "server-cpu", -2, "core to pin the servers to with taskset; -1 turns pinning off (default: the last core, when there are two or more and taskset is installed)")
+	fs.IntVar(&c.AstraCredentials, "astra-credentials", 10000, "credentials stored for the Astra list scenario (0 skips it, else 100 to 1000000)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -52,6 +56,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("--duration %s: want 100ms to 1m", c.Duration)
 	case c.Conns < 1 || c.Conns > 1024:
 		return c, fmt.Errorf("--conns %d: want 1 to 1024", c.Conns)
+	case c.AstraCredentials != 0 && (c.AstraCredentials < 100 || c.AstraCredentials > 1_000_000):
+		return c, fmt.Errorf("--astra-credentials %d: want 0, or 100 to 1000000", c.AstraCredentials)
 	case c.IssueClients < 1 || c.IssueClients > 256:
 		return c, fmt.Errorf("--issue-clients %d: want 1 to 256", c.IssueClients)
 	}

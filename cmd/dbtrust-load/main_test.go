@@ -33,7 +33,8 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	var stdout, stderr strings.Builder
-	args := []string{"--dbtrust", bin, "--rounds", "1", "--duration", "100ms", "--conns", "2", "--issue-clients", "2", "--instances", "3", "--server-cpu", "-1"}
+	args := []string{"--dbtrust", bin, "--rounds", "1", "--duration", "100ms", "--conns", "2", "--issue-clients", "2", "--instances", "3", "--server-cpu", "-1",
+		"--astra-credentials", "300"}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := run(ctx, args, os.Getenv, nil, &stdout, &stderr); err != nil {
@@ -43,7 +44,7 @@ func TestSmoke(t *testing.T) {
 		"| CA fetch, one hot instance, HTTP | dbtrust |", "| CA fetch, one hot instance, HTTP | bare handler |",
 		"| instance creation (3, 8 clients) | dbtrust |", "| CA fetch, random among 3 instances, HTTP | dbtrust |",
 		"| issuance, server-generated P-256 key, 2 clients | dbtrust |", "| CA fetch, one hot instance, HTTPS keep-alive | dbtrust |",
-		"load average at start:",
+		"| Astra list, first page of 100, filter + count, of 300 | dbtrust |", "load average at start:",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("the output lacks %q:\n%s", want, stdout.String())
@@ -54,7 +55,7 @@ func TestSmoke(t *testing.T) {
 func TestConfigRejects(t *testing.T) {
 	for _, args := range [][]string{
 		{"--rounds", "0"}, {"--duration", "1ms"}, {"--conns", "0"}, {"--issue-clients", "1000"},
-		{"--instances", "10,5"}, {"--instances", "x"}, {"extra"},
+		{"--instances", "10,5"}, {"--instances", "x"}, {"--astra-credentials", "5"}, {"extra"},
 	} {
 		if _, err := parseConfig(args, os.Getenv, new(strings.Builder)); err == nil {
 			t.Errorf("parseConfig(%q) accepted it", args)

@@ -66,6 +66,9 @@ func (b *bench) startDbtrust(ctx context.Context, fresh bool, extra ...string) (
 		if rest, ok := strings.CutPrefix(line, "dbtrust "); ok && strings.Contains(rest, " serving on ") {
 			p.URL = rest[strings.Index(rest, " serving on ")+len(" serving on "):]
 		}
+		if rest, ok := strings.CutPrefix(line, "account:"); ok && strings.Contains(rest, "(") {
+			p.Account, _, _ = strings.Cut(rest[strings.Index(rest, "(")+1:], ")")
+		}
 		if tok, ok := strings.CutPrefix(line, "token:"); ok {
 			p.Token = strings.TrimSpace(tok)
 			return true
@@ -116,6 +119,9 @@ func (b *bench) overHTTP(ctx context.Context) (err error) {
 	defer c.stop()
 	ceil := ceilingFetch(c, newClient(b.cfg.Conns, nil), b.cfg.Conns, b.cfg.Duration)
 	if err := b.interleave(ctx, "CA fetch, one hot instance, HTTP", d.caFetch(ids, b.cfg.Conns, b.cfg.Duration), "bare handler", ceil); err != nil {
+		return err
+	}
+	if err := b.astraLists(ctx, d, p.Account, hot); err != nil {
 		return err
 	}
 	if err := b.fleets(ctx, d, ceil); err != nil {

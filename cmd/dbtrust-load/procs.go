@@ -16,9 +16,10 @@ import (
 
 // proc is a server this tool started: its URL and what it printed.
 type proc struct {
-	cmd   *exec.Cmd
-	URL   string
-	Token string // dbtrust's owner token, on its first start
+	cmd     *exec.Cmd
+	URL     string
+	Token   string // dbtrust's owner token, on its first start
+	Account string // the account's ID dbtrust prints
 }
 
 // pinned returns the command line that runs argv on the server's core.
