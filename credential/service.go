@@ -341,24 +341,33 @@ func (s *Service) List(ctx context.Context, p dbtrust.Principal) ([]Credential, 
 	return s.store.ListCredentials(ctx, p.AccountID)
 }
 
-// ListAfter returns at most limit of p's credentials after the
-// given creation time and ID, in creation order (keyset paging in the store).
-func (s *Service) ListAfter(ctx context.Context, p dbtrust.Principal, afterCreated time.Time, afterID string, limit int) ([]Credential, error) {
+// ListAfter returns at most limit of p's credentials that meet every
+// condition of where, after the given creation time and ID, in creation
+// order: the store filters and pages (keyset paging), so a page costs its
+// own rows, not the account's.
+func (s *Service) ListAfter(ctx context.Context, p dbtrust.Principal, where []Cond, afterCreated time.Time, afterID string, limit int) ([]Credential, error) {
 	if err := dbtrust.Require(p, roleRead); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
 		return nil, dbtrust.FieldError("limit", "limit must be positive")
 	}
-	return s.store.ListCredentialsAfter(ctx, p.AccountID, afterCreated, afterID, limit)
+	if err := CheckConds(where); err != nil {
+		return nil, dbtrust.Wrap(dbtrust.Internal, err, "list failed")
+	}
+	return s.store.ListCredentialsAfter(ctx, p.AccountID, where, afterCreated, afterID, limit)
 }
 
-// Count returns how many credentials p's account holds.
-func (s *Service) Count(ctx context.Context, p dbtrust.Principal) (int, error) {
+// Count returns how many of p's credentials meet every condition of where,
+// counted by the store without reading them.
+func (s *Service) Count(ctx context.Context, p dbtrust.Principal, where []Cond) (int, error) {
 	if err := dbtrust.Require(p, roleRead); err != nil {
 		return 0, err
 	}
-	return s.store.CountCredentials(ctx, p.AccountID)
+	if err := CheckConds(where); err != nil {
+		return 0, dbtrust.Wrap(dbtrust.Internal, err, "list failed")
+	}
+	return s.store.CountCredentials(ctx, p.AccountID, where)
 }
 
 // Update applies in to one of p's credentials; a nil KeyStore keeps

@@ -2,7 +2,11 @@ package credential
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Store keeps credentials with their sealed key stores. It holds no rules:
@@ -33,12 +37,14 @@ type Store interface {
 	// ListCredentials returns every credential of the account.
 	ListCredentials(ctx context.Context, accountID string) ([]Credential, error)
 	// ListCredentialsAfter returns at most limit of the account's credentials
-	// that come strictly after (afterCreated, afterID) in list order; from the
-	// first when afterID is "". Paging this way neither skips nor repeats a
-	// credential when others are added or removed between pages.
-	ListCredentialsAfter(ctx context.Context, accountID string, afterCreated time.Time, afterID string, limit int) ([]Credential, error)
-	// CountCredentials returns how many credentials the account holds.
-	CountCredentials(ctx context.Context, accountID string) (int, error)
+	// that meet every condition of where and come strictly after
+	// (afterCreated, afterID) in list order; from the first when afterID is
+	// "". Paging this way neither skips nor repeats a credential when others
+	// are added or removed between pages.
+	ListCredentialsAfter(ctx context.Context, accountID string, where []Cond, afterCreated time.Time, afterID string, limit int) ([]Credential, error)
+	// CountCredentials returns how many of the account's credentials meet
+	// every condition of where.
+	CountCredentials(ctx context.Context, accountID string, where []Cond) (int, error)
 	// UpdateCredential writes c whole, c.Revision included, only if the
 	// stored revision is still prevRevision: PreconditionFailed when it is
 	// not, NotFound when the account has no such credential, Conflict when
@@ -47,4 +53,96 @@ type Store interface {
 	UpdateCredential(ctx context.Context, c Credential, prevRevision int64) error
 	// DeleteCredential removes one of the account's credentials.
 	DeleteCredential(ctx context.Context, accountID, id string) error
+}
+
+// Field is a credential's member a list condition reads, as text: the text
+// Astra lists it with.
+type Field string
+
+// The fields a Cond may name. An empty KeyType or ModifiedBy has no text: no
+// condition on it holds. Valid reads "true" or "false".
+const (
+	FieldID         Field = "id"
+	FieldName       Field = "name"
+	FieldVersion    Field = "version"
+	FieldKeyType    Field = "keyType"
+	FieldValid      Field = "valid"
+	FieldCreatedBy  Field = "createdBy"
+	FieldModifiedBy Field = "modifiedBy"
+)
+
+// Cond is one condition of a list: the field's text compared with Value
+// byte by byte (Op "eq", "lt", "gt", "lte", "gte"), or holding Value as a
+// substring (Op "in"). Value is valid UTF-8 without NUL bytes.
+type Cond struct {
+	Field Field
+	Op    string
+	Value string
+}
+
+// Holds says whether the condition holds for c: the meaning every Store
+// gives a Cond, written once in Go.
+func (k Cond) Holds(c Credential) bool {
+	text, ok := k.Field.text(c)
+	if !ok {
+		return false
+	}
+	switch k.Op {
+	case "eq":
+		return text == k.Value
+	case "lt":
+		return text < k.Value
+	case "gt":
+		return text > k.Value
+	case "lte":
+		return text <= k.Value
+	case "gte":
+		return text >= k.Value
+	case "in":
+		return strings.Contains(text, k.Value)
+	}
+	return false
+}
+
+// text is c's text of the field; false when it has none.
+func (f Field) text(c Credential) (string, bool) {
+	switch f {
+	case FieldID:
+		return c.ID, true
+	case FieldName:
+		return c.Name, true
+	case FieldVersion:
+		return c.Version, true
+	case FieldKeyType:
+		return c.KeyType, c.KeyType != ""
+	case FieldValid:
+		return strconv.FormatBool(c.Valid), true
+	case FieldCreatedBy:
+		return c.CreatedBy, true
+	case FieldModifiedBy:
+		return c.ModifiedBy, c.ModifiedBy != ""
+	}
+	return "", false
+}
+
+var knownFields = map[Field]bool{FieldID: true, FieldName: true, FieldVersion: true, FieldKeyType: true, FieldValid: true,
+	FieldCreatedBy: true, FieldModifiedBy: true}
+
+// CheckConds refuses a condition with an unknown field or operator, or a
+// value that is not valid UTF-8 or holds a NUL byte.
+func CheckConds(where []Cond) error {
+	for _, k := range where {
+		if !knownFields[k.Field] {
+			return fmt.Errorf("credential list: unknown field %q", k.Field)
+		}
+		switch k.Op {
+		case "eq", "lt", "gt", "lte", "gte", "in":
+		default:
+			return fmt.Errorf("credential list: unknown operator %q", k.Op)
+		}
+		if !utf8.ValidString(k.Value) || strings.IndexByte(k.Value, 0) >= 0 {
+			return fmt.Errorf("credential list: a condition's value must be UTF-8 text without NUL")
+		}
+	}
+	return nil
 }

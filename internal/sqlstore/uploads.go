@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -175,20 +177,67 @@ func (s *DB) ListCredentials(ctx context.Context, accountID string) ([]credentia
 	return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 }
 
-func (s *DB) ListCredentialsAfter(ctx context.Context, accountID string, afterCreated time.Time, afterID string, limit int) ([]credential.Credential, error) {
-	if afterID == "" {
-		return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1
-			ORDER BY created_at, id LIMIT $2`, accountID, limit)
+func (s *DB) ListCredentialsAfter(ctx context.Context, accountID string, where []credential.Cond, afterCreated time.Time, afterID string, limit int) ([]credential.Credential, error) {
+	args := []any{accountID}
+	q := `SELECT ` + credentialListCols + ` FROM astra_credentials WHERE account_id = $1`
+	if afterID != "" {
+		args = append(args, us(afterCreated), afterID)
+		q += ` AND (created_at > $2 OR (created_at = $2 AND id > $3))`
 	}
-	at := us(afterCreated)
-	return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1
-		AND (created_at > $2 OR (created_at = $2 AND id > $3)) ORDER BY created_at, id LIMIT $4`, accountID, at, afterID, limit)
+	cond, args := s.credentialWhere(where, args)
+	args = append(args, limit)
+	return queryAll(ctx, s, scanCredentialListed, q+cond+` ORDER BY created_at, id LIMIT $`+strconv.Itoa(len(args)), args...)
 }
 
-func (s *DB) CountCredentials(ctx context.Context, accountID string) (int, error) {
+func (s *DB) CountCredentials(ctx context.Context, accountID string, where []credential.Cond) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM astra_credentials WHERE account_id = $1`, accountID).Scan(&n)
+	cond, args := s.credentialWhere(where, []any{accountID})
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM astra_credentials WHERE account_id = $1`+cond, args...).Scan(&n)
 	return n, s.mapErr(err)
+}
+
+// credentialCondCols is the SQL text of each field a credential.Cond may
+// name, and whether an empty text is no text (the field then has none).
+var credentialCondCols = map[credential.Field]struct {
+	expr      string
+	emptyNone bool
+}{
+	credential.FieldID: {"id", false}, credential.FieldName: {"name", false}, credential.FieldVersion: {"version", false},
+	credential.FieldKeyType: {"key_type", true}, credential.FieldCreatedBy: {"created_by", false},
+	credential.FieldModifiedBy: {"modified_by", true},
+	credential.FieldValid:      {"(CASE WHEN valid THEN 'true' ELSE 'false' END)", false},
+}
+
+var sqlCompare = map[string]string{"eq": "=", "lt": "<", "gt": ">", "lte": "<=", "gte": ">="}
+
+// credentialWhere is where as SQL (" AND ..." terms) with its values
+// appended to args. Text compares byte by byte on both engines, as
+// credential.Cond.Holds does: SQLite's default collation does; PostgreSQL's
+// order depends on the database's, so ranges say COLLATE "C" (equality is
+// bytewise under any deterministic collation, and may so use the indexes).
+// The caller checked where (credential.CheckConds).
+func (s *DB) credentialWhere(where []credential.Cond, args []any) (string, []any) {
+	var b strings.Builder
+	for _, k := range where {
+		col := credentialCondCols[k.Field]
+		args = append(args, k.Value)
+		ph := "$" + strconv.Itoa(len(args))
+		b.WriteString(" AND ")
+		if col.emptyNone {
+			b.WriteString(col.expr + " <> '' AND ")
+		}
+		switch {
+		case k.Op == "in" && s.be.Name == "postgres":
+			b.WriteString("strpos(" + col.expr + ", " + ph + ") > 0")
+		case k.Op == "in":
+			b.WriteString("instr(" + col.expr + ", " + ph + ") > 0")
+		case k.Op != "eq" && s.be.Name == "postgres":
+			b.WriteString(col.expr + ` COLLATE "C" ` + sqlCompare[k.Op] + " " + ph)
+		default:
+			b.WriteString(col.expr + " " + sqlCompare[k.Op] + " " + ph)
+		}
+	}
+	return b.String(), args
 }
 
 func (s *DB) UpdateCredential(ctx context.Context, c credential.Credential, prevRevision int64) error {

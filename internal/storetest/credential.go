@@ -29,6 +29,7 @@ func RunCredential[S CredentialStore](t *testing.T, open func(*testing.T) S) {
 		"UniqueKey":         testCredentialUniqueKey,
 		"ConcurrentUpdates": testConcurrentUpdates,
 		"CredentialsAfter":  testCredentialsAfter,
+		"CredentialsWhere":  testCredentialsWhere,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
@@ -181,7 +182,7 @@ func testCredentialsAfter(t *testing.T, s CredentialStore) {
 	for _, c := range all {
 		want = append(want, c.ID)
 	}
-	n, err := s.CountCredentials(ctx, a.ID)
+	n, err := s.CountCredentials(ctx, a.ID, nil)
 	must(t, err)
 	if n != 7 {
 		t.Fatalf("CountCredentials = %d, want 7", n)
@@ -189,7 +190,7 @@ func testCredentialsAfter(t *testing.T, s CredentialStore) {
 	var got []string
 	var last credential.Credential
 	for {
-		page, err := s.ListCredentialsAfter(ctx, a.ID, last.CreatedAt, last.ID, 2)
+		page, err := s.ListCredentialsAfter(ctx, a.ID, nil, last.CreatedAt, last.ID, 2)
 		must(t, err)
 		if len(page) > 2 {
 			t.Fatalf("ListCredentialsAfter(limit 2) = %d items", len(page))
@@ -207,5 +208,106 @@ func testCredentialsAfter(t *testing.T, s CredentialStore) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("paging with ListCredentialsAfter = %v, want %v (ListCredentials order)", got, want)
+	}
+}
+
+// credentialVariety makes credentials in account a whose listed texts
+// differ in case, accents, punctuation and emptiness, where byte order and
+// a database's collation part ways, and returns them.
+func credentialVariety(t *testing.T, s CredentialStore, accountID string) []credential.Credential {
+	ctx := context.Background()
+	names := []string{"alpha", "Beta", "beta", "_under", "-dash", "é-accent", "e-plain", "Zulu", "it's", "a b", "ALPHA", "~tilde", "日本"}
+	keyTypes := []string{"generic", "", "apikey", "s3", "kubeconfig"}
+	var out []credential.Credential
+	for i, name := range names {
+		c := NewCredential(accountID, name)
+		c.KeyType, c.Valid = keyTypes[i%len(keyTypes)], i%3 != 0
+		if i%2 == 0 {
+			c.Version = "1.0"
+		}
+		if i%4 == 1 {
+			c.ModifiedBy = names[(i+5)%len(names)]
+		}
+		if i%5 == 2 {
+			c.CreatedBy = "Beta"
+		}
+		must(t, s.CreateCredential(ctx, c))
+		out = append(out, c)
+	}
+	return out
+}
+
+// testCredentialsWhere checks that the store applies list conditions as
+// credential.Cond.Holds does, on texts where byte order and collations
+// differ, counts what it lists, pages through them, and never reaches
+// another account's credentials.
+func testCredentialsWhere(t *testing.T, s CredentialStore) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	mine := credentialVariety(t, s, a.ID)
+	credentialVariety(t, s, b.ID) // the same texts in another account
+	values := []string{"", "a", "B", "beta", "Beta", "é", "e", "-", "_", "~", "1.0", "true", "false", "'", "generic", "日", "ALPHA"}
+	fields := []credential.Field{credential.FieldID, credential.FieldName, credential.FieldVersion, credential.FieldKeyType,
+		credential.FieldValid, credential.FieldCreatedBy, credential.FieldModifiedBy}
+	var wheres [][]credential.Cond
+	for _, f := range fields {
+		for _, op := range []string{"eq", "lt", "gt", "lte", "gte", "in"} {
+			for _, v := range values {
+				wheres = append(wheres, []credential.Cond{{Field: f, Op: op, Value: v}})
+			}
+		}
+	}
+	wheres = append(wheres, []credential.Cond{{Field: credential.FieldKeyType, Op: "gte", Value: ""}, {Field: credential.FieldName, Op: "lt", Value: "a"}},
+		[]credential.Cond{{Field: credential.FieldValid, Op: "eq", Value: "true"}, {Field: credential.FieldVersion, Op: "in", Value: "1"}}, nil)
+	for _, where := range wheres {
+		var want []string
+		for _, c := range mine {
+			if holdsAll(where, c) {
+				want = append(want, c.Name)
+			}
+		}
+		got, err := s.ListCredentialsAfter(ctx, a.ID, where, time.Time{}, "", 100)
+		must(t, err)
+		n, err := s.CountCredentials(ctx, a.ID, where)
+		must(t, err)
+		if fmt.Sprint(names(got)) != fmt.Sprint(want) || n != len(want) {
+			t.Fatalf("where %q: listed %q, counted %d; want %q", where, names(got), n, want)
+		}
+		if paged := pageAll(t, s, a.ID, where); fmt.Sprint(paged) != fmt.Sprint(want) {
+			t.Fatalf("where %q: paging by 2 listed %q, want %q", where, paged, want)
+		}
+	}
+}
+
+func holdsAll(where []credential.Cond, c credential.Credential) bool {
+	for _, k := range where {
+		if !k.Holds(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func names(list []credential.Credential) []string {
+	var out []string
+	for _, c := range list {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// pageAll lists the account's credentials meeting where two at a time.
+func pageAll(t *testing.T, s CredentialStore, accountID string, where []credential.Cond) []string {
+	var out []string
+	var last credential.Credential
+	for {
+		page, err := s.ListCredentialsAfter(context.Background(), accountID, where, last.CreatedAt, last.ID, 2)
+		must(t, err)
+		out = append(out, names(page)...)
+		if len(page) < 2 {
+			return out
+		}
+		last = page[len(page)-1]
 	}
 }

@@ -73,6 +73,28 @@ func (in credentialIn) input() (credential.Input, error) {
 	return out, nil
 }
 
+// credentialCondFields are the filter paths the store applies itself, and
+// its field for each: members rendered from one column as they are stored.
+// Timestamps and labels are filtered here, after loading.
+var credentialCondFields = map[string]credential.Field{"id": credential.FieldID, "name": credential.FieldName,
+	"version": credential.FieldVersion, "keyType": credential.FieldKeyType, "valid": credential.FieldValid,
+	"metadata.createdBy": credential.FieldCreatedBy, "metadata.modifiedBy": credential.FieldModifiedBy}
+
+// credentialPushes says whether the store can apply c exactly as
+// condition.match would to the rendered credential.
+func credentialPushes(c condition) bool {
+	_, ok := credentialCondFields[c.field]
+	return ok && credential.CheckConds([]credential.Cond{{Field: credentialCondFields[c.field], Op: c.op, Value: c.value}}) == nil
+}
+
+func credentialConds(where []condition) []credential.Cond {
+	out := make([]credential.Cond, len(where))
+	for i, c := range where {
+		out[i] = credential.Cond{Field: credentialCondFields[c.field], Op: c.op, Value: c.value}
+	}
+	return out
+}
+
 func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
 	entries := func(list []credential.Credential) []*listEntry {
 		out := make([]*listEntry, 0, len(list))
@@ -86,16 +108,17 @@ func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.P
 		return entries(list), err
 	}
 	keyset := &keysetSource{
-		after: func(pos *position, n int) ([]*listEntry, error) {
+		after: func(where []condition, pos *position, n int) ([]*listEntry, error) {
 			var at time.Time
 			var id string
 			if pos != nil {
 				at, id = time.UnixMicro(pos.Created), pos.ID
 			}
-			list, err := a.creds.ListAfter(r.Context(), p, at, id, n)
+			list, err := a.creds.ListAfter(r.Context(), p, credentialConds(where), at, id, n)
 			return entries(list), err
 		},
-		count: func() (int, error) { return a.creds.Count(r.Context(), p) },
+		count:  func(where []condition) (int, error) { return a.creds.Count(r.Context(), p, credentialConds(where)) },
+		pushes: credentialPushes,
 	}
 	return a.list(w, r, p, "credentials", credentialFields, load, keyset)
 }

@@ -12,10 +12,27 @@ import (
 // Collection GETs: filter, order, paging with sealed continue tokens.
 
 // keysetSource reads a page of a collection in creation order straight from
-// the store: the items after a position, and the collection's size.
+// the store, which applies the filter itself: the items after a position
+// that meet every condition of where, and how many meet them. pushes says
+// whether the store can apply a condition exactly as condition.match does.
 type keysetSource struct {
-	after func(pos *position, n int) ([]*listEntry, error)
-	count func() (int, error)
+	after  func(where []condition, pos *position, n int) ([]*listEntry, error)
+	count  func(where []condition) (int, error)
+	pushes func(c condition) bool
+}
+
+// serves says whether ks can answer lq without loading the collection: a
+// limited page in creation order whose every condition the store applies.
+func (ks *keysetSource) serves(lq listQuery) bool {
+	if ks == nil || lq.orderBy != "" || lq.limit == 0 {
+		return false
+	}
+	for _, c := range lq.filters {
+		if !ks.pushes(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // list answers a collection GET. load returns every item of the collection in
@@ -32,22 +49,25 @@ func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, c
 		return err
 	}
 	var entries []*listEntry
-	direct := keyset != nil && len(lq.filters) == 0 && lq.orderBy == "" && lq.limit > 0
+	paged := lq
+	direct := keyset.serves(lq)
 	if direct {
-		// One more than the page shows whether another page follows.
-		entries, err = keyset.after(lq.after, lq.skip+lq.limit+1)
+		// One more than the page shows whether another page follows; the
+		// store filtered them already.
+		entries, err = keyset.after(lq.filters, lq.after, lq.skip+lq.limit+1)
+		paged.filters = nil
 	} else {
 		entries, err = load()
 	}
 	if err != nil {
 		return err
 	}
-	page, total, more, err := lq.page(entries, fp)
+	page, total, more, err := paged.page(entries, fp)
 	if err != nil {
 		return dbtrust.Wrap(dbtrust.Internal, err, "list failed")
 	}
 	if direct && lq.count {
-		if total, err = keyset.count(); err != nil {
+		if total, err = keyset.count(lq.filters); err != nil {
 			return err
 		}
 	}
