@@ -33,15 +33,17 @@ type readCache struct {
 }
 
 // caEntry is an instance's CAs with the bundle they make and the
-// fingerprints of the CAs in it, built once.
+// fingerprints of the CAs in it, built once, and the bundle's forms
+// (BundleForm), built when first asked for.
 type caEntry struct {
 	cas          []CA
 	bundle       []byte
 	fingerprints []string
+	forms        *formSlots
 }
 
 func newCAEntry(cas []CA) caEntry {
-	e := caEntry{cas: cas, bundle: Bundle(cas)}
+	e := caEntry{cas: cas, bundle: Bundle(cas), forms: new(formSlots)}
 	for _, st := range servedOrder {
 		for _, ca := range cas {
 			if ca.State == st {

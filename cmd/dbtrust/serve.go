@@ -23,6 +23,7 @@ import (
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/dialect/huaweicloud"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 	"github.com/dbtrust/dbtrust/internal/selftls"
 	"github.com/dbtrust/dbtrust/internal/server"
 	"github.com/dbtrust/dbtrust/internal/webhook"
@@ -49,6 +50,7 @@ type serveConfig struct {
 	LinkTTL         time.Duration
 	LogLevel        string
 	LogFormat       string
+	AccessLog       string
 	Migrate         bool
 	RequestTimeout  time.Duration
 	AutoRotate      time.Duration
@@ -76,6 +78,7 @@ func (s *serveConfig) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.LinkTTL, "link-ttl", huaweicloud.DefaultLinkTTL, "lifetime of a presigned download link (1s to 168h)")
 	fs.StringVar(&s.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text (logfmt) or json (one JSON object a line)")
+	fs.StringVar(&s.AccessLog, "access-log", "on", "the access log, one line a request at level info: on (buffered in memory, written every 200ms and at shutdown; lines the output cannot keep up with are dropped and counted) or off")
 	fs.BoolVar(&s.Migrate, "migrate", true, "apply pending schema migrations on start; with --migrate=false the schema must be current (run 'dbtrust migrate')")
 	fs.DurationVar(&s.RequestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of one request, store calls included; a store that does not answer in time is a 503")
 	fs.DurationVar(&s.AutoRotate, "auto-rotate-interval", time.Minute, "how often to apply instances' automatic rotation policies and publish due expiry notifications; 0 turns both off on this replica")
@@ -91,7 +94,7 @@ func (s *serveConfig) register(fs *pflag.FlagSet) {
 		"failed-auth-limit": "DBTRUST_FAILED_AUTH_LIMIT", "public-limit": "DBTRUST_PUBLIC_LIMIT",
 		"download-limit": "DBTRUST_DOWNLOAD_LIMIT", "link-limit": "DBTRUST_LINK_LIMIT",
 		"public-url": "DBTRUST_PUBLIC_URL", "link-ttl": "DBTRUST_LINK_TTL", "log-level": "DBTRUST_LOG_LEVEL",
-		"log-format": "DBTRUST_LOG_FORMAT", "migrate": "DBTRUST_MIGRATE", "request-timeout": "DBTRUST_REQUEST_TIMEOUT",
+		"log-format": "DBTRUST_LOG_FORMAT", "access-log": "DBTRUST_ACCESS_LOG", "migrate": "DBTRUST_MIGRATE", "request-timeout": "DBTRUST_REQUEST_TIMEOUT",
 		"auto-rotate-interval": "DBTRUST_AUTO_ROTATE_INTERVAL", "no-metrics": "DBTRUST_NO_METRICS",
 		"metrics-token": "DBTRUST_METRICS_TOKEN", "cache-ttl": "DBTRUST_CACHE_TTL", "clock": "DBTRUST_CLOCK", "adoption-flush": "DBTRUST_ADOPTION_FLUSH",
 		"webhook-interval": "DBTRUST_WEBHOOK_INTERVAL",
@@ -141,6 +144,9 @@ func (s *serveConfig) validate() error {
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return usageErrorf("log format %q: want text or json", s.LogFormat)
+	}
+	if s.AccessLog != "on" && s.AccessLog != "off" {
+		return usageErrorf("access log %q: want on or off", s.AccessLog)
 	}
 	return nil
 }
@@ -229,8 +235,12 @@ func (a *app) serve(ctx context.Context) error {
 		fmt.Fprintf(a.stdout, "token:    %s\n          (owner token, shown only now: keep it)\n", token)
 	}
 
+	scfg := s.serverConfig(svc, log, publicURL)
+	scfg.AccessLog = newAccessLog(a.stderr, s)
+	scfg.NoAccessLog = scfg.AccessLog == nil
+	defer scfg.AccessLog.Close() // after the server has shut down: its last lines are written
 	srv := &http.Server{
-		Handler:           server.New(s.serverConfig(svc, log, publicURL)),
+		Handler:           server.New(scfg),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -243,6 +253,16 @@ func (a *app) serve(ctx context.Context) error {
 	wg.Go(func() { reloadOnHUP(ctx, hup, log, func() { reload(ctx, log, c, d, tlsState.operatorCert) }) })
 	wg.Go(func() { watchKEKs(ctx, log, c, d, kekWatchInterval) })
 	return runServer(ctx, srv, ln, svc, log, s)
+}
+
+// newAccessLog returns the buffered access log serve writes to w (see
+// httpx.AccessLog), or nil, for none: with --access-log off, or a log level
+// above info (access lines are info).
+func newAccessLog(w io.Writer, s *serveConfig) *httpx.AccessLog {
+	if s.AccessLog == "off" || s.LogLevel == "warn" || s.LogLevel == "error" {
+		return nil
+	}
+	return httpx.NewAccessLog(w, httpx.AccessLogOptions{JSON: s.LogFormat == "json"})
 }
 
 // tlsState is what serve's HTTPS is made of: the operator's certificate

@@ -4,7 +4,6 @@ package httpx
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,30 +12,21 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dbtrust/dbtrust"
-	"github.com/google/uuid"
 )
 
 type ctxKey int
 
 const requestIDKey ctxKey = 0
 
-// RequestID returns the ID the middleware gave r.
+// RequestID returns the ID the middleware (Front) gave r.
 func RequestID(r *http.Request) string {
+	if c, ok := r.Context().(*reqCtx); ok {
+		return c.id
+	}
 	id, _ := r.Context().Value(requestIDKey).(string)
 	return id
-}
-
-// WithRequestID gives each request a fresh ID, in its context and in the
-// X-Request-Id response header. A client-sent ID is not trusted.
-func WithRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := uuid.NewString()
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
 }
 
 // StatusWriter records the status a handler wrote.
@@ -63,34 +53,6 @@ func (s *StatusWriter) Write(b []byte) (int, error) {
 }
 
 func (s *StatusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// WithAccessLog logs one line per request: method, path (never the query,
-// which may carry signatures), status, bytes, duration and request ID.
-// A panic in next is logged with its stack and answered by onPanic.
-func WithAccessLog(log *slog.Logger, onPanic http.Handler, observe func(r *http.Request, status int, d time.Duration), next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &StatusWriter{ResponseWriter: w}
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				log.Error("panic serving request", "request_id", RequestID(r), "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-				if sw.Status == 0 {
-					onPanic.ServeHTTP(sw, r)
-				}
-			}
-			d := time.Since(start)
-			if observe != nil {
-				observe(r, sw.Status, d)
-			}
-			log.Info("request", "request_id", RequestID(r), "method", r.Method, "path", r.URL.Path,
-				"status", sw.Status, "bytes", sw.Bytes, "ms", float64(d.Microseconds())/1000)
-		}()
-		next.ServeHTTP(sw, r)
-	})
-}
 
 // WriteJSON writes v as JSON with the given status and content type.
 func WriteJSON(w http.ResponseWriter, status int, contentType string, v any) {

@@ -22,7 +22,9 @@ type call struct {
 // Identify notes that r was made by p, so that a refusal of r is recorded
 // under p rather than under the client's address.
 func Identify(r *http.Request, p dbtrust.Principal) {
-	if c, ok := r.Context().Value(callKey{}).(*call); ok {
+	if rc, ok := r.Context().(*reqCtx); ok {
+		rc.call.p, rc.call.pattern = p, r.Pattern
+	} else if c, ok := r.Context().Value(callKey{}).(*call); ok {
 		c.p, c.pattern = p, r.Pattern
 	}
 }
@@ -32,28 +34,24 @@ type Refuser interface {
 	Refused(ctx context.Context, p dbtrust.Principal, source, resource string, err error)
 }
 
-// WithRefusals records every 401 and 403 answer of next with rec, after the
-// answer is sent: a failed authentication under the client's address, a
-// denied action under the principal the dialect identified.
-func WithRefusals(rec Refuser, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{}
-		sw := &StatusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
-		var code dbtrust.Code
-		switch sw.Status {
-		case http.StatusUnauthorized:
-			code, c.p = dbtrust.Unauthorized, dbtrust.Principal{}
-		case http.StatusForbidden:
-			code = dbtrust.Forbidden
-		default:
-			return
-		}
-		http.NewResponseController(sw).Flush() // the caller has its answer before the store is written
-		resource := r.Method + " " + c.pattern
-		if c.pattern == "" {
-			resource = r.Method
-		}
-		rec.Refused(r.Context(), c.p, ClientAddr(r), resource, dbtrust.Errorf(code, "refused"))
-	})
+// recordRefusal records r's answer when it was a 401 or a 403, after
+// sending it: a failed authentication under the client's address, a denied
+// action under the principal the dialect identified.
+func (f *Front) recordRefusal(st *request, r *http.Request) {
+	c := &st.ctx.call
+	var code dbtrust.Code
+	switch st.sw.Status {
+	case http.StatusUnauthorized:
+		code, c.p = dbtrust.Unauthorized, dbtrust.Principal{}
+	case http.StatusForbidden:
+		code = dbtrust.Forbidden
+	default:
+		return
+	}
+	http.NewResponseController(&st.sw).Flush() // the caller has its answer before the store is written
+	resource := r.Method + " " + c.pattern
+	if c.pattern == "" {
+		resource = r.Method
+	}
+	f.Refusals.Refused(r.Context(), c.p, ClientAddr(r), resource, dbtrust.Errorf(code, "refused"))
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -24,9 +25,23 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// The children of every dialect, found once rather than by label
+	// lookup on every request.
+	children [len(dialects)]dialectMetrics
 }
 
-func newMetrics(svc *dbtrust.Service) *metrics {
+// dialectMetrics are one dialect's request metrics: its duration histogram
+// and its counters by status (100 to 599), each made on first use.
+type dialectMetrics struct {
+	duration prometheus.Observer
+	byStatus [500]atomic.Pointer[prometheus.Counter]
+}
+
+// dialects are the values of the dialect label, which has a fixed, small
+// set of values whatever the path.
+var dialects = [...]string{"native", "digitalocean", "astra", "huaweicloud", "server", "other"}
+
+func newMetrics(svc *dbtrust.Service, access *httpx.AccessLog) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -39,28 +54,39 @@ func newMetrics(svc *dbtrust.Service) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"dialect"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, expiryCollector{svc: svc}, adoptionCollector{svc: svc},
+	for i, d := range dialects {
+		m.children[i].duration = m.duration.WithLabelValues(d)
+	}
+	dropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "dbtrust_access_log_dropped_lines_total",
+		Help: "Access log lines dropped because the log's buffer was full (the log's output did not keep up).",
+	}, func() float64 {
+		if access == nil {
+			return 0
+		}
+		return float64(access.Dropped())
+	})
+	m.reg.MustRegister(m.requests, m.duration, dropped, expiryCollector{svc: svc}, adoptionCollector{svc: svc},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// dialectOf names the dialect that serves path, for the request counters.
-// The label has a fixed, small set of values whatever the path.
-func dialectOf(path string) string {
+// dialectOf returns the index in dialects of the dialect that serves path.
+func dialectOf(path string) int {
 	switch {
 	case strings.HasPrefix(path, "/v1/"):
-		return "native"
+		return 0
 	case path == "/v2/databases" || strings.HasPrefix(path, "/v2/databases/"):
-		return "digitalocean"
+		return 1
 	case strings.HasPrefix(path, "/accounts/"):
-		return "astra"
+		return 2
 	case strings.HasPrefix(path, "/v3/") || strings.HasPrefix(path, "/v2/"),
 		strings.HasPrefix(path, "/"+huaweicloud.DDSBucket+"/"), strings.HasPrefix(path, "/"+huaweicloud.DCSBucket+"/"):
-		return "huaweicloud"
+		return 3
 	case path == "/healthz" || path == "/readyz" || path == "/metrics":
-		return "server"
+		return 4
 	}
-	return "other"
+	return 5
 }
 
 // observe is the access log's hook: it counts each answered request.
@@ -68,9 +94,21 @@ func (m *metrics) observe(r *http.Request, status int, d time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	dialect := dialectOf(r.URL.Path)
-	m.requests.WithLabelValues(dialect, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(dialect).Observe(d.Seconds())
+	i := dialectOf(r.URL.Path)
+	c := &m.children[i]
+	c.duration.Observe(d.Seconds())
+	if status < 100 || status > 599 {
+		m.requests.WithLabelValues(dialects[i], strconv.Itoa(status)).Inc()
+		return
+	}
+	slot := &c.byStatus[status-100]
+	p := slot.Load()
+	if p == nil {
+		counter := m.requests.WithLabelValues(dialects[i], strconv.Itoa(status))
+		slot.CompareAndSwap(nil, &counter)
+		p = slot.Load()
+	}
+	(*p).Inc()
 }
 
 // guardMetrics lets a request through to next when it carries the metrics

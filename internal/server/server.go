@@ -54,6 +54,12 @@ type Config struct {
 	// Without it, /metrics answers loopback clients only: it names the
 	// instances, CAs and certificates of every account.
 	MetricsToken string
+	// AccessLog, when set, writes the access log (buffered, see
+	// httpx.AccessLog; its dropped lines are a metric); the caller closes
+	// it after the server has shut down. Nil: one INFO line a request
+	// through Logger.
+	AccessLog   *httpx.AccessLog
+	NoAccessLog bool // no access log at all
 }
 
 // DefaultRequestTimeout is Config.RequestTimeout's default.
@@ -84,7 +90,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(cfg.Service))
 	mux.Handle("/", handleUnknown())
-	m := newMetrics(cfg.Service)
+	m := newMetrics(cfg.Service, cfg.AccessLog)
 	if !cfg.NoMetrics {
 		mux.Handle("GET /metrics", guardMetrics(cfg.MetricsToken, m.handler()))
 	}
@@ -107,7 +113,9 @@ func New(cfg Config) http.Handler {
 	console.Register(mux, cfg.Service, console.Config{TrustCerts: certs, Credentials: creds, AccessKeys: keys,
 		Log: cfg.Logger, Limits: limits})
 
-	return httpx.WithRequestID(httpx.WithAccessLog(cfg.Logger, handleUnknownPanic(), m.observe, withDeadline(cfg.RequestTimeout, httpx.WithRefusals(cfg.Service, mux))))
+	front := &httpx.Front{Log: cfg.Logger, Access: cfg.AccessLog, OnPanic: handleUnknownPanic(), Observe: m.observe,
+		Refusals: cfg.Service, Timeout: cfg.RequestTimeout, NoAccess: cfg.NoAccessLog}
+	return front.Handler(mux)
 }
 
 // capabilities returns the services beside the core (uploaded trust
@@ -147,16 +155,6 @@ func newLimits(cfg Config) *httpx.Limits {
 		Download:   mk("download", cfg.DownloadLimit, 600),
 		Link:       mk("link", cfg.LinkLimit, 60),
 	}
-}
-
-// withDeadline gives every request's context a deadline: the store honours
-// it, and a call that runs out of time is Code Unavailable.
-func withDeadline(d time.Duration, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), d)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
 }
 
 type status struct {

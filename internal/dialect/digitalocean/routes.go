@@ -20,7 +20,7 @@ type service interface {
 	GetInstance(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Instance, error)
 	ListInstances(ctx context.Context, p dbtrust.Principal, tag string) ([]dbtrust.Instance, error)
 	DeleteInstance(ctx context.Context, p dbtrust.Principal, id string) error
-	InstanceCABundle(ctx context.Context, p dbtrust.Principal, id string) ([]byte, error)
+	InstanceCABundleIn(ctx context.Context, p dbtrust.Principal, id string, f *dbtrust.BundleForm) ([]byte, error)
 	InstanceEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 	InstancePrivateEndpoint(inst dbtrust.Instance) dbtrust.Endpoint
 	AccountOf(ctx context.Context, p dbtrust.Principal) (dbtrust.Account, error)
