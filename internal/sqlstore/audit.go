@@ -22,36 +22,43 @@ func scanAudit(sc interface{ Scan(...any) error }) (dbtrust.AuditEvent, error) {
 
 // insertAudit appends e to the chain and publishes its events (the webhook
 // outbox), in tx.
-func insertAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) error {
-	if err := appendAudit(ctx, tx, e); err != nil {
+func (s *DB) insertAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) error {
+	if err := s.appendAudits(ctx, tx, []dbtrust.AuditEvent{e}); err != nil {
 		return err
 	}
 	return publishEvents(ctx, tx, e.Events)
 }
 
-// appendAudit appends e to the chain inside tx. Taking the head row (the
-// UPDATE locks it until tx ends) orders every append of every replica.
-func appendAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) error {
+// appendAudits appends es to the chain, in order, inside tx. Taking the
+// head row (the UPDATE locks it until tx ends) orders every append of every
+// replica; the head moves by len(es) at once and takes the last hash.
+func (s *DB) appendAudits(ctx context.Context, tx *sql.Tx, es []dbtrust.AuditEvent) error {
+	if len(es) == 0 {
+		return nil
+	}
 	var prevSeq int64
 	var prevHash string
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING`); err != nil {
+	if _, err := s.txExec(ctx, tx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING`); err != nil {
 		return err
 	}
-	if err := tx.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1, hash`).Scan(&prevSeq, &prevHash); err != nil {
+	if err := s.txQueryRow(ctx, tx, `UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq - $1, hash`, int64(len(es))).Scan(&prevSeq, &prevHash); err != nil {
 		return err
 	}
-	e = dbtrust.ChainAudit(e, prevSeq, prevHash)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome, count, source, seq, prev_hash, hash)
+	for _, e := range es {
+		e = dbtrust.ChainAudit(e, prevSeq, prevHash)
+		if _, err := s.txExec(ctx, tx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome, count, source, seq, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome, e.Count, e.Source, e.Seq, e.PrevHash, e.Hash); err != nil {
-		return err
+			us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome, e.Count, e.Source, e.Seq, e.PrevHash, e.Hash); err != nil {
+			return err
+		}
+		prevSeq, prevHash = e.Seq, e.Hash
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash)
+	_, err := s.txExec(ctx, tx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prevHash)
 	return err
 }
 
 func (s *DB) AppendAudit(ctx context.Context, e dbtrust.AuditEvent) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return insertAudit(ctx, tx, e) })
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertAudit(ctx, tx, e) })
 }
 
 func (s *DB) ListAudit(ctx context.Context, f dbtrust.AuditFilter) ([]dbtrust.AuditEvent, error) {

@@ -43,25 +43,20 @@ func orEmpty(l []string) []string {
 	return l
 }
 
-func (s *DB) InsertIssuedCert(ctx context.Context, c dbtrust.IssuedCertificate, e dbtrust.AuditEvent) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		// The CA must belong to the instance and the account named.
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cas WHERE id = $1 AND instance_id = $2 AND account_id = $3`,
-			c.CAID, c.InstanceID, c.AccountID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return dbtrust.Errorf(dbtrust.NotFound, "no such CA")
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO issued_certs (`+certCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-			c.Serial, c.InstanceID, c.AccountID, c.CAID, c.CommonName, jsonText(orEmpty(c.DNSNames)), jsonText(orEmpty(c.IPs)),
-			c.KeyType, c.Fingerprint, string(c.CertPEM), us(c.NotBefore), us(c.NotAfter), us(c.CreatedAt), nullUS(c.RevokedAt), c.RevocationReason)
-		if err != nil {
-			return err
-		}
-		return insertAudit(ctx, tx, e)
-	})
+// caOf reports whether c's CA belongs to its instance and account.
+func (s *DB) caOf(ctx context.Context, tx *sql.Tx, c dbtrust.IssuedCertificate) (bool, error) {
+	var n int
+	err := s.txQueryRow(ctx, tx, `SELECT COUNT(*) FROM cas WHERE id = $1 AND instance_id = $2 AND account_id = $3`,
+		c.CAID, c.InstanceID, c.AccountID).Scan(&n)
+	return n > 0, err
+}
+
+// insertCertRow inserts c's row in tx.
+func (s *DB) insertCertRow(ctx context.Context, tx *sql.Tx, c dbtrust.IssuedCertificate) error {
+	_, err := s.txExec(ctx, tx, `INSERT INTO issued_certs (`+certCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		c.Serial, c.InstanceID, c.AccountID, c.CAID, c.CommonName, jsonText(orEmpty(c.DNSNames)), jsonText(orEmpty(c.IPs)),
+		c.KeyType, c.Fingerprint, string(c.CertPEM), us(c.NotBefore), us(c.NotAfter), us(c.CreatedAt), nullUS(c.RevokedAt), c.RevocationReason)
+	return err
 }
 
 func (s *DB) GetIssuedCert(ctx context.Context, accountID, serial string) (dbtrust.IssuedCertificate, error) {
@@ -103,7 +98,7 @@ func (s *DB) RevokeIssuedCert(ctx context.Context, accountID, serial string, at 
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
-			return insertAudit(ctx, tx, e)
+			return s.insertAudit(ctx, tx, e)
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM issued_certs WHERE account_id = $1 AND serial = $2`, accountID, serial).Scan(&n); err != nil {
@@ -142,7 +137,7 @@ func (s *DB) AddCA(ctx context.Context, ca dbtrust.CA, e dbtrust.AuditEvent) err
 		if err := InsertCA(ctx, tx, ca); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, e)
+		return s.insertAudit(ctx, tx, e)
 	})
 }
 
@@ -164,7 +159,7 @@ func (s *DB) MoveCAs(ctx context.Context, accountID, instanceID string, moves []
 				return dbtrust.Errorf(dbtrust.Conflict, "the instance has no %s CA", m.From)
 			}
 		}
-		return insertAudit(ctx, tx, e)
+		return s.insertAudit(ctx, tx, e)
 	})
 }
 

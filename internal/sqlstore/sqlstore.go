@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -50,6 +51,13 @@ type Backend struct {
 type DB struct {
 	db *sql.DB
 	be Backend
+	// stmts holds the prepared statements of the hot queries (prepared.go).
+	stmts  sync.Map
+	wanted sync.Map // queries a transaction ran unprepared, to prepare after it
+	// gc queues issued certificates for group commit (groupcommit.go); its
+	// goroutine starts with the first one.
+	gc             *committer
+	startCommitter sync.Once
 }
 
 var (
@@ -60,7 +68,7 @@ var (
 )
 
 // New wraps db. It does not migrate; call Migrate.
-func New(db *sql.DB, be Backend) *DB { return &DB{db: db, be: be} }
+func New(db *sql.DB, be Backend) *DB { return &DB{db: db, be: be, gc: newCommitter()} }
 
 // SQL returns the underlying *sql.DB.
 func (s *DB) SQL() *sql.DB { return s.db }
@@ -121,6 +129,8 @@ const closeWait = 5 * time.Second
 // and a caller must find nothing still writing to the data folder after
 // Close. A connection still in use after closeWait is reported.
 func (s *DB) Close() error {
+	s.stopCommitter()
+	s.closeStmts()
 	err := s.db.Close()
 	deadline := time.Now().Add(closeWait)
 	for n := s.db.Stats().OpenConnections; n > 0; n = s.db.Stats().OpenConnections {
@@ -152,6 +162,7 @@ func (s *DB) mapErr(err error) error {
 // tx runs fn in one transaction, retrying the whole of it when the backend
 // says the failure was transient (a serialization failure, say).
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	defer s.prepareWanted(ctx)
 	for attempt := 0; ; attempt++ {
 		err := s.tx1(ctx, fn)
 		if err != nil && attempt < 5 && s.be.Retryable != nil && s.be.Retryable(err) {
@@ -177,7 +188,7 @@ func (s *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	// The change and its audit event commit together (dbtrust.WithAudit).
 	if e, ok := dbtrust.PendingAudit(ctx); ok {
-		if err := insertAudit(ctx, t, e); err != nil {
+		if err := s.insertAudit(ctx, t, e); err != nil {
 			t.Rollback()
 			return err
 		}
@@ -275,9 +286,14 @@ func (s *DB) ListAccounts(ctx context.Context) ([]dbtrust.Account, error) {
 	return queryAll(ctx, s, scanAccount, `SELECT `+accountCols+` FROM accounts ORDER BY created_at, id`)
 }
 
-// queryAll runs a query and scans every row with scan.
+// queryAll runs a query through its prepared statement (prepared.go) and
+// scans every row with scan.
 func queryAll[T any](ctx context.Context, s *DB, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -320,7 +336,7 @@ func (s *DB) CreateToken(ctx context.Context, t dbtrust.Token) error {
 }
 
 func (s *DB) GetToken(ctx context.Context, id string) (dbtrust.Token, error) {
-	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = $1`, id))
+	t, err := scanToken(s.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, dbtrust.Errorf(dbtrust.NotFound, "no such token")
 	}
@@ -392,7 +408,7 @@ func (s *DB) CreateInstance(ctx context.Context, i dbtrust.Instance, ca dbtrust.
 }
 
 func (s *DB) GetInstance(ctx context.Context, accountID, id string) (dbtrust.Instance, error) {
-	i, err := scanInstance(s.db.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances WHERE account_id = $1 AND id = $2`, accountID, id))
+	i, err := scanInstance(s.queryRow(ctx, `SELECT `+instanceCols+` FROM instances WHERE account_id = $1 AND id = $2`, accountID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return i, dbtrust.Errorf(dbtrust.NotFound, "no such instance")
 	}

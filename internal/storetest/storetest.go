@@ -37,6 +37,8 @@ func Run[S dbtrust.Store](t *testing.T, open func(*testing.T) S) {
 		"SigningKeys":           testSigningKeys,
 		"Ping":                  func(t *testing.T, s dbtrust.Store) { must(t, s.Ping(context.Background())) },
 		"Certificates":          testCertificates,
+		"ConcurrentIssuance":    testConcurrentIssuance,
+		"IssuanceCancelled":     testIssuanceCancelled,
 		"CertificateRevocation": testCertificateRevocation,
 		"Rotation":              testRotation,
 		"ConcurrentRotation":    testConcurrentRotation,
