@@ -96,22 +96,25 @@ func (s *DB) conditionalUpdate(ctx context.Context, table, notFound, accountID, 
 			return err
 		}
 		n, err := res.RowsAffected()
-		if err != nil {
+		if err != nil || n == 1 {
 			return err
 		}
-		if n == 1 {
-			return nil
-		}
-		var one int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE account_id = $1 AND id = $2`, accountID, id).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dbtrust.Errorf(dbtrust.NotFound, "%s", notFound)
-		}
-		if err != nil {
-			return err
-		}
-		return dbtrust.Errorf(dbtrust.PreconditionFailed, "the record changed since revision %d", prev)
+		return s.updateMissed(ctx, tx, table, notFound, accountID, id, prev)
 	})
+}
+
+// updateMissed tells why a guarded UPDATE touched nothing: a missing record
+// (NotFound) or a changed one (PreconditionFailed).
+func (s *DB) updateMissed(ctx context.Context, tx *sql.Tx, table, notFound, accountID, id string, prev int64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE account_id = $1 AND id = $2`, accountID, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return dbtrust.Errorf(dbtrust.NotFound, "%s", notFound)
+	}
+	if err != nil {
+		return err
+	}
+	return dbtrust.Errorf(dbtrust.PreconditionFailed, "the record changed since revision %d", prev)
 }
 
 // ---- stored credentials (credential.Store) ----
@@ -158,8 +161,19 @@ func (s *DB) CreateCredential(ctx context.Context, c credential.Credential) erro
 			c.ID, c.AccountID, c.Version, c.Name, c.KeyType, c.Valid, nullUS(c.ValidFrom), nullUS(c.ValidUntil),
 			nullString(c.UniqueKey), labelsText(c.Labels), us(c.CreatedAt), us(c.ModifiedAt), c.CreatedBy, c.ModifiedBy,
 			c.Revision, c.SealedKeyStore)
-		return err
+		if err != nil {
+			return err
+		}
+		return countCredential(ctx, tx, c.AccountID, c.KeyType, 1)
 	})
+}
+
+// countCredential adds delta to the account's count of credentials of
+// keyType (astra_credential_counts), in the transaction that changes them.
+func countCredential(ctx context.Context, tx *sql.Tx, accountID, keyType string, delta int) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO astra_credential_counts (account_id, key_type, n) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id, key_type) DO UPDATE SET n = astra_credential_counts.n + $3`, accountID, keyType, delta)
+	return err
 }
 
 func (s *DB) GetCredential(ctx context.Context, accountID, id string) (credential.Credential, error) {
@@ -191,8 +205,19 @@ func (s *DB) ListCredentialsAfter(ctx context.Context, accountID string, where [
 
 func (s *DB) CountCredentials(ctx context.Context, accountID string, where []credential.Cond) (int, error) {
 	var n int
-	cond, args := s.credentialWhere(where, []any{accountID})
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM astra_credentials WHERE account_id = $1`+cond, args...).Scan(&n)
+	var err error
+	switch {
+	case len(where) == 0:
+		err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM astra_credential_counts WHERE account_id = $1`, accountID).Scan(&n)
+	case len(where) == 1 && where[0].Field == credential.FieldKeyType && where[0].Op == "eq" && where[0].Value != "":
+		err = s.db.QueryRowContext(ctx, `SELECT n FROM astra_credential_counts WHERE account_id = $1 AND key_type = $2`, accountID, where[0].Value).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+	default:
+		cond, args := s.credentialWhere(where, []any{accountID})
+		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM astra_credentials WHERE account_id = $1`+cond, args...).Scan(&n)
+	}
 	return n, s.mapErr(err)
 }
 
@@ -241,16 +266,52 @@ func (s *DB) credentialWhere(where []credential.Cond, args []any) (string, []any
 }
 
 func (s *DB) UpdateCredential(ctx context.Context, c credential.Credential, prevRevision int64) error {
-	// A nil SealedKeyStore keeps the stored one.
-	return s.conditionalUpdate(ctx, "astra_credentials", "no such credential", c.AccountID, c.ID, prevRevision,
-		`UPDATE astra_credentials SET version = $1, name = $2, key_type = $3, valid = $4, valid_from = $5, valid_until = $6,
-			sealed_key_store = COALESCE($7, sealed_key_store), unique_key = $8, labels = $9, modified_at = $10, modified_by = $11,
-			revision = $12
+	// A nil SealedKeyStore keeps the stored one. The key type read first
+	// moves the counts only if this update is the one that succeeds.
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var was string
+		err := tx.QueryRowContext(ctx, `SELECT key_type FROM astra_credentials WHERE account_id = $1 AND id = $2`, c.AccountID, c.ID).Scan(&was)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dbtrust.Errorf(dbtrust.NotFound, "no such credential")
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE astra_credentials SET version = $1, name = $2, key_type = $3, valid = $4, valid_from = $5,
+			valid_until = $6, sealed_key_store = COALESCE($7, sealed_key_store), unique_key = $8, labels = $9, modified_at = $10,
+			modified_by = $11, revision = $12
 			WHERE account_id = $13 AND id = $14 AND revision = $15`,
-		c.Version, c.Name, c.KeyType, c.Valid, nullUS(c.ValidFrom), nullUS(c.ValidUntil), nullBytes(c.SealedKeyStore),
-		nullString(c.UniqueKey), labelsText(c.Labels), us(c.ModifiedAt), c.ModifiedBy, c.Revision, c.AccountID, c.ID, prevRevision)
+			c.Version, c.Name, c.KeyType, c.Valid, nullUS(c.ValidFrom), nullUS(c.ValidUntil), nullBytes(c.SealedKeyStore),
+			nullString(c.UniqueKey), labelsText(c.Labels), us(c.ModifiedAt), c.ModifiedBy, c.Revision, c.AccountID, c.ID, prevRevision)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if err == nil {
+				err = s.updateMissed(ctx, tx, "astra_credentials", "no such credential", c.AccountID, c.ID, prevRevision)
+			}
+			return err
+		}
+		if was == c.KeyType {
+			return nil
+		}
+		if err := countCredential(ctx, tx, c.AccountID, was, -1); err != nil {
+			return err
+		}
+		return countCredential(ctx, tx, c.AccountID, c.KeyType, 1)
+	})
 }
 
 func (s *DB) DeleteCredential(ctx context.Context, accountID, id string) error {
-	return s.execOne(ctx, "no such credential", `DELETE FROM astra_credentials WHERE account_id = $1 AND id = $2`, accountID, id)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var keyType string
+		err := tx.QueryRowContext(ctx, `DELETE FROM astra_credentials WHERE account_id = $1 AND id = $2 RETURNING key_type`, accountID, id).Scan(&keyType)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dbtrust.Errorf(dbtrust.NotFound, "no such credential")
+		}
+		if err != nil {
+			return err
+		}
+		return countCredential(ctx, tx, accountID, keyType, -1)
+	})
 }

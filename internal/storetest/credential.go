@@ -260,6 +260,28 @@ func testCredentialsWhere(t *testing.T, s CredentialStore) {
 	}
 	wheres = append(wheres, []credential.Cond{{Field: credential.FieldKeyType, Op: "gte", Value: ""}, {Field: credential.FieldName, Op: "lt", Value: "a"}},
 		[]credential.Cond{{Field: credential.FieldValid, Op: "eq", Value: "true"}, {Field: credential.FieldVersion, Op: "in", Value: "1"}}, nil)
+	checkWheres(t, s, a.ID, mine, wheres)
+
+	// Counts follow a credential given its first key type, and deletions.
+	retyped := mine[1] // no key type
+	retyped.KeyType, retyped.Revision = "s3", 2
+	must(t, s.UpdateCredential(ctx, retyped, 1))
+	must(t, s.DeleteCredential(ctx, a.ID, mine[2].ID))
+	mine = append([]credential.Credential{mine[0], retyped}, mine[3:]...)
+	wheres = [][]credential.Cond{nil}
+	for _, kt := range []string{"", "generic", "apikey", "s3", "kubeconfig"} {
+		wheres = append(wheres, []credential.Cond{{Field: credential.FieldKeyType, Op: "eq", Value: kt}})
+	}
+	checkWheres(t, s, a.ID, mine, wheres)
+	if n, err := s.CountCredentials(ctx, b.ID, nil); err != nil || n != len(mine)+1 { // it lost none
+		t.Fatalf("the other account's count = %d, %v; want %d", n, err, len(mine)+1)
+	}
+}
+
+// checkWheres checks what the store lists and counts for each of wheres
+// against mine, the account's credentials in creation order.
+func checkWheres(t *testing.T, s CredentialStore, accountID string, mine []credential.Credential, wheres [][]credential.Cond) {
+	ctx := context.Background()
 	for _, where := range wheres {
 		var want []string
 		for _, c := range mine {
@@ -267,14 +289,14 @@ func testCredentialsWhere(t *testing.T, s CredentialStore) {
 				want = append(want, c.Name)
 			}
 		}
-		got, err := s.ListCredentialsAfter(ctx, a.ID, where, time.Time{}, "", 100)
+		got, err := s.ListCredentialsAfter(ctx, accountID, where, time.Time{}, "", 100)
 		must(t, err)
-		n, err := s.CountCredentials(ctx, a.ID, where)
+		n, err := s.CountCredentials(ctx, accountID, where)
 		must(t, err)
 		if fmt.Sprint(names(got)) != fmt.Sprint(want) || n != len(want) {
 			t.Fatalf("where %q: listed %q, counted %d; want %q", where, names(got), n, want)
 		}
-		if paged := pageAll(t, s, a.ID, where); fmt.Sprint(paged) != fmt.Sprint(want) {
+		if paged := pageAll(t, s, accountID, where); fmt.Sprint(paged) != fmt.Sprint(want) {
 			t.Fatalf("where %q: paging by 2 listed %q, want %q", where, paged, want)
 		}
 	}

@@ -16,6 +16,8 @@ type api struct {
 	certs certificates
 	creds credentials
 	cfg   Config
+	// credJSON keeps listed credentials' JSON (rendercache.go).
+	credJSON *renderCache
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error

@@ -99,7 +99,10 @@ func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.P
 	entries := func(list []credential.Credential) []*listEntry {
 		out := make([]*listEntry, 0, len(list))
 		for _, c := range list {
-			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), render: func() ([]byte, error) { return credentialJSON(c) }})
+			render := func() ([]byte, error) {
+				return a.credJSON.get(c.ID, c.Revision, func() ([]byte, error) { return credentialJSON(c) })
+			}
+			out = append(out, &listEntry{id: c.ID, created: c.CreatedAt.UnixMicro(), render: render})
 		}
 		return out
 	}

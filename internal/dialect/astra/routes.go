@@ -66,7 +66,7 @@ func Register(mux *http.ServeMux, svc service, certs certificates, creds credent
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	a := api{svc: svc, certs: certs, creds: creds, cfg: cfg}
+	a := api{svc: svc, certs: certs, creds: creds, cfg: cfg, credJSON: &renderCache{}}
 	const certsPath, credsPath = "/accounts/{account_id}/core/v1/certificates", "/accounts/{account_id}/core/v1/credentials"
 	cert, cred := a.certificateCollection(), a.credentialCollection()
 	mux.Handle("GET "+certsPath, a.wrap(a.listCertificates))

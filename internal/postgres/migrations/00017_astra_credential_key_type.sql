@@ -1,7 +1,20 @@
 -- +goose Up
 -- Astra lists filter credentials by key type and page them in creation
--- order; with this index a page and its count read only the matching rows.
+-- order; with this index a page reads only the matching rows.
 CREATE INDEX astra_credentials_key_type ON astra_credentials (account_id, key_type, created_at, id);
 
+-- How many credentials each account holds of each key type ('' for none),
+-- kept by the same transactions that create, retype and delete them, so
+-- that a list's count reads one row instead of counting thousands.
+CREATE TABLE astra_credential_counts (
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    key_type   TEXT NOT NULL,
+    n          BIGINT NOT NULL,
+    PRIMARY KEY (account_id, key_type)
+);
+INSERT INTO astra_credential_counts (account_id, key_type, n)
+    SELECT account_id, key_type, COUNT(*) FROM astra_credentials GROUP BY account_id, key_type;
+
 -- +goose Down
+DROP TABLE astra_credential_counts;
 DROP INDEX astra_credentials_key_type;
