@@ -361,9 +361,29 @@ func (s *Service) CreateInstance(ctx context.Context, p Principal, spec Instance
 	if err := Require(p, RoleMember); err != nil {
 		return Instance{}, err
 	}
-	inst, keyType, err := s.validateSpec(spec)
+	inst, keyType, err := s.prepareInstance(p, spec)
 	if err != nil {
 		return Instance{}, err
+	}
+	ca, err := s.newCA(inst, keyType, CACurrent)
+	if err != nil {
+		return Instance{}, err
+	}
+	actx, done := s.Audited(ctx, p, "instance.create", "instance/"+inst.ID)
+	err = done(Taken(s.store.CreateInstance(actx, inst, ca), "%s", instanceTaken(spec, inst)))
+	if err != nil {
+		return Instance{}, err
+	}
+	return inst, nil
+}
+
+// prepareInstance validates spec and makes the instance p creates from it,
+// with the key type of its first CA: the one rule of instance creation,
+// single (CreateInstance) or in bulk (ImportInstances).
+func (s *Service) prepareInstance(p Principal, spec InstanceSpec) (Instance, pki.KeyType, error) {
+	inst, keyType, err := s.validateSpec(spec)
+	if err != nil {
+		return Instance{}, "", err
 	}
 	if inst.ID == "" {
 		inst.ID = uuid.NewString()
@@ -371,20 +391,16 @@ func (s *Service) CreateInstance(ctx context.Context, p Principal, spec Instance
 	inst.AccountID = p.AccountID
 	inst.Status = "online"
 	inst.CreatedAt = s.now()
-	ca, err := s.newCA(inst, keyType, CACurrent)
-	if err != nil {
-		return Instance{}, err
-	}
-	taken := fmt.Sprintf("an instance named %q already exists in this account: pick another name", inst.Name)
+	return inst, keyType, nil
+}
+
+// instanceTaken is the message when inst's name (or the ID spec gave) is
+// taken.
+func instanceTaken(spec InstanceSpec, inst Instance) string {
 	if spec.ID != "" {
-		taken = fmt.Sprintf("an instance named %q or with ID %s already exists: pick another name or ID", inst.Name, inst.ID)
+		return fmt.Sprintf("an instance named %q or with ID %s already exists: pick another name or ID", inst.Name, inst.ID)
 	}
-	actx, done := s.Audited(ctx, p, "instance.create", "instance/"+inst.ID)
-	err = done(Taken(s.store.CreateInstance(actx, inst, ca), "%s", taken))
-	if err != nil {
-		return Instance{}, err
-	}
-	return inst, nil
+	return fmt.Sprintf("an instance named %q already exists in this account: pick another name", inst.Name)
 }
 
 func (s *Service) validateSpec(spec InstanceSpec) (Instance, pki.KeyType, error) {

@@ -90,6 +90,11 @@ type InstanceStore interface {
 	// CreateInstance inserts the instance and its first CA together.
 	// Conflict when the account already has an instance of that name.
 	CreateInstance(ctx context.Context, inst Instance, ca CA) error
+	// CreateInstances inserts every instance with its first CA, and appends
+	// events to the audit chain in order, in one transaction. Conflict,
+	// wrapping an *ImportConflict that names the first one, when an
+	// instance's name is taken in its account or its ID is taken.
+	CreateInstances(ctx context.Context, batch []NewInstance, events []AuditEvent) error
 	// GetInstance returns one of the account's instances.
 	GetInstance(ctx context.Context, accountID, id string) (Instance, error)
 	// ListInstances returns the account's instances oldest first; a non-empty

@@ -164,6 +164,17 @@ func (c *Client) CreateInstance(ctx context.Context, req CreateInstanceRequest) 
 	return i, c.do(ctx, "POST", "/v1/instances", req, &i)
 }
 
+// MaxImport is how many instances one ImportInstances call may create.
+const MaxImport = dbtrust.MaxImport
+
+// ImportInstances creates the instances of reqs (at most MaxImport) in one
+// request, each as CreateInstance would: all of them, or none when one is
+// refused (the error names the item, items[i] counted from 0).
+func (c *Client) ImportInstances(ctx context.Context, reqs []CreateInstanceRequest) ([]Instance, error) {
+	var l InstanceList
+	return l.Instances, c.do(ctx, "POST", "/v1/instances/import", reqs, &l)
+}
+
 // GetInstance returns the instance with ID id.
 func (c *Client) GetInstance(ctx context.Context, id string) (Instance, error) {
 	var i Instance

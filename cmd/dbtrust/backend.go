@@ -18,6 +18,7 @@ import (
 type backend interface {
 	ListInstances(ctx context.Context, tag string) ([]client.Instance, error)
 	CreateInstance(ctx context.Context, req client.CreateInstanceRequest) (client.Instance, error)
+	ImportInstances(ctx context.Context, reqs []client.CreateInstanceRequest) ([]client.Instance, error)
 	GetInstance(ctx context.Context, id string) (client.Instance, error)
 	UpdateInstance(ctx context.Context, id string, req client.UpdateInstanceRequest) (client.Instance, error)
 	DeleteInstance(ctx context.Context, id string) error

@@ -20,7 +20,7 @@ type instanceOut struct {
 
 func newInstanceCmd(a *app) *cobra.Command {
 	cmd := group("instance", "Manage database instances and their CAs", "instances")
-	cmd.AddCommand(newInstanceCreateCmd(a), newInstanceListCmd(a), newInstanceShowCmd(a), newInstanceUpdateCmd(a), newInstanceDeleteCmd(a))
+	cmd.AddCommand(newInstanceCreateCmd(a), newInstanceImportCmd(a), newInstanceListCmd(a), newInstanceShowCmd(a), newInstanceUpdateCmd(a), newInstanceDeleteCmd(a))
 	return cmd
 }
 

@@ -88,6 +88,19 @@ func (l *local) CreateInstance(ctx context.Context, req client.CreateInstanceReq
 	return l.wire(i), err
 }
 
+func (l *local) ImportInstances(ctx context.Context, reqs []client.CreateInstanceRequest) ([]client.Instance, error) {
+	specs := make([]dbtrust.InstanceSpec, len(reqs))
+	for i, r := range reqs {
+		specs[i] = r.Spec()
+	}
+	list, err := l.svc.ImportInstances(ctx, l.p, specs)
+	out := make([]client.Instance, len(list))
+	for i, inst := range list {
+		out[i] = l.wire(inst)
+	}
+	return out, err
+}
+
 func (l *local) GetInstance(ctx context.Context, id string) (client.Instance, error) {
 	i, err := l.svc.GetInstance(ctx, l.p, id)
 	return l.wire(i), err

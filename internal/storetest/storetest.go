@@ -27,6 +27,7 @@ func Run[S dbtrust.Store](t *testing.T, open func(*testing.T) S) {
 		"Instances":             testInstances,
 		"InstanceNameConflict":  testInstanceNameConflict,
 		"InstanceEndpoints":     testInstanceEndpoints,
+		"CreateInstances":       testCreateInstances,
 		"NodeTokens":            testNodeTokens,
 		"CAs":                   testCAs,
 		"DeleteCascades":        testDeleteCascades,

@@ -220,6 +220,15 @@ func TestEveryOperationAgainstOpenAPI(t *testing.T) {
 	e.do("POST", "/v1/instances", own, `{"name":"y","engine":"pg","bogus":1}`, 400)
 	e.do("POST", "/v1/instances", view, map[string]any{"name": "z", "engine": "pg"}, 403)
 	e.do("POST", "/v1/instances", "", map[string]any{"name": "z", "engine": "pg"}, 401)
+	imported := decode[client.InstanceList](t, e.do("POST", "/v1/instances/import", own, []map[string]any{{"name": "bulk-1", "engine": "pg"}, {"name": "bulk-2", "engine": "redis"}}, 201))
+	if len(imported.Instances) != 2 || imported.Instances[1].Name != "bulk-2" {
+		t.Fatalf("import answered %+v", imported)
+	}
+	e.do("POST", "/v1/instances/import", own, []map[string]any{{"name": "bulk-3", "engine": "pg"}, {"name": "backend", "engine": "pg"}}, 409)
+	e.do("POST", "/v1/instances/import", own, []map[string]any{{"name": "bulk-3", "engine": "oracle"}}, 400)
+	e.do("POST", "/v1/instances/import", own, make([]map[string]any, dbtrust.MaxImport+1), 413)
+	e.do("POST", "/v1/instances/import", view, []map[string]any{{"name": "bulk-3", "engine": "pg"}}, 403)
+	e.do("POST", "/v1/instances/import", "", []map[string]any{{"name": "bulk-3", "engine": "pg"}}, 401)
 	e.do("GET", "/v1/instances", own, nil, 200)
 	e.do("GET", "/v1/instances?tag=prod", view, nil, 200)
 	e.do("GET", "/v1/instances?tag=a%20b", own, nil, 400)

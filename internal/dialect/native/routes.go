@@ -27,6 +27,7 @@ type service interface {
 	Authenticate(ctx context.Context, bearer string) (dbtrust.Principal, error)
 
 	CreateInstance(ctx context.Context, p dbtrust.Principal, spec dbtrust.InstanceSpec) (dbtrust.Instance, error)
+	ImportInstances(ctx context.Context, p dbtrust.Principal, specs []dbtrust.InstanceSpec) ([]dbtrust.Instance, error)
 	GetInstance(ctx context.Context, p dbtrust.Principal, id string) (dbtrust.Instance, error)
 	ListInstances(ctx context.Context, p dbtrust.Principal, tag string) ([]dbtrust.Instance, error)
 	DeleteInstance(ctx context.Context, p dbtrust.Principal, id string) error
@@ -93,6 +94,7 @@ func Register(mux *http.ServeMux, svc service, keys accessKeys, cfg Config) {
 
 	mux.Handle("GET /v1/instances", a.auth(a.listInstances))
 	mux.Handle("POST /v1/instances", a.auth(a.createInstance))
+	mux.Handle("POST /v1/instances/import", a.auth(a.importInstances))
 	mux.Handle("GET /v1/instances/{instance_id}", a.auth(a.getInstance))
 	mux.Handle("PATCH /v1/instances/{instance_id}", a.auth(a.updateInstance))
 	mux.Handle("DELETE /v1/instances/{instance_id}", a.auth(a.deleteInstance))
