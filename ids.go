@@ -29,9 +29,16 @@ func ParseID(id string) (string, bool) {
 	if len(id) != 36 {
 		return "", false
 	}
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id {
+	if _, err := uuid.Parse(id); err != nil {
 		return "", false
+	}
+	// At this length uuid.Parse takes only the canonical form, in either
+	// case: the lower-case one is the ID (checked without formatting it
+	// back, which this hot path would pay for in an allocation).
+	for i := 0; i < len(id); i++ {
+		if 'A' <= id[i] && id[i] <= 'F' {
+			return "", false
+		}
 	}
 	return id, true
 }

@@ -32,10 +32,13 @@ func (a api) wrap(h handlerFunc) http.Handler {
 		token, _ := httpx.Bearer(r)
 		p, err := a.svc.Authenticate(r.Context(), token)
 		d, err := httpx.Admit(w, r, a.cfg.Limits, p, err)
-		hdr := w.Header() // keys already in canonical form: no per-request canonicalisation
-		hdr["Ratelimit-Limit"] = []string{strconv.Itoa(d.Limit)}
-		hdr["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
-		hdr["Ratelimit-Reset"] = []string{strconv.FormatInt(d.Reset.Unix(), 10)}
+		// Keys already in canonical form: no per-request canonicalisation;
+		// the three values share one array, capped so that no append can
+		// reach a neighbour.
+		v := new([3]string)
+		v[0], v[1], v[2] = strconv.Itoa(d.Limit), strconv.Itoa(d.Remaining), strconv.FormatInt(d.Reset.Unix(), 10)
+		hdr := w.Header()
+		hdr["Ratelimit-Limit"], hdr["Ratelimit-Remaining"], hdr["Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -2,6 +2,7 @@ package native
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/client"
@@ -146,10 +147,15 @@ func (a api) getBundle(w http.ResponseWriter, r *http.Request, p dbtrust.Princip
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/x-pem-file")
+	h := w.Header() // canonical keys set directly: this is the native hot read
+	h["Content-Type"] = pemTypeValue
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 	return nil
 }
+
+var pemTypeValue = []string{"application/x-pem-file"}
 
 func (a api) rotateStart(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
 	var req client.RotateStartRequest
