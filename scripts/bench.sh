@@ -8,6 +8,8 @@
 #
 #   scripts/bench.sh                                   # defaults, under a minute
 #   scripts/bench.sh --rounds 5 --duration 3s --instances 1000,10000
+#   scripts/bench.sh --fleet 100000                    # adds the fleet scenario: import, restart, fetch among 100k
+#                                                      # (1000000: tens of minutes and ~3 GB in TMPDIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)

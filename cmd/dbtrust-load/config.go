@@ -24,6 +24,9 @@ type config struct {
 	// AstraCredentials is how many credentials the Astra list scenario
 	// stores; 0 skips it.
 	AstraCredentials int
+	// Fleet is how many instances the fleet scenario imports (fleet.go);
+	// 0 skips it.
+	Fleet int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -39,6 +42,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.HTTPS, "https", true, "also measure the CA fetch over HTTPS keep-alive")
 	fs.IntVar(&c.ServerCPU, "server-cpu", -2, "core to pin the servers to with taskset; -1 turns pinning off (default: the last core, when there are two or more and taskset is installed)")
 	fs.IntVar(&c.AstraCredentials, "astra-credentials", 10000, "credentials stored for the Astra list scenario (0 skips it, else 100 to 1000000)")
+	fs.IntVar(&c.Fleet, "fleet", 0, "instances the fleet scenario imports before restarting dbtrust on them (0 skips it, else 2000 to 1000000)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -58,6 +62,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("--conns %d: want 1 to 1024", c.Conns)
 	case c.AstraCredentials != 0 && (c.AstraCredentials < 100 || c.AstraCredentials > 1_000_000):
 		return c, fmt.Errorf("--astra-credentials %d: want 0, or 100 to 1000000", c.AstraCredentials)
+	case c.Fleet != 0 && (c.Fleet < 2000 || c.Fleet > 1_000_000):
+		return c, fmt.Errorf("--fleet %d: want 0, or 2000 to 1000000", c.Fleet)
 	case c.IssueClients < 1 || c.IssueClients > 256:
 		return c, fmt.Errorf("--issue-clients %d: want 1 to 256", c.IssueClients)
 	}

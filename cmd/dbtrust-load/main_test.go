@@ -34,7 +34,7 @@ func TestSmoke(t *testing.T) {
 	}
 	var stdout, stderr strings.Builder
 	args := []string{"--dbtrust", bin, "--rounds", "1", "--duration", "100ms", "--conns", "2", "--issue-clients", "2", "--instances", "3", "--server-cpu", "-1",
-		"--astra-credentials", "300"}
+		"--astra-credentials", "300", "--fleet", "2000"}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := run(ctx, args, os.Getenv, nil, &stdout, &stderr); err != nil {
@@ -45,6 +45,8 @@ func TestSmoke(t *testing.T) {
 		"| instance creation (3, 8 clients) | dbtrust |", "| CA fetch, random among 3 instances, HTTP | dbtrust |",
 		"| issuance, server-generated P-256 key, 2 clients | dbtrust |", "| CA fetch, one hot instance, HTTPS keep-alive | dbtrust |",
 		"| Astra list, first page of 100, filter + count, of 300 | dbtrust |", "load average at start:",
+		"| instance import (1000, batches of 1000, 2 clients) | dbtrust |", "| fleet: CA fetch, random among 2000, after a restart | dbtrust |",
+		"fleet of 2000: start to ready",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("the output lacks %q:\n%s", want, stdout.String())
@@ -55,7 +57,7 @@ func TestSmoke(t *testing.T) {
 func TestConfigRejects(t *testing.T) {
 	for _, args := range [][]string{
 		{"--rounds", "0"}, {"--duration", "1ms"}, {"--conns", "0"}, {"--issue-clients", "1000"},
-		{"--instances", "10,5"}, {"--instances", "x"}, {"--astra-credentials", "5"}, {"extra"},
+		{"--instances", "10,5"}, {"--instances", "x"}, {"--astra-credentials", "5"}, {"--fleet", "10"}, {"extra"},
 	} {
 		if _, err := parseConfig(args, os.Getenv, new(strings.Builder)); err == nil {
 			t.Errorf("parseConfig(%q) accepted it", args)

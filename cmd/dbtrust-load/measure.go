@@ -23,7 +23,8 @@ type bench struct {
 	rows []row
 	out  io.Writer
 
-	token, hotID string // kept from the HTTP run for the HTTPS one
+	token, hotID string   // kept from the HTTP run for the HTTPS one
+	notes        []string // lines printed under the table
 }
 
 func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
@@ -52,7 +53,15 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if cfg.Fleet > 0 {
+		if err := b.fleet(ctx); err != nil {
+			return err
+		}
+	}
 	printTable(stdout, b.rows)
+	for _, n := range b.notes {
+		fmt.Fprintln(stdout, n)
+	}
 	fmt.Fprintf(stdout, "load average at end: %s\n", loadAvg())
 	return nil
 }
@@ -60,9 +69,15 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 // startDbtrust starts dbtrust serve on the data folder with extra flags;
 // on the first start (fresh) it waits for the owner token dbtrust prints.
 func (b *bench) startDbtrust(ctx context.Context, fresh bool, extra ...string) (*proc, error) {
-	argv := pinned(b.cpu, append([]string{b.cfg.Dbtrust, "serve", "--data", filepath.Join(b.dir, "data"), "--addr", "127.0.0.1:0",
+	return b.startDbtrustOn(ctx, filepath.Join(b.dir, "data"), b.cpu, fresh, extra...)
+}
+
+// startDbtrustOn is startDbtrust on the data folder data, pinned to core
+// cpu (-1: not pinned).
+func (b *bench) startDbtrustOn(ctx context.Context, data string, cpu int, fresh bool, extra ...string) (*proc, error) {
+	argv := pinned(cpu, append([]string{b.cfg.Dbtrust, "serve", "--data", data, "--addr", "127.0.0.1:0",
 		"--rate-limit", "1000000000"}, extra...)...)
-	return start(ctx, argv, b.env, filepath.Join(b.dir, "dbtrust.log"), func(p *proc, line string) bool {
+	return start(ctx, argv, b.env, data+".log", func(p *proc, line string) bool {
 		if rest, ok := strings.CutPrefix(line, "dbtrust "); ok && strings.Contains(rest, " serving on ") {
 			p.URL = rest[strings.Index(rest, " serving on ")+len(" serving on "):]
 		}
@@ -129,7 +144,7 @@ func (b *bench) overHTTP(ctx context.Context) (err error) {
 	}
 	issue := fmt.Sprintf("issuance, server-generated P-256 key, %d clients", b.cfg.IssueClients)
 	if err := b.interleave(ctx, issue, d.issue(ids[0], b.cfg.IssueClients, b.cfg.Duration), "raw Go crypto, 1 core (keygen+sign+PEM)",
-		rawCrypto(b.self, b.cpu, b.cfg.Duration)); err != nil {
+		rawCrypto(b.self, b.cpu, b.cfg.Duration, "issue")); err != nil {
 		return err
 	}
 	fmt.Fprintf(b.out, "dbtrust RSS after the HTTP scenarios: %d MB\n", p.rssMB())

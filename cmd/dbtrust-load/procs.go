@@ -118,13 +118,20 @@ func procCPU(pid int) time.Duration {
 }
 
 // rssMB is the process's resident memory in MB, from /proc; 0 where unknown.
-func (p *proc) rssMB() int {
+func (p *proc) rssMB() int { return p.statusMB("VmRSS:") }
+
+// peakRSSMB is the most resident memory the process has had, in MB (its
+// high-water mark, VmHWM); 0 where unknown.
+func (p *proc) peakRSSMB() int { return p.statusMB("VmHWM:") }
+
+// statusMB reads a memory figure (in kB) of /proc/PID/status, in MB.
+func (p *proc) statusMB(key string) int {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == key {
 			kb, _ := strconv.Atoi(f[1])
 			return kb / 1024
 		}

@@ -123,11 +123,12 @@ func ceilingFetch(p *proc, hc *http.Client, conns int, dur time.Duration) func(c
 	}
 }
 
-// rawCrypto is a round of the same crypto as an issuance, in a process of
-// its own pinned to the server's core.
-func rawCrypto(self string, cpu int, dur time.Duration) func(context.Context) (result, error) {
+// rawCrypto is a round of the same crypto as an issuance (mode "issue") or
+// as an instance's first CA (mode "ca"), in a process of its own pinned to
+// the server's core.
+func rawCrypto(self string, cpu int, dur time.Duration, mode string) func(context.Context) (result, error) {
 	return func(ctx context.Context) (result, error) {
-		argv := pinned(cpu, self, "rawcrypto", "--duration", dur.String())
+		argv := pinned(cpu, self, "rawcrypto", "--duration", dur.String(), "--mode", mode)
 		var out, errb strings.Builder
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Stdout, cmd.Stderr = &out, &errb
