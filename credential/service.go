@@ -341,11 +341,12 @@ func (s *Service) List(ctx context.Context, p dbtrust.Principal) ([]Credential, 
 	return s.store.ListCredentials(ctx, p.AccountID)
 }
 
-// ListAfter returns at most limit of p's credentials that meet every
-// condition of where, after the given creation time and ID, in creation
-// order: the store filters and pages (keyset paging), so a page costs its
-// own rows, not the account's.
-func (s *Service) ListAfter(ctx context.Context, p dbtrust.Principal, where []Cond, afterCreated time.Time, afterID string, limit int) ([]Credential, error) {
+// ListKeysAfter returns the keys of at most limit of p's credentials that
+// meet every condition of where, after the given creation time and ID, in
+// creation order: the store filters and pages (keyset paging), so a page
+// costs its own rows, not the account's. GetMany reads the credentials the
+// caller has no current read of.
+func (s *Service) ListKeysAfter(ctx context.Context, p dbtrust.Principal, where []Cond, afterCreated time.Time, afterID string, limit int) ([]Key, error) {
 	if err := dbtrust.Require(p, roleRead); err != nil {
 		return nil, err
 	}
@@ -355,7 +356,17 @@ func (s *Service) ListAfter(ctx context.Context, p dbtrust.Principal, where []Co
 	if err := CheckConds(where); err != nil {
 		return nil, dbtrust.Wrap(dbtrust.Internal, err, "list failed")
 	}
-	return s.store.ListCredentialsAfter(ctx, p.AccountID, where, afterCreated, afterID, limit)
+	return s.store.ListCredentialKeysAfter(ctx, p.AccountID, where, afterCreated, afterID, limit)
+}
+
+// GetMany returns those of p's credentials whose IDs are given, oldest
+// first, without key stores; IDs of none (or of another account's) are left
+// out.
+func (s *Service) GetMany(ctx context.Context, p dbtrust.Principal, ids []string) ([]Credential, error) {
+	if err := dbtrust.Require(p, roleRead); err != nil {
+		return nil, err
+	}
+	return s.store.GetCredentials(ctx, p.AccountID, ids)
 }
 
 // Count returns how many of p's credentials meet every condition of where,

@@ -36,12 +36,16 @@ type Store interface {
 	GetCredential(ctx context.Context, accountID, id string) (Credential, error)
 	// ListCredentials returns every credential of the account.
 	ListCredentials(ctx context.Context, accountID string) ([]Credential, error)
-	// ListCredentialsAfter returns at most limit of the account's credentials
-	// that meet every condition of where and come strictly after
-	// (afterCreated, afterID) in list order; from the first when afterID is
-	// "". Paging this way neither skips nor repeats a credential when others
-	// are added or removed between pages.
-	ListCredentialsAfter(ctx context.Context, accountID string, where []Cond, afterCreated time.Time, afterID string, limit int) ([]Credential, error)
+	// ListCredentialKeysAfter returns the keys of at most limit of the
+	// account's credentials that meet every condition of where and come
+	// strictly after (afterCreated, afterID) in list order; from the first
+	// when afterID is "". Paging this way neither skips nor repeats a
+	// credential when others are added or removed between pages.
+	ListCredentialKeysAfter(ctx context.Context, accountID string, where []Cond, afterCreated time.Time, afterID string, limit int) ([]Key, error)
+	// GetCredentials returns those of the account's credentials whose IDs
+	// are given, in list order, as lists do (no key store); IDs of none are
+	// left out.
+	GetCredentials(ctx context.Context, accountID string, ids []string) ([]Credential, error)
 	// CountCredentials returns how many of the account's credentials meet
 	// every condition of where.
 	CountCredentials(ctx context.Context, accountID string, where []Cond) (int, error)
@@ -53,6 +57,15 @@ type Store interface {
 	UpdateCredential(ctx context.Context, c Credential, prevRevision int64) error
 	// DeleteCredential removes one of the account's credentials.
 	DeleteCredential(ctx context.Context, accountID, id string) error
+}
+
+// Key is what a page of a list needs of each credential: its ID, its
+// place in list order, and its revision, which tells a caller holding an
+// earlier read whether that read is still the credential's.
+type Key struct {
+	ID        string
+	CreatedAt time.Time
+	Revision  int64
 }
 
 // Field is a credential's member a list condition reads, as text: the text

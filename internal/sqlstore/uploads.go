@@ -191,16 +191,70 @@ func (s *DB) ListCredentials(ctx context.Context, accountID string) ([]credentia
 	return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 }
 
-func (s *DB) ListCredentialsAfter(ctx context.Context, accountID string, where []credential.Cond, afterCreated time.Time, afterID string, limit int) ([]credential.Credential, error) {
+func (s *DB) ListCredentialKeysAfter(ctx context.Context, accountID string, where []credential.Cond, afterCreated time.Time, afterID string, limit int) ([]credential.Key, error) {
 	args := []any{accountID}
-	q := `SELECT ` + credentialListCols + ` FROM astra_credentials WHERE account_id = $1`
+	q := `SELECT id, created_at, revision FROM astra_credentials WHERE account_id = $1`
 	if afterID != "" {
 		args = append(args, us(afterCreated), afterID)
 		q += ` AND (created_at > $2 OR (created_at = $2 AND id > $3))`
 	}
 	cond, args := s.credentialWhere(where, args)
 	args = append(args, limit)
-	return queryAll(ctx, s, scanCredentialListed, q+cond+` ORDER BY created_at, id LIMIT $`+strconv.Itoa(len(args)), args...)
+	q += cond + ` ORDER BY created_at, id LIMIT $` + strconv.Itoa(len(args))
+	// The page's keys come back as one text ("id,created,revision;..."):
+	// SQLite's driver costs more per row handed over than the rest of the
+	// query, and a page is a hundred rows.
+	q = `SELECT COALESCE(string_agg(id || ',' || created_at || ',' || revision, ';' ORDER BY created_at, id), '') FROM (` + q + `) page`
+	var text string
+	if err := s.queryRowFew(ctx, len(where) <= 1, q, args...).Scan(&text); err != nil {
+		return nil, s.mapErr(err)
+	}
+	return parseCredentialKeys(text)
+}
+
+// parseCredentialKeys reads the keys ListCredentialKeysAfter aggregates.
+func parseCredentialKeys(text string) ([]credential.Key, error) {
+	out := []credential.Key{}
+	for row := range strings.SplitSeq(text, ";") {
+		if row == "" {
+			continue
+		}
+		id, rest, _ := strings.Cut(row, ",")
+		created, rev, _ := strings.Cut(rest, ",")
+		c, err1 := strconv.ParseInt(created, 10, 64)
+		r, err2 := strconv.ParseInt(rev, 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("credential keys: %w", err)
+		}
+		out = append(out, credential.Key{ID: id, CreatedAt: fromUS(c), Revision: r})
+	}
+	return out, nil
+}
+
+// queryRowFew runs a one-row query, through its prepared statement when
+// few is true: with at most one condition a list's query texts are few (a
+// field and an operator each), and may be kept prepared as the hot queries
+// are.
+func (s *DB) queryRowFew(ctx context.Context, few bool, query string, args ...any) *sql.Row {
+	if few {
+		return s.queryRow(ctx, query, args...)
+	}
+	return s.db.QueryRowContext(ctx, query, args...)
+}
+
+func (s *DB) GetCredentials(ctx context.Context, accountID string, ids []string) ([]credential.Credential, error) {
+	if len(ids) == 0 {
+		return []credential.Credential{}, nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, accountID)
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = "$" + strconv.Itoa(i+2)
+	}
+	return queryAll(ctx, s, scanCredentialListed, `SELECT `+credentialListCols+` FROM astra_credentials
+		WHERE account_id = $1 AND id IN (`+strings.Join(marks, ", ")+`) ORDER BY created_at, id`, args...)
 }
 
 func (s *DB) CountCredentials(ctx context.Context, accountID string, where []credential.Cond) (int, error) {
@@ -208,15 +262,15 @@ func (s *DB) CountCredentials(ctx context.Context, accountID string, where []cre
 	var err error
 	switch {
 	case len(where) == 0:
-		err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM astra_credential_counts WHERE account_id = $1`, accountID).Scan(&n)
+		err = s.queryRow(ctx, `SELECT COALESCE(SUM(n), 0) FROM astra_credential_counts WHERE account_id = $1`, accountID).Scan(&n)
 	case len(where) == 1 && where[0].Field == credential.FieldKeyType && where[0].Op == "eq" && where[0].Value != "":
-		err = s.db.QueryRowContext(ctx, `SELECT n FROM astra_credential_counts WHERE account_id = $1 AND key_type = $2`, accountID, where[0].Value).Scan(&n)
+		err = s.queryRow(ctx, `SELECT n FROM astra_credential_counts WHERE account_id = $1 AND key_type = $2`, accountID, where[0].Value).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
 		}
 	default:
 		cond, args := s.credentialWhere(where, []any{accountID})
-		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM astra_credentials WHERE account_id = $1`+cond, args...).Scan(&n)
+		err = s.queryRowFew(ctx, len(where) <= 1, `SELECT COUNT(*) FROM astra_credentials WHERE account_id = $1`+cond, args...).Scan(&n)
 	}
 	return n, s.mapErr(err)
 }

@@ -187,27 +187,28 @@ func testCredentialsAfter(t *testing.T, s CredentialStore) {
 	if n != 7 {
 		t.Fatalf("CountCredentials = %d, want 7", n)
 	}
-	var got []string
-	var last credential.Credential
-	for {
-		page, err := s.ListCredentialsAfter(ctx, a.ID, nil, last.CreatedAt, last.ID, 2)
-		must(t, err)
-		if len(page) > 2 {
-			t.Fatalf("ListCredentialsAfter(limit 2) = %d items", len(page))
-		}
-		for _, c := range page {
-			if c.SealedKeyStore != nil {
-				t.Fatalf("ListCredentialsAfter returned a key store")
-			}
-			got = append(got, c.ID)
-		}
-		if len(page) < 2 {
-			break
-		}
-		last = page[len(page)-1]
+	if got := pageAll(t, s, a.ID, nil); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paging with ListCredentialKeysAfter = %v, want %v (ListCredentials order)", got, want)
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("paging with ListCredentialsAfter = %v, want %v (ListCredentials order)", got, want)
+	for i, k := range keysAfter(t, s, a.ID, nil, credential.Key{}, 10) {
+		if !k.CreatedAt.Equal(all[i].CreatedAt) || k.Revision != all[i].Revision {
+			t.Fatalf("key %d = %+v, want the created time and revision of %+v", i, k, all[i])
+		}
+	}
+
+	// GetCredentials reads the account's credentials named, in list order,
+	// without key stores; another account's are left out.
+	elsewhere, err := s.ListCredentials(ctx, b.ID)
+	must(t, err)
+	got, err := s.GetCredentials(ctx, a.ID, []string{want[5], elsewhere[0].ID, want[1], uuid.NewString()})
+	must(t, err)
+	if len(got) != 2 || got[0].ID != want[1] || got[1].ID != want[5] || !reflect.DeepEqual(got[0], all[1]) {
+		t.Fatalf("GetCredentials = %+v, want %s and %s as listed", got, want[1], want[5])
+	}
+	for _, c := range got {
+		if c.SealedKeyStore != nil {
+			t.Fatalf("GetCredentials returned a key store")
+		}
 	}
 }
 
@@ -289,14 +290,13 @@ func checkWheres(t *testing.T, s CredentialStore, accountID string, mine []crede
 				want = append(want, c.Name)
 			}
 		}
-		got, err := s.ListCredentialsAfter(ctx, accountID, where, time.Time{}, "", 100)
-		must(t, err)
+		got := names(mine, keysAfter(t, s, accountID, where, credential.Key{}, 100))
 		n, err := s.CountCredentials(ctx, accountID, where)
 		must(t, err)
-		if fmt.Sprint(names(got)) != fmt.Sprint(want) || n != len(want) {
-			t.Fatalf("where %q: listed %q, counted %d; want %q", where, names(got), n, want)
+		if fmt.Sprint(got) != fmt.Sprint(want) || n != len(want) {
+			t.Fatalf("where %q: listed %q, counted %d; want %q", where, got, n, want)
 		}
-		if paged := pageAll(t, s, accountID, where); fmt.Sprint(paged) != fmt.Sprint(want) {
+		if paged := names(mine, idKeys(pageAll(t, s, accountID, where))); fmt.Sprint(paged) != fmt.Sprint(want) {
 			t.Fatalf("where %q: paging by 2 listed %q, want %q", where, paged, want)
 		}
 	}
@@ -311,22 +311,47 @@ func holdsAll(where []credential.Cond, c credential.Credential) bool {
 	return true
 }
 
-func names(list []credential.Credential) []string {
+// names are the names of the credentials of mine the keys are of.
+func names(mine []credential.Credential, keys []credential.Key) []string {
+	byID := map[string]string{}
+	for _, c := range mine {
+		byID[c.ID] = c.Name
+	}
 	var out []string
-	for _, c := range list {
-		out = append(out, c.Name)
+	for _, k := range keys {
+		out = append(out, byID[k.ID])
 	}
 	return out
 }
 
-// pageAll lists the account's credentials meeting where two at a time.
+func idKeys(ids []string) []credential.Key {
+	out := make([]credential.Key, len(ids))
+	for i, id := range ids {
+		out[i].ID = id
+	}
+	return out
+}
+
+func keysAfter(t *testing.T, s CredentialStore, accountID string, where []credential.Cond, after credential.Key, limit int) []credential.Key {
+	t.Helper()
+	keys, err := s.ListCredentialKeysAfter(context.Background(), accountID, where, after.CreatedAt, after.ID, limit)
+	must(t, err)
+	if len(keys) > limit {
+		t.Fatalf("ListCredentialKeysAfter(limit %d) = %d keys", limit, len(keys))
+	}
+	return keys
+}
+
+// pageAll lists the IDs of the account's credentials meeting where two at
+// a time.
 func pageAll(t *testing.T, s CredentialStore, accountID string, where []credential.Cond) []string {
 	var out []string
-	var last credential.Credential
+	var last credential.Key
 	for {
-		page, err := s.ListCredentialsAfter(context.Background(), accountID, where, last.CreatedAt, last.ID, 2)
-		must(t, err)
-		out = append(out, names(page)...)
+		page := keysAfter(t, s, accountID, where, last, 2)
+		for _, k := range page {
+			out = append(out, k.ID)
+		}
 		if len(page) < 2 {
 			return out
 		}

@@ -1,6 +1,7 @@
 package astra
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -112,18 +113,56 @@ func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.P
 	}
 	keyset := &keysetSource{
 		after: func(where []condition, pos *position, n int) ([]*listEntry, error) {
-			var at time.Time
-			var id string
-			if pos != nil {
-				at, id = time.UnixMicro(pos.Created), pos.ID
-			}
-			list, err := a.creds.ListAfter(r.Context(), p, credentialConds(where), at, id, n)
-			return entries(list), err
+			return a.credentialPage(r.Context(), p, where, pos, n)
 		},
 		count:  func(where []condition) (int, error) { return a.creds.Count(r.Context(), p, credentialConds(where)) },
 		pushes: credentialPushes,
 	}
 	return a.list(w, r, p, "credentials", credentialFields, load, keyset)
+}
+
+// credentialPage is at most n of p's credentials meeting where after pos,
+// in creation order. The store lists their keys; only those whose JSON at
+// their revision is not kept are read whole.
+func (a api) credentialPage(ctx context.Context, p dbtrust.Principal, where []condition, pos *position, n int) ([]*listEntry, error) {
+	var at time.Time
+	var after string
+	if pos != nil {
+		at, after = time.UnixMicro(pos.Created), pos.ID
+	}
+	keys, err := a.creds.ListKeysAfter(ctx, p, credentialConds(where), at, after, n)
+	if err != nil {
+		return nil, err
+	}
+	bodies := make(map[string][]byte, len(keys))
+	var missing []string
+	for _, k := range keys {
+		if body, ok := a.credJSON.lookup(k.ID, k.Revision); ok {
+			bodies[k.ID] = body
+		} else {
+			missing = append(missing, k.ID)
+		}
+	}
+	if len(missing) > 0 {
+		list, err := a.creds.GetMany(ctx, p, missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range list {
+			if bodies[c.ID], err = credentialJSON(c); err != nil {
+				return nil, err
+			}
+			a.credJSON.put(c.ID, c.Revision, bodies[c.ID])
+		}
+	}
+	out := make([]*listEntry, 0, len(keys))
+	for _, k := range keys {
+		// A credential deleted since its key was listed is left out.
+		if body := bodies[k.ID]; body != nil {
+			out = append(out, &listEntry{id: k.ID, created: k.CreatedAt.UnixMicro(), body: body})
+		}
+	}
+	return out, nil
 }
 
 // credentialCollection is the credentials collection's single resources. An

@@ -24,21 +24,30 @@ const renderCacheMax = 1 << 15
 // get returns the JSON of record id at revision rev, made by render when
 // not kept. The bytes are shared: callers must not change them.
 func (c *renderCache) get(id string, rev int64, render func() ([]byte, error)) ([]byte, error) {
-	c.mu.Lock()
-	r, ok := c.m[id]
-	c.mu.Unlock()
-	if ok && r.rev == rev {
-		return r.body, nil
+	if body, ok := c.lookup(id, rev); ok {
+		return body, nil
 	}
 	body, err := render()
 	if err != nil {
 		return nil, err
 	}
+	c.put(id, rev, body)
+	return body, nil
+}
+
+// lookup returns the JSON kept for record id at revision rev.
+func (c *renderCache) lookup(id string, rev int64) ([]byte, bool) {
+	c.mu.Lock()
+	r, ok := c.m[id]
+	c.mu.Unlock()
+	return r.body, ok && r.rev == rev
+}
+
+func (c *renderCache) put(id string, rev int64, body []byte) {
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= renderCacheMax {
 		c.m = make(map[string]rendered)
 	}
 	c.m[id] = rendered{rev: rev, body: body}
 	c.mu.Unlock()
-	return body, nil
 }

@@ -38,7 +38,8 @@ type credentials interface {
 	Create(ctx context.Context, p dbtrust.Principal, in credential.Input) (credential.Credential, error)
 	Get(ctx context.Context, p dbtrust.Principal, id string) (credential.Credential, error)
 	List(ctx context.Context, p dbtrust.Principal) ([]credential.Credential, error)
-	ListAfter(ctx context.Context, p dbtrust.Principal, where []credential.Cond, afterCreated time.Time, afterID string, limit int) ([]credential.Credential, error)
+	ListKeysAfter(ctx context.Context, p dbtrust.Principal, where []credential.Cond, afterCreated time.Time, afterID string, limit int) ([]credential.Key, error)
+	GetMany(ctx context.Context, p dbtrust.Principal, ids []string) ([]credential.Credential, error)
 	Count(ctx context.Context, p dbtrust.Principal, where []credential.Cond) (int, error)
 	Update(ctx context.Context, p dbtrust.Principal, id string, in credential.Input, ifRevision int64) (credential.Credential, error)
 	Delete(ctx context.Context, p dbtrust.Principal, id string) error
