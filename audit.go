@@ -97,7 +97,7 @@ func auditRecorded(ctx context.Context) bool {
 // Audited returns the context for a store write in which p does action on
 // resource, and the function to call with the write's result: the store
 // appends the event in the write's transaction (WithAudit), and done drops
-// the cached reads and returns err. Every change of the core, and of the
+// the cached reads of resource and returns err. Every change of the core, and of the
 // capability services beside it, passes through it:
 //
 //	actx, done := core.Audited(ctx, p, "accesskey.create", "accesskey/"+k.ID)
@@ -105,7 +105,7 @@ func auditRecorded(ctx context.Context) bool {
 func (s *Service) Audited(ctx context.Context, p Principal, action, resource string) (context.Context, func(error) error) {
 	ctx = WithAudit(ctx, s.auditEvent(p, action, resource))
 	return ctx, func(err error) error {
-		s.cache.invalidate()
+		s.changed(action, resource)
 		if err == nil && !auditRecorded(ctx) {
 			// A store that does not honour WithAudit: the change is made,
 			// its event is not. Say so loudly; it is a bug.

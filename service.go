@@ -34,9 +34,13 @@ type Options struct {
 	Logger        *slog.Logger // default discards
 	// CacheTTL bounds how long a cached token or CA list is served (default
 	// 5s; negative disables the cache). Changes made through this Service
-	// drop the cache at once; changes by other processes do so as soon as
-	// the store reports them (see WatchStore), or after CacheTTL at worst.
-	CacheTTL   time.Duration
+	// drop the entries they touch at once; changes by other processes do so
+	// as soon as the store reports them (see WatchStore), or after CacheTTL
+	// at worst.
+	CacheTTL time.Duration
+	// CacheSize bounds how many entries each kind of cached read holds
+	// (tokens, CA lists, ...); default DefaultCacheSize.
+	CacheSize  int
 	CRLBaseURL string        // when set, issued certificates name their CA's CRL at CRLBaseURL/v1/cas/{ca_id}/crl
 	CRLTTL     time.Duration // how long a CRL is valid (its nextUpdate); default 24 hours
 	// RefusalInterval is how long refused requests of one principal or
@@ -96,8 +100,11 @@ func NewService(store Store, sealer Sealer, opt Options) *Service {
 	if opt.CacheTTL == 0 {
 		opt.CacheTTL = 5 * time.Second
 	}
-	s := &Service{store: store, sealer: sealer, opt: opt, log: log, cache: newReadCache(opt.CacheTTL, opt.Clock)}
-	s.projects = NewCache[string, Account](s)
+	if opt.CacheSize <= 0 {
+		opt.CacheSize = DefaultCacheSize
+	}
+	s := &Service{store: store, sealer: sealer, opt: opt, log: log, cache: newReadCache(opt.CacheTTL, opt.CacheSize, opt.Clock)}
+	s.projects = NewCache[string, Account](s, ChangeProject)
 	s.adopt = &adoptions{}
 	s.signers = newSignerCache(signerCacheSize)
 	return s
@@ -126,9 +133,9 @@ func Require(p Principal, min Role) error {
 
 // afterChange follows a change whose store method wrote its audit event in
 // the change's own transaction (a failed change wrote neither): it drops
-// cached reads.
+// the cached reads of resource.
 func (s *Service) afterChange(ctx context.Context, p Principal, action, resource string, err error) {
-	s.cache.invalidate()
+	s.changed(action, resource)
 }
 
 // ---- accounts and tokens ----

@@ -33,7 +33,7 @@ func signingKeyAAD(k SigningKey) []byte { return []byte("signing-key:" + k.Name 
 
 // ProjectAccount returns the account that owns a project ID (NotFound when
 // none does, or when the ID is malformed). Found accounts are kept in the
-// read cache, dropped with every other cached read.
+// read cache by project ID.
 func (s *Service) ProjectAccount(ctx context.Context, projectID string) (Account, error) {
 	if !ValidProjectID(projectID) {
 		return Account{}, Errorf(NotFound, "no such project")

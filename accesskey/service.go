@@ -21,7 +21,7 @@ type Service struct {
 // New returns a Service keeping access keys in store, under the core's
 // roles, clock, audit log, key-encryption key and read cache.
 func New(core *dbtrust.Service, store Store) *Service {
-	return &Service{core: core, store: store, cache: dbtrust.NewCache[string, Key](core)}
+	return &Service{core: core, store: store, cache: dbtrust.NewCache[string, Key](core, dbtrust.ChangeAccessKey)}
 }
 
 // Create makes an AK/SK pair in p's account. p must be an admin and may not

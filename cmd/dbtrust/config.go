@@ -219,5 +219,5 @@ func defaultDataDir(getenv func(string) string) string {
 // command that works on the data folder.
 func (c *config) serviceOptions(log *slog.Logger) dbtrust.Options {
 	return dbtrust.Options{CAValidity: c.CAValidity, CAKeyType: c.CAKeyType, DBDomain: c.DBDomain, CRLBaseURL: c.CRLBaseURL,
-		CacheTTL: c.Serve.CacheTTL, Logger: log}
+		CacheTTL: c.Serve.CacheTTL, CacheSize: c.Serve.CacheSize, Logger: log}
 }

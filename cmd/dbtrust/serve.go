@@ -57,6 +57,7 @@ type serveConfig struct {
 	NoMetrics       bool
 	MetricsToken    string
 	CacheTTL        time.Duration
+	CacheSize       int
 	AdoptionFlush   time.Duration
 	WebhookEvery    time.Duration
 	Clock           string
@@ -88,6 +89,7 @@ func (s *serveConfig) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.AdoptionFlush, "adoption-flush", 10*time.Second, "how often this replica writes the bundle fetches it counted in memory (who holds which CA); a crash loses at most this much")
 	fs.StringVar(&s.Clock, "clock", "real", "real, or emulated: start at the real time and let an admin move it forward with POST /v1/clock, to rehearse expiries and rotations in CI")
 	fs.DurationVar(&s.CacheTTL, "cache-ttl", 5*time.Second, "longest a cached token or CA list is served; changes drop it at once, other replicas' changes when their notice arrives; negative turns the cache off")
+	fs.IntVar(&s.CacheSize, "cache-size", dbtrust.DefaultCacheSize, "most entries each kind of cached read (tokens, CA lists, access keys, projects) holds; the least recently read go first")
 	for name, env := range map[string]string{
 		"addr": "DBTRUST_ADDR", "tls-cert": "DBTRUST_TLS_CERT", "tls-key": "DBTRUST_TLS_KEY", "https": "DBTRUST_HTTPS",
 		"tls-hosts": "DBTRUST_TLS_HOSTS", "insecure-http": "DBTRUST_INSECURE_HTTP", "rate-limit": "DBTRUST_RATE_LIMIT",
@@ -96,7 +98,7 @@ func (s *serveConfig) register(fs *pflag.FlagSet) {
 		"public-url": "DBTRUST_PUBLIC_URL", "link-ttl": "DBTRUST_LINK_TTL", "log-level": "DBTRUST_LOG_LEVEL",
 		"log-format": "DBTRUST_LOG_FORMAT", "access-log": "DBTRUST_ACCESS_LOG", "migrate": "DBTRUST_MIGRATE", "request-timeout": "DBTRUST_REQUEST_TIMEOUT",
 		"auto-rotate-interval": "DBTRUST_AUTO_ROTATE_INTERVAL", "no-metrics": "DBTRUST_NO_METRICS",
-		"metrics-token": "DBTRUST_METRICS_TOKEN", "cache-ttl": "DBTRUST_CACHE_TTL", "clock": "DBTRUST_CLOCK", "adoption-flush": "DBTRUST_ADOPTION_FLUSH",
+		"metrics-token": "DBTRUST_METRICS_TOKEN", "cache-ttl": "DBTRUST_CACHE_TTL", "cache-size": "DBTRUST_CACHE_SIZE", "clock": "DBTRUST_CLOCK", "adoption-flush": "DBTRUST_ADOPTION_FLUSH",
 		"webhook-interval": "DBTRUST_WEBHOOK_INTERVAL",
 	} {
 		withEnv(fs, name, env)

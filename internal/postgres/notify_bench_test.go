@@ -31,20 +31,24 @@ func BenchmarkChangeNotice(b *testing.B) {
 	ch := make(chan time.Time, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); r[1].WatchChanges(ctx, func() { ch <- time.Now() }) }()
+	go func() { defer close(done); r[1].WatchChanges(ctx, func(dbtrust.Change) { ch <- time.Now() }) }()
 	b.Cleanup(func() { cancel(); <-done })
 	<-ch
 	acct := dbtrust.Account{ID: uuid.NewString(), Name: "alpha", ProjectID: dbtrust.NewProjectID(), CreatedAt: time.Now()}
 	if err := r[0].CreateAccount(context.Background(), acct, storetest.NewToken(acct.ID, dbtrust.RoleOwner)); err != nil {
 		b.Fatal(err)
 	}
-	<-ch
-	<-ch // accounts and tokens: one notice each
+	toks := make([]dbtrust.Token, b.N) // revocations send notices; creations do not
+	for i := range toks {
+		toks[i] = storetest.NewToken(acct.ID, dbtrust.RoleViewer)
+		if err := r[0].CreateToken(context.Background(), toks[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
 	lat := make([]time.Duration, b.N)
 	b.ResetTimer()
 	for i := range b.N {
-		tok := storetest.NewToken(acct.ID, dbtrust.RoleViewer)
-		if err := r[0].CreateToken(context.Background(), tok); err != nil {
+		if err := r[0].RevokeToken(context.Background(), acct.ID, toks[i].ID, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 		acked := time.Now()

@@ -66,7 +66,7 @@ func newMetrics(svc *dbtrust.Service, access *httpx.AccessLog) *metrics {
 		}
 		return float64(access.Dropped())
 	})
-	m.reg.MustRegister(m.requests, m.duration, dropped, expiryCollector{svc: svc}, adoptionCollector{svc: svc},
+	m.reg.MustRegister(m.requests, m.duration, dropped, expiryCollector{svc: svc}, adoptionCollector{svc: svc}, cacheCollector{svc: svc},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

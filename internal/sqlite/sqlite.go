@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"time"
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/internal/datadir"
@@ -87,44 +86,6 @@ func privateFiles(path string) error {
 		}
 	}
 	return nil
-}
-
-// WatchInterval is how often WatchChanges looks for other processes' commits.
-const WatchInterval = 100 * time.Millisecond
-
-// WatchChanges calls onChange after another connection or process (the CLI,
-// say) commits to the database, until ctx is done. It polls SQLite's
-// data_version, which changes exactly when some other connection commits.
-// It also calls onChange once its first poll is done: a commit made before
-// the watch began (between a cached read and that first poll) has no
-// data_version change left to notice.
-func (s *Store) WatchChanges(ctx context.Context, onChange func()) error {
-	conn, err := s.SQL().Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	var last int64 = -1
-	t := time.NewTicker(WatchInterval)
-	defer t.Stop()
-	for {
-		var v int64
-		if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		if v != last { // last is -1 on the first poll
-			onChange()
-		}
-		last = v
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
 }
 
 // mapError turns SQLite result codes into dbtrust Codes; it never looks at

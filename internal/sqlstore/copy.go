@@ -57,8 +57,14 @@ const gooseTable = "goose_db_version"
 // under the limits of the servers that made them, never copied.
 const rateTable = "rate_windows"
 
+// changeLog is SQLite's log of changes for the watchers of one file: it
+// names rows of that file, never copied.
+const changeLog = "change_log"
+
 // copied reports whether Copy moves the rows of table.
-func copied(table string) bool { return table != gooseTable && table != rateTable }
+func copied(table string) bool {
+	return table != gooseTable && table != rateTable && table != changeLog
+}
 
 // CopyOptions tune Copy.
 type CopyOptions struct {
