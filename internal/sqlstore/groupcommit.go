@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/dbtrust/dbtrust"
@@ -91,6 +92,7 @@ func (s *DB) commitLoop() {
 				}
 			}
 		}
+		gather(s.gc.q)
 		batch := []*issueJob{first}
 	fill:
 		for len(batch) < maxBatch {
@@ -102,6 +104,21 @@ func (s *DB) commitLoop() {
 			}
 		}
 		s.writeBatch(batch)
+	}
+}
+
+// gather lets the goroutines that are about to queue a row do so before a
+// batch is taken: it yields the processor for as long as the queue grows
+// (a few times at most). Without it, on a busy core the committer takes
+// each row alone as soon as it is queued, ahead of the requests that would
+// have joined it.
+func gather(q chan *issueJob) {
+	for range 8 {
+		n := len(q)
+		runtime.Gosched()
+		if len(q) == n {
+			return
+		}
 	}
 }
 
