@@ -359,6 +359,16 @@ func (s *Service) ListKeysAfter(ctx context.Context, p dbtrust.Principal, where 
 	return s.store.ListCredentialKeysAfter(ctx, p.AccountID, where, afterCreated, afterID, limit)
 }
 
+// Version returns a value that changes with every change to p's
+// credentials: a list answered at one version is answered the same while
+// it lasts.
+func (s *Service) Version(ctx context.Context, p dbtrust.Principal) (int64, error) {
+	if err := dbtrust.Require(p, roleRead); err != nil {
+		return 0, err
+	}
+	return s.store.CredentialsVersion(ctx, p.AccountID)
+}
+
 // GetMany returns those of p's credentials whose IDs are given, oldest
 // first, without key stores; IDs of none (or of another account's) are left
 // out.

@@ -49,6 +49,10 @@ type Store interface {
 	// CountCredentials returns how many of the account's credentials meet
 	// every condition of where.
 	CountCredentials(ctx context.Context, accountID string, where []Cond) (int, error)
+	// CredentialsVersion returns a value that differs after every committed
+	// create, update or delete of one of the account's credentials, and is
+	// never one it had before; 0 before the first.
+	CredentialsVersion(ctx context.Context, accountID string) (int64, error)
 	// UpdateCredential writes c whole, c.Revision included, only if the
 	// stored revision is still prevRevision: PreconditionFailed when it is
 	// not, NotFound when the account has no such credential, Conflict when

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -164,8 +166,29 @@ func (s *DB) CreateCredential(ctx context.Context, c credential.Credential) erro
 		if err != nil {
 			return err
 		}
+		if err := s.changedCredentials(ctx, tx, c.AccountID); err != nil {
+			return err
+		}
 		return countCredential(ctx, tx, c.AccountID, c.KeyType, 1)
 	})
+}
+
+// changedCredentials gives the account's credentials a new version
+// (CredentialsVersion), in the transaction that changes them.
+func (s *DB) changedCredentials(ctx context.Context, tx *sql.Tx, accountID string) error {
+	v := rand.Int64N(math.MaxInt64) + 1
+	_, err := s.txExec(ctx, tx, `INSERT INTO astra_credential_changes (account_id, version) VALUES ($1, $2)
+		ON CONFLICT (account_id) DO UPDATE SET version = $2`, accountID, v)
+	return err
+}
+
+func (s *DB) CredentialsVersion(ctx context.Context, accountID string) (int64, error) {
+	var v int64
+	err := s.queryRow(ctx, `SELECT version FROM astra_credential_changes WHERE account_id = $1`, accountID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return v, s.mapErr(err)
 }
 
 // countCredential adds delta to the account's count of credentials of
@@ -346,6 +369,9 @@ func (s *DB) UpdateCredential(ctx context.Context, c credential.Credential, prev
 			}
 			return err
 		}
+		if err := s.changedCredentials(ctx, tx, c.AccountID); err != nil {
+			return err
+		}
 		if was == c.KeyType {
 			return nil
 		}
@@ -364,6 +390,9 @@ func (s *DB) DeleteCredential(ctx context.Context, accountID, id string) error {
 			return dbtrust.Errorf(dbtrust.NotFound, "no such credential")
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.changedCredentials(ctx, tx, accountID); err != nil {
 			return err
 		}
 		return countCredential(ctx, tx, accountID, keyType, -1)

@@ -25,11 +25,12 @@ type CredentialStore interface {
 // stores made by open.
 func RunCredential[S CredentialStore](t *testing.T, open func(*testing.T) S) {
 	tests := map[string]func(*testing.T, CredentialStore){
-		"Credentials":       testCredentials,
-		"UniqueKey":         testCredentialUniqueKey,
-		"ConcurrentUpdates": testConcurrentUpdates,
-		"CredentialsAfter":  testCredentialsAfter,
-		"CredentialsWhere":  testCredentialsWhere,
+		"Credentials":        testCredentials,
+		"UniqueKey":          testCredentialUniqueKey,
+		"ConcurrentUpdates":  testConcurrentUpdates,
+		"CredentialsAfter":   testCredentialsAfter,
+		"CredentialsWhere":   testCredentialsWhere,
+		"CredentialsVersion": testCredentialsVersion,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
@@ -357,4 +358,43 @@ func pageAll(t *testing.T, s CredentialStore, accountID string, where []credenti
 		}
 		last = page[len(page)-1]
 	}
+}
+
+// testCredentialsVersion checks that every committed write to an account's
+// credentials gives it a version it never had, that a refused write and
+// another account's writes leave it as it was.
+func testCredentialsVersion(t *testing.T, s CredentialStore) {
+	ctx := context.Background()
+	a, _ := NewAccount(t, s, "alpha")
+	b, _ := NewAccount(t, s, "beta")
+	seen := map[int64]bool{}
+	version := func(want string) int64 {
+		t.Helper()
+		v, err := s.CredentialsVersion(ctx, a.ID)
+		must(t, err)
+		if seen[v] {
+			t.Fatalf("after %s the version is %d again", want, v)
+		}
+		seen[v] = true
+		return v
+	}
+	if v := version("nothing"); v != 0 {
+		t.Fatalf("the version before any write = %d, want 0", v)
+	}
+	c := NewCredential(a.ID, "one")
+	must(t, s.CreateCredential(ctx, c))
+	v := version("a create")
+	must(t, s.CreateCredential(ctx, NewCredential(b.ID, "theirs")))
+	c.Revision = 5
+	if err := s.UpdateCredential(ctx, c, 4); dbtrust.ErrorCode(err) != dbtrust.PreconditionFailed {
+		t.Fatalf("UpdateCredential(stale) = %v", err)
+	}
+	if now, err := s.CredentialsVersion(ctx, a.ID); err != nil || now != v {
+		t.Fatalf("after another account's write and a refused update the version = %d, %v; want %d", now, err, v)
+	}
+	c.Revision = 2
+	must(t, s.UpdateCredential(ctx, c, 1))
+	version("an update")
+	must(t, s.DeleteCredential(ctx, a.ID, c.ID))
+	version("a delete")
 }

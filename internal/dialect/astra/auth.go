@@ -16,8 +16,10 @@ type api struct {
 	certs certificates
 	creds credentials
 	cfg   Config
-	// credJSON keeps listed credentials' JSON (rendercache.go).
-	credJSON *renderCache
+	// credJSON keeps listed credentials' JSON, credPages whole answers
+	// (rendercache.go).
+	credJSON  *renderCache
+	credPages *pageCache
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error

@@ -118,7 +118,25 @@ func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.P
 		count:  func(where []condition) (int, error) { return a.creds.Count(r.Context(), p, credentialConds(where)) },
 		pushes: credentialPushes,
 	}
-	return a.list(w, r, p, "credentials", credentialFields, load, keyset)
+	// The version is read before the list, so a kept answer is never older
+	// than its version. When it cannot be read, the list answers as it
+	// would (a role too low for it, say, after a bad query parameter).
+	version, verr := a.creds.Version(r.Context(), p)
+	key := p.AccountID + "?" + r.URL.RawQuery
+	if kept, ok := a.credPages.lookup(key, version, time.Now()); verr == nil && ok {
+		writeTagged(w, http.StatusOK, mediaJSON, kept.body, kept.etag)
+		return nil
+	}
+	body, err := a.listBody(r, p, "credentials", credentialFields, load, keyset)
+	if err != nil {
+		return err
+	}
+	kept := keptPage{version: version, body: body, etag: etag(body), made: time.Now()}
+	if verr == nil {
+		a.credPages.put(key, kept)
+	}
+	writeTagged(w, http.StatusOK, mediaJSON, body, kept.etag)
+	return nil
 }
 
 // credentialPage is at most n of p's credentials meeting where after pos,

@@ -62,6 +62,7 @@ type env struct {
 	acct    dbtrust.Account
 	token   string
 	dataDir string
+	dsn     string // the PostgreSQL database, on that backend
 	logs    *lockedBuffer
 	offset  atomic.Int64 // added to the real time: tests move the clock forward
 	client  *http.Client
@@ -93,7 +94,8 @@ func newEnvOn(t testing.TB, backend string, rateLimit int) *env {
 		}
 		store = s
 	case "postgres":
-		s, err := postgres.Open(ctx, pgtest.FreshDB(t))
+		e.dsn = pgtest.FreshDB(t)
+		s, err := postgres.Open(ctx, e.dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -384,3 +386,25 @@ func (e *env) mustCreate(collection string, body any) resource {
 
 // timeIn returns the time days from now.
 func timeIn(days int) time.Time { return time.Now().Add(time.Duration(days) * 24 * time.Hour) }
+
+// otherStore opens the env's database a second time, as another process
+// (SQLite) or replica (PostgreSQL) would.
+func (e *env) otherStore() credential.Store {
+	e.t.Helper()
+	ctx := context.Background()
+	var s interface {
+		credential.Store
+		Close() error
+	}
+	var err error
+	if e.dsn != "" {
+		s, err = postgres.Open(ctx, e.dsn)
+	} else {
+		s, err = sqlite.Open(ctx, filepath.Join(e.dataDir, "dbtrust.db"))
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { s.Close() })
+	return s
+}

@@ -40,13 +40,24 @@ func (ks *keysetSource) serves(lq listQuery) bool {
 // order without loading the rest.
 func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, collection string, fields collectionFields,
 	load func() ([]*listEntry, error), keyset *keysetSource) error {
-	lq, err := parseListQuery(r.URL.Query(), fields)
+	body, err := a.listBody(r, p, collection, fields, load, keyset)
 	if err != nil {
 		return err
 	}
+	writeBody(w, http.StatusOK, mediaJSON, body)
+	return nil
+}
+
+// listBody is the answer to a collection GET, as list describes it.
+func (a api) listBody(r *http.Request, p dbtrust.Principal, collection string, fields collectionFields,
+	load func() ([]*listEntry, error), keyset *keysetSource) ([]byte, error) {
+	lq, err := parseListQuery(r.URL.Query(), fields)
+	if err != nil {
+		return nil, err
+	}
 	fp := lq.fingerprint(collection)
 	if lq.after, err = a.openContinue(p, collection, lq.rawCont, fp); err != nil {
-		return err
+		return nil, err
 	}
 	var entries []*listEntry
 	paged := lq
@@ -60,19 +71,18 @@ func (a api) list(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, c
 		entries, err = load()
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	page, total, more, err := paged.page(entries, fp)
 	if err != nil {
-		return dbtrust.Wrap(dbtrust.Internal, err, "list failed")
+		return nil, dbtrust.Wrap(dbtrust.Internal, err, "list failed")
 	}
 	if direct && lq.count {
 		if total, err = keyset.count(lq.filters); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return a.writeList(w, p, collection, lq, fp, page, total, more)
-
+	return a.writeList(p, collection, lq, fp, page, total, more)
 }
 
 // openContinue opens a continue token (nil: none, the first page) and checks
@@ -92,10 +102,10 @@ func (a api) openContinue(p dbtrust.Principal, collection string, raw []byte, fp
 	return &pos, nil
 }
 
-// writeList answers a page: its items (whole, or the members lq includes),
+// writeList makes the answer to a page: its items (whole, or the members lq includes),
 // the count when asked for, and a sealed continue token when more follow.
-func (a api) writeList(w http.ResponseWriter, p dbtrust.Principal, collection string, lq listQuery, fp string,
-	page []*listEntry, total int, more bool) error {
+func (a api) writeList(p dbtrust.Principal, collection string, lq listQuery, fp string,
+	page []*listEntry, total int, more bool) ([]byte, error) {
 	type listMeta struct {
 		Continue string `json:"continue,omitempty"`
 		Count    *int   `json:"count,omitempty"`
@@ -107,11 +117,11 @@ func (a api) writeList(w http.ResponseWriter, p dbtrust.Principal, collection st
 	if more && len(page) > 0 {
 		pos, err := marshal(page[len(page)-1].position(fp))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sealed, err := a.svc.SealCursor(p, collection, pos)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		meta.Continue = base64.StdEncoding.EncodeToString(sealed)
 	}
@@ -130,19 +140,18 @@ func (a api) writeList(w http.ResponseWriter, p dbtrust.Principal, collection st
 			item, err = includeRow(e, lq.include)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		buf.Write(item)
 	}
 	buf.WriteString(`],"metadata":`)
 	m, err := marshal(meta)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	buf.Write(m)
 	buf.WriteByte('}')
-	writeBody(w, http.StatusOK, mediaJSON, buf.Bytes())
-	return nil
+	return buf.Bytes(), nil
 }
 
 // includeRow is an item as the array of its members named by include.

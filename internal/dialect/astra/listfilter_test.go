@@ -3,6 +3,7 @@ package astra_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dbtrust/dbtrust"
 	"github.com/dbtrust/dbtrust/credential"
+	"github.com/google/uuid"
 )
 
 // TestFilterInStoreMatchesInMemory checks that a limited credentials page,
@@ -128,4 +130,54 @@ func raw(items []json.RawMessage) []string {
 		out[i] = string(it)
 	}
 	return out
+}
+
+// TestKeptPagesFollowOtherWriters checks that a list answer the server
+// keeps is answered anew once another process (SQLite) or replica
+// (PostgreSQL) creates, changes or deletes one of the account's
+// credentials through its own store.
+func TestKeptPagesFollowOtherWriters(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvOn(t, backend, 1<<30)
+			other := e.otherStore()
+			ctx := context.Background()
+			first := e.mustCreate("credentials", credBody("first", map[string]string{"k": "dg=="}))
+			e.mustCreate("credentials", credBody("second", map[string]string{"k": "dg=="}))
+			const q = "/credentials?limit=1&count=true"
+			before := e.do(req{method: "GET", path: q})
+			if again := e.do(req{method: "GET", path: q}); string(again.body) != string(before.body) {
+				t.Fatalf("the same page twice: %s, then %s", before.body, again.body)
+			}
+			steps := []struct {
+				name, want string
+				write      func() error
+			}{
+				{"rename", `"name":"renamed"`, func() error {
+					c, err := other.GetCredential(ctx, e.acct.ID, first.ID)
+					if err != nil {
+						return err
+					}
+					c.Name, c.Revision = "renamed", c.Revision+1
+					return other.UpdateCredential(ctx, c, c.Revision-1)
+				}},
+				{"create", `"count":3`, func() error {
+					c, err := other.GetCredential(ctx, e.acct.ID, first.ID)
+					c.ID, c.Name, c.UniqueKey = uuid.NewString(), "third", ""
+					return errors.Join(err, other.CreateCredential(ctx, c))
+				}},
+				{"delete", `"count":2`, func() error { return other.DeleteCredential(ctx, e.acct.ID, first.ID) }},
+			}
+			for _, s := range steps {
+				if err := s.write(); err != nil {
+					t.Fatalf("%s through another store: %v", s.name, err)
+				}
+				if r := e.do(req{method: "GET", path: q}); !strings.Contains(string(r.body), s.want) {
+					t.Fatalf("after a %s through another store the page is %s, want %s in it", s.name, r.body, s.want)
+				}
+			}
+		})
+	}
 }

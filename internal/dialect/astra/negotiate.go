@@ -72,9 +72,14 @@ func marshal(v any) ([]byte, error) {
 }
 
 func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
+	writeTagged(w, status, contentType, body, etag(body))
+}
+
+// writeTagged is writeBody with the body's ETag already made.
+func writeTagged(w http.ResponseWriter, status int, contentType string, body []byte, tag string) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	h.Set("ETag", etag(body))
+	h.Set("ETag", tag)
 	w.WriteHeader(status)
 	w.Write(body)
 }

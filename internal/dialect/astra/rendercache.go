@@ -1,6 +1,9 @@
 package astra
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // renderCache keeps list items' JSON by record ID and revision. A
 // credential's rendering depends on its stored fields alone (no clock, no
@@ -49,5 +52,50 @@ func (c *renderCache) put(id string, rev int64, body []byte) {
 		c.m = make(map[string]rendered)
 	}
 	c.m[id] = rendered{rev: rev, body: body}
+	c.mu.Unlock()
+}
+
+// pageCache keeps whole list answers by account and query string, with the
+// version of the account's credentials they were made at
+// (credential.Service.Version). While the version stays, the same query
+// gets the same answer: the store changes the version in every write to
+// the account's credentials, on any replica, and an answer depends on
+// nothing else (the principal's account, not its subject, seals continue
+// tokens). A kept answer also lives at most pageTTL, so that the continue
+// tokens in it are never much older than ones sealed anew.
+type pageCache struct {
+	mu sync.Mutex
+	m  map[string]keptPage
+}
+
+type keptPage struct {
+	version int64
+	body    []byte
+	etag    string
+	made    time.Time
+}
+
+const (
+	pageCacheMax = 128
+	pageMaxBody  = 128 << 10 // larger answers (whole lists) are not kept
+	pageTTL      = 10 * time.Second
+)
+
+func (c *pageCache) lookup(key string, version int64, now time.Time) (keptPage, bool) {
+	c.mu.Lock()
+	p, ok := c.m[key]
+	c.mu.Unlock()
+	return p, ok && p.version == version && now.Sub(p.made) < pageTTL
+}
+
+func (c *pageCache) put(key string, p keptPage) {
+	if len(p.body) > pageMaxBody {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= pageCacheMax {
+		c.m = make(map[string]keptPage)
+	}
+	c.m[key] = p
 	c.mu.Unlock()
 }

@@ -40,6 +40,7 @@ type credentials interface {
 	List(ctx context.Context, p dbtrust.Principal) ([]credential.Credential, error)
 	ListKeysAfter(ctx context.Context, p dbtrust.Principal, where []credential.Cond, afterCreated time.Time, afterID string, limit int) ([]credential.Key, error)
 	GetMany(ctx context.Context, p dbtrust.Principal, ids []string) ([]credential.Credential, error)
+	Version(ctx context.Context, p dbtrust.Principal) (int64, error)
 	Count(ctx context.Context, p dbtrust.Principal, where []credential.Cond) (int, error)
 	Update(ctx context.Context, p dbtrust.Principal, id string, in credential.Input, ifRevision int64) (credential.Credential, error)
 	Delete(ctx context.Context, p dbtrust.Principal, id string) error
@@ -67,7 +68,7 @@ func Register(mux *http.ServeMux, svc service, certs certificates, creds credent
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	a := api{svc: svc, certs: certs, creds: creds, cfg: cfg, credJSON: &renderCache{}}
+	a := api{svc: svc, certs: certs, creds: creds, cfg: cfg, credJSON: &renderCache{}, credPages: &pageCache{}}
 	const certsPath, credsPath = "/accounts/{account_id}/core/v1/certificates", "/accounts/{account_id}/core/v1/credentials"
 	cert, cred := a.certificateCollection(), a.credentialCollection()
 	mux.Handle("GET "+certsPath, a.wrap(a.listCertificates))

@@ -15,6 +15,15 @@ CREATE TABLE astra_credential_counts (
 INSERT INTO astra_credential_counts (account_id, key_type, n)
     SELECT account_id, key_type, COUNT(*) FROM astra_credentials GROUP BY account_id, key_type;
 
+-- A value each write to an account's credentials replaces (a random one,
+-- so that a restored database cannot repeat a value a reader has seen):
+-- servers keep list answers while it stays the same.
+CREATE TABLE astra_credential_changes (
+    account_id TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    version    INTEGER NOT NULL
+);
+
 -- +goose Down
+DROP TABLE astra_credential_changes;
 DROP TABLE astra_credential_counts;
 DROP INDEX astra_credentials_key_type;
