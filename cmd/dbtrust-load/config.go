@@ -27,6 +27,9 @@ type config struct {
 	// Fleet is how many instances the fleet scenario imports (fleet.go);
 	// 0 skips it.
 	Fleet int
+	// Postgres, when set, is a PostgreSQL server's URL for the issuance
+	// scenario on PostgreSQL (postgres.go).
+	Postgres string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -39,6 +42,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.Conns, "conns", 32, "concurrent keep-alive connections for the CA fetches (1 to 1024)")
 	fs.IntVar(&c.IssueClients, "issue-clients", 8, "concurrent clients for issuance (1 to 256)")
 	instances := fs.String("instances", "1000", "fleet sizes for the random CA fetch, comma-separated (such as 1000,10000); 0 skips it")
+	fs.StringVar(&c.Postgres, "postgres", getenv("DBTRUST_LOAD_POSTGRES"), "also measure issuance on PostgreSQL: a server's URL, on which a database is created for the run and dropped after (default $DBTRUST_LOAD_POSTGRES)")
 	fs.BoolVar(&c.HTTPS, "https", true, "also measure the CA fetch over HTTPS keep-alive")
 	fs.IntVar(&c.ServerCPU, "server-cpu", -2, "core to pin the servers to with taskset; -1 turns pinning off (default: the last core, when there are two or more and taskset is installed)")
 	fs.IntVar(&c.AstraCredentials, "astra-credentials", 10000, "credentials stored for the Astra list scenario (0 skips it, else 100 to 1000000)")

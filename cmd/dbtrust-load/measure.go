@@ -147,6 +147,9 @@ func (b *bench) overHTTP(ctx context.Context) (err error) {
 		rawCrypto(b.self, b.cpu, b.cfg.Duration, "issue")); err != nil {
 		return err
 	}
+	if err := b.postgresIssuance(ctx, d.issue(ids[0], b.cfg.IssueClients, b.cfg.Duration)); err != nil {
+		return err
+	}
 	fmt.Fprintf(b.out, "dbtrust RSS after the HTTP scenarios: %d MB\n", p.rssMB())
 	return nil
 }
