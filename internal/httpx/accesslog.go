@@ -28,6 +28,7 @@ type AccessLog struct {
 	closed bool
 
 	dropped atomic.Uint64
+	stamp   atomic.Pointer[stamp] // the current second, formatted
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -129,8 +130,28 @@ func (l *AccessLog) run(every time.Duration) {
 	}
 }
 
-// rfc3339Millis is slog's time layout.
-const rfc3339Millis = "2006-01-02T15:04:05.000Z07:00"
+// stamp is one second of slog's time layout, 2006-01-02T15:04:05.000Z07:00,
+// formatted once for every line of that second: the date and time before
+// the milliseconds, and the zone after them.
+type stamp struct {
+	sec        int64
+	loc        *time.Location
+	head, zone string
+}
+
+// appendTime appends at in slog's layout.
+func (l *AccessLog) appendTime(b []byte, at time.Time) []byte {
+	sec := at.Unix()
+	st := l.stamp.Load()
+	if st == nil || st.sec != sec || st.loc != at.Location() {
+		st = &stamp{sec: sec, loc: at.Location(), head: at.Format("2006-01-02T15:04:05"), zone: at.Format("Z07:00")}
+		l.stamp.Store(st)
+	}
+	ms := at.Nanosecond() / 1e6
+	b = append(b, st.head...)
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, st.zone...)
+}
 
 // encode appends the line of one request to b, field by field as slog's
 // text or JSON handler would write them at level INFO with message
@@ -139,7 +160,7 @@ func (l *AccessLog) encode(b []byte, at time.Time, id, method, path string, stat
 	us := d.Microseconds()
 	if l.json {
 		b = append(b, `{"time":"`...)
-		b = at.AppendFormat(b, rfc3339Millis)
+		b = l.appendTime(b, at)
 		b = append(b, `","level":"INFO","msg":"request","request_id":`...)
 		b = appendJSONString(b, id)
 		b = append(b, `,"method":`...)
@@ -155,7 +176,7 @@ func (l *AccessLog) encode(b []byte, at time.Time, id, method, path string, stat
 		return append(b, "}\n"...)
 	}
 	b = append(b, "time="...)
-	b = at.AppendFormat(b, rfc3339Millis)
+	b = l.appendTime(b, at)
 	b = append(b, " level=INFO msg=request request_id="...)
 	b = appendTextValue(b, id)
 	b = append(b, " method="...)

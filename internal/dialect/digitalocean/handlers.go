@@ -20,6 +20,13 @@ type api struct {
 	svc      service
 	settings settingsService
 	cfg      Config
+	hdr      *headerValues
+}
+
+// headerValues remember the header values that seldom change between
+// answers, formatted once.
+type headerValues struct {
+	limit, reset, caLength httpx.NumberHeader
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error
@@ -32,13 +39,10 @@ func (a api) wrap(h handlerFunc) http.Handler {
 		token, _ := httpx.Bearer(r)
 		p, err := a.svc.Authenticate(r.Context(), token)
 		d, err := httpx.Admit(w, r, a.cfg.Limits, p, err)
-		// Keys already in canonical form: no per-request canonicalisation;
-		// the three values share one array, capped so that no append can
-		// reach a neighbour.
-		v := new([3]string)
-		v[0], v[1], v[2] = strconv.Itoa(d.Limit), strconv.Itoa(d.Remaining), strconv.FormatInt(d.Reset.Unix(), 10)
-		hdr := w.Header()
-		hdr["Ratelimit-Limit"], hdr["Ratelimit-Remaining"], hdr["Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
+		hdr := w.Header() // keys already in canonical form: no per-request canonicalisation
+		hdr["Ratelimit-Limit"] = a.hdr.limit.Value(int64(d.Limit))
+		hdr["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
+		hdr["Ratelimit-Reset"] = a.hdr.reset.Value(d.Reset.Unix())
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -161,7 +165,7 @@ func (a api) getCA(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) 
 	}
 	h := w.Header()
 	h["Content-Type"] = contentTypeValue
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = a.hdr.caLength.Value(int64(len(body)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 	return nil

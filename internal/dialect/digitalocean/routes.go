@@ -54,7 +54,7 @@ func Register(mux *http.ServeMux, svc service, settings settingsService, cfg Con
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
-	a := api{svc: svc, settings: settings, cfg: cfg}
+	a := api{svc: svc, settings: settings, cfg: cfg, hdr: &headerValues{}}
 	const c = "/v2/databases/{database_cluster_uuid}"
 	mux.Handle("POST /v2/databases", a.wrap(a.createCluster))
 	mux.Handle("GET /v2/databases", a.wrap(a.listClusters))
