@@ -36,11 +36,14 @@ type Adoption struct {
 type adoptions struct {
 	mu      sync.Mutex
 	pending map[[2]string]*Adoption // by instance ID and subject
+	// rotating holds the instances among pending whose bundle held a next
+	// CA: only their fetches can complete an adoption (adoptionEvents).
+	rotating map[string]bool
 }
 
 // note records that p received the CAs with fingerprints fps of the
-// instance at time at.
-func (a *adoptions) note(p Principal, instanceID string, fps []string, at time.Time) {
+// instance at time at; withNext says the bundle held a next CA.
+func (a *adoptions) note(p Principal, instanceID string, fps []string, at time.Time, withNext bool) {
 	if p.Subject == "" || len(fps) == 0 {
 		return
 	}
@@ -48,7 +51,10 @@ func (a *adoptions) note(p Principal, instanceID string, fps []string, at time.T
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.pending == nil {
-		a.pending = map[[2]string]*Adoption{}
+		a.pending, a.rotating = map[[2]string]*Adoption{}, map[string]bool{}
+	}
+	if withNext {
+		a.rotating[instanceID] = true
 	}
 	prev := a.pending[k]
 	if prev != nil && prev.AccountID == p.AccountID && prev.Name == p.Name && prev.Via == p.Via && sameStrings(prev.Fingerprints, fps) {
@@ -76,25 +82,30 @@ func sameStrings(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-// take empties the buffer and returns what it held.
-func (a *adoptions) take() []Adoption {
+// take empties the buffer and returns what it held, with the instances
+// whose bundle held a next CA.
+func (a *adoptions) take() ([]Adoption, map[string]bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	out := make([]Adoption, 0, len(a.pending))
 	for _, ad := range a.pending {
 		out = append(out, *ad)
 	}
-	a.pending = nil
-	return out
+	rotating := a.rotating
+	a.pending, a.rotating = nil, nil
+	return out, rotating
 }
 
 // putBack returns records that could not be written, keeping any newer fetch
 // made meanwhile and adding up the counts.
-func (a *adoptions) putBack(list []Adoption) {
+func (a *adoptions) putBack(list []Adoption, rotating map[string]bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.pending == nil {
-		a.pending = map[[2]string]*Adoption{}
+		a.pending, a.rotating = map[[2]string]*Adoption{}, map[string]bool{}
+	}
+	for id := range rotating {
+		a.rotating[id] = true
 	}
 	for _, ad := range list {
 		k := [2]string{ad.InstanceID, ad.Subject}
@@ -122,7 +133,7 @@ func (a *adoptions) unflushed(instanceID string) []Adoption {
 // noteBundle records that p received the bundle of e's instance.
 func (s *Service) noteBundle(p Principal, e caEntry) {
 	if len(e.cas) > 0 {
-		s.adopt.note(p, e.cas[0].InstanceID, e.fingerprints, s.now())
+		s.adopt.note(p, e.cas[0].InstanceID, e.fingerprints, s.now(), hasNext(e.cas))
 	}
 }
 
@@ -135,22 +146,36 @@ func (s *Service) NoteCAsRead(p Principal, cas []CA) {
 		by[ca.InstanceID] = append(by[ca.InstanceID], ca)
 	}
 	for id, list := range by {
-		s.adopt.note(p, id, newCAEntry(list).fingerprints, s.now())
+		s.adopt.note(p, id, newCAEntry(list).fingerprints, s.now(), hasNext(list))
 	}
+}
+
+// hasNext reports whether cas hold a next CA: a rotation is started.
+func hasNext(cas []CA) bool {
+	return slices.ContainsFunc(cas, func(ca CA) bool { return ca.State == CANext })
 }
 
 // FlushAdoptions writes the bundle fetches aggregated since the last flush,
 // in one transaction. On failure they are kept for the next flush.
 func (s *Service) FlushAdoptions(ctx context.Context) error {
-	list := s.adopt.take()
+	list, rotating := s.adopt.take()
 	if len(list) == 0 {
 		return nil
 	}
 	if err := s.store.RecordAdoptions(ctx, list); err != nil {
-		s.adopt.putBack(list)
+		s.adopt.putBack(list, rotating)
 		return err
 	}
-	return s.adoptionEvents(ctx, list)
+	// Only a fetch of a bundle that held a next CA can complete an
+	// adoption: the others are not looked at again, so that a flush costs
+	// no read per instance fetched.
+	var started []Adoption
+	for _, ad := range list {
+		if rotating[ad.InstanceID] {
+			started = append(started, ad)
+		}
+	}
+	return s.adoptionEvents(ctx, started)
 }
 
 // RotationStage is where an instance stands in its CA rotation.
@@ -291,40 +316,33 @@ type AdoptionCount struct {
 	Holding, Lacking      int
 }
 
-// AdoptionCounts returns the adoption counts of every instance of every
-// account, from the store (what every replica has flushed), for metrics.
+// AdoptionCounts returns the adoption counts of every instance in a
+// rotation (started or finished) of every account, from the store (what
+// every replica has flushed), for metrics. Stable instances are left out:
+// there is nothing for their clients to adopt, and a series each would grow
+// with the fleet.
 func (s *Service) AdoptionCounts(ctx context.Context) ([]AdoptionCount, error) {
-	accts, err := s.store.ListAccounts(ctx)
+	cas, err := s.store.ListRotatingCAs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.store.ListAdoptions(ctx, "", "")
-	if err != nil {
-		return nil, err
+	states := map[string]map[CAState]CA{}
+	var order []CA // the first CA of each instance, for its account and ID
+	for _, ca := range cas {
+		if states[ca.InstanceID] == nil {
+			states[ca.InstanceID] = map[CAState]CA{}
+			order = append(order, ca)
+		}
+		states[ca.InstanceID][ca.State] = ca
 	}
-	byInst := map[string][]Adoption{}
-	for _, ad := range all {
-		byInst[ad.InstanceID] = append(byInst[ad.InstanceID], ad)
-	}
-	var out []AdoptionCount
-	for _, a := range accts {
-		cas, err := s.store.ListServedCAs(ctx, a.ID)
+	out := make([]AdoptionCount, 0, len(order))
+	for _, ca := range order {
+		list, err := s.store.ListAdoptions(ctx, ca.AccountID, ca.InstanceID)
 		if err != nil {
 			return nil, err
 		}
-		states := map[string]map[CAState]CA{}
-		var order []string
-		for _, ca := range cas {
-			if states[ca.InstanceID] == nil {
-				states[ca.InstanceID] = map[CAState]CA{}
-				order = append(order, ca.InstanceID)
-			}
-			states[ca.InstanceID][ca.State] = ca
-		}
-		for _, id := range order {
-			st := rotationStatus(id, states[id], byInst[id], nil)
-			out = append(out, AdoptionCount{AccountID: a.ID, InstanceID: id, Stage: st.Stage, Holding: st.Holding, Lacking: st.Lacking})
-		}
+		st := rotationStatus(ca.InstanceID, states[ca.InstanceID], list, nil)
+		out = append(out, AdoptionCount{AccountID: ca.AccountID, InstanceID: ca.InstanceID, Stage: st.Stage, Holding: st.Holding, Lacking: st.Lacking})
 	}
 	return out, nil
 }

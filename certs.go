@@ -145,11 +145,18 @@ func (s *Service) CRL(ctx context.Context, caID string) ([]byte, error) {
 	return der, nil
 }
 
-// Expiries lists every served CA and every live issued certificate with its
-// expiry, across accounts, for the metrics endpoint. Certificates that
-// expired more than a week ago are left out.
+// MetricsExpiries bounds Expiries: the metrics endpoint shows the CAs and
+// the certificates that expire soonest, this many of each kind, so that its
+// series stay few however large the fleet (an alert on the minimum sees the
+// same value).
+const MetricsExpiries = 1000
+
+// Expiries lists the served CAs and the live issued certificates that
+// expire soonest (MetricsExpiries of each kind) with their expiry, across
+// accounts, for the metrics endpoint. Certificates that expired more than a
+// week ago are left out.
 func (s *Service) Expiries(ctx context.Context) ([]Expiry, error) {
-	return s.store.Expiries(ctx, s.now().Add(-7*24*time.Hour))
+	return s.store.Expiries(ctx, ExpiryFilter{CertsAfter: s.now().Add(-7 * 24 * time.Hour), Limit: MetricsExpiries})
 }
 
 // Now returns the service's current time (its Clock), in UTC. The capability

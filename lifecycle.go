@@ -39,6 +39,16 @@ type Expiry struct {
 	NotAfter   time.Time
 }
 
+// ExpiryFilter selects expiries (Store.Expiries): every CA that is not
+// retired and every unrevoked certificate that expires after CertsAfter;
+// with a non-zero Before, only those that expire before it; with Limit > 0,
+// only the Limit that expire soonest of each kind (CAs, certificates).
+type ExpiryFilter struct {
+	CertsAfter time.Time
+	Before     time.Time
+	Limit      int
+}
+
 // RevocationReasons maps the reasons a revocation may give to their RFC 5280
 // CRLReason codes.
 var RevocationReasons = map[string]int{

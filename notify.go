@@ -3,6 +3,7 @@ package dbtrust
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,7 +57,15 @@ func (s *Service) NotifyExpiries(ctx context.Context) error {
 		return nil
 	}
 	now := s.now()
-	list, err := s.store.Expiries(ctx, now)
+	// Only what expires within the longest threshold can be due: the store
+	// reads those, not the whole fleet.
+	longest := 0
+	for _, hs := range byAccount {
+		for _, w := range hs {
+			longest = max(longest, slices.Max(append([]int{0}, w.ExpiryDays...)))
+		}
+	}
+	list, err := s.store.Expiries(ctx, ExpiryFilter{CertsAfter: now, Before: now.Add(time.Duration(longest)*24*time.Hour + time.Second)})
 	if err != nil {
 		return err
 	}

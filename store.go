@@ -155,9 +155,14 @@ type LifecycleStore interface {
 	GetRotationPolicy(ctx context.Context, accountID, instanceID string) (RotationPolicy, error)
 	// ListRotationPolicies returns every enabled policy of every account.
 	ListRotationPolicies(ctx context.Context) ([]RotationPolicy, error)
-	// Expiries returns, for every account, each CA that is not retired and
-	// each unrevoked certificate that expires after notAfterSince.
-	Expiries(ctx context.Context, notAfterSince time.Time) ([]Expiry, error)
+	// Expiries returns, for every account, the CAs and certificates f
+	// selects, soonest expiry first within each kind. It reads only what it
+	// returns (an index on the expiry), however many there are.
+	Expiries(ctx context.Context, f ExpiryFilter) ([]Expiry, error)
+	// ListRotatingCAs returns, for every account, the served CAs (current,
+	// next, previous) of the instances in a rotation: those with a next or a
+	// previous CA. It reads only those instances' CAs.
+	ListRotatingCAs(ctx context.Context) ([]CA, error)
 }
 
 // AdoptionStore keeps who fetched which bundle (see Adoption), under the

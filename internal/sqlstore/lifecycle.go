@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -217,11 +218,30 @@ func scanExpiry(sc interface{ Scan(...any) error }) (dbtrust.Expiry, error) {
 	return e, err
 }
 
-func (s *DB) Expiries(ctx context.Context, notAfterSince time.Time) ([]dbtrust.Expiry, error) {
+// Expiries walks the not_after indexes of cas and issued_certs (migration
+// 00015) from the soonest expiry on, so that it reads what it returns.
+func (s *DB) Expiries(ctx context.Context, f dbtrust.ExpiryFilter) ([]dbtrust.Expiry, error) {
+	before, limit := int64(math.MaxInt64), int64(math.MaxInt32)
+	if !f.Before.IsZero() {
+		before = us(f.Before)
+	}
+	if f.Limit > 0 {
+		limit = int64(f.Limit)
+	}
 	return queryAll(ctx, s, scanExpiry, `
-		SELECT 'ca', account_id, instance_id, id, state, not_after FROM cas WHERE state <> 'retired'
+		SELECT * FROM (SELECT 'ca', account_id, instance_id, id, state, not_after FROM cas
+			WHERE state <> 'retired' AND not_after < $2 ORDER BY not_after, id LIMIT $3) c
 		UNION ALL
-		SELECT 'certificate', account_id, instance_id, serial, 'issued', not_after FROM issued_certs
-			WHERE revoked_at IS NULL AND not_after > $1
-		ORDER BY 1, 3, 4`, us(notAfterSince))
+		SELECT * FROM (SELECT 'certificate', account_id, instance_id, serial, 'issued', not_after FROM issued_certs
+			WHERE revoked_at IS NULL AND not_after > $1 AND not_after < $2 ORDER BY not_after, serial LIMIT $3) i`,
+		us(f.CertsAfter), before, limit)
+}
+
+// ListRotatingCAs finds the instances in a rotation through the partial
+// unique indexes on their next and previous CAs (cas_one_next,
+// cas_one_previous), and reads their served CAs only.
+func (s *DB) ListRotatingCAs(ctx context.Context) ([]dbtrust.CA, error) {
+	return queryAll(ctx, s, scanCA, `SELECT `+caCols+` FROM cas WHERE state IN ('current', 'next', 'previous')
+		AND instance_id IN (SELECT instance_id FROM cas WHERE state = 'next' UNION SELECT instance_id FROM cas WHERE state = 'previous')
+		ORDER BY created_at, id`)
 }

@@ -320,7 +320,7 @@ func testExpiries(t *testing.T, s dbtrust.Store) {
 		must(t, s.InsertIssuedCert(ctx, c, IssueEvent(c)))
 	}
 	must(t, s.RevokeIssuedCert(ctx, a.ID, revoked.Serial, Time, "superseded", change(a.ID)))
-	got, err := s.Expiries(ctx, Time)
+	got, err := s.Expiries(ctx, dbtrust.ExpiryFilter{CertsAfter: Time})
 	must(t, err)
 	want := map[string]dbtrust.Expiry{
 		ca.ID:       {Kind: "ca", AccountID: a.ID, InstanceID: i.ID, ID: ca.ID, State: "current", NotAfter: ca.NotAfter},
@@ -334,6 +334,26 @@ func testExpiries(t *testing.T, s dbtrust.Store) {
 		if w, ok := want[e.ID]; !ok || !w.NotAfter.Equal(e.NotAfter) || w.Kind != e.Kind || w.State != e.State || w.InstanceID != e.InstanceID || w.AccountID != e.AccountID {
 			t.Fatalf("Expiries entry %+v, want %+v", e, w)
 		}
+	}
+	// Bounded: the soonest of each kind, or those before a time.
+	jca2 := NewCA(j, dbtrust.CANext)
+	jca2.NotAfter = jca.NotAfter.Add(-time.Hour)
+	must(t, s.AddCA(ctx, jca2, change(b.ID)))
+	got, err = s.Expiries(ctx, dbtrust.ExpiryFilter{CertsAfter: Time, Limit: 1})
+	must(t, err)
+	if len(got) != 2 || got[0].ID != jca2.ID || got[1].ID != live.Serial {
+		t.Fatalf("Expiries limited to 1 = %+v, want the soonest CA (%s) and the certificate", got, jca2.ID)
+	}
+	got, err = s.Expiries(ctx, dbtrust.ExpiryFilter{CertsAfter: Time, Before: live.NotAfter.Add(time.Millisecond)})
+	must(t, err)
+	if len(got) != 1 || got[0].ID != live.Serial {
+		t.Fatalf("Expiries before the certificate's expiry = %+v, want the certificate alone", got)
+	}
+	// Only j is rotating: its current and next CA.
+	rot, err := s.ListRotatingCAs(ctx)
+	must(t, err)
+	if len(rot) != 2 || rot[0].InstanceID != j.ID || rot[1].InstanceID != j.ID {
+		t.Fatalf("ListRotatingCAs = %+v, want j's current and next CA", rot)
 	}
 }
 
