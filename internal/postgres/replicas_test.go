@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -232,9 +233,63 @@ func TestReplicasServeEachOthersWrites(t *testing.T) {
 	}
 	waitStatus(t, urls[1]+caURL, viewer, http.StatusUnauthorized)
 
+	// Rotated through A: B serves the new bundle once the notice lands, and
+	// keeps its cached entry of another instance (fetching it misses
+	// nothing): the notice named one instance.
+	other, err := svcs[0].CreateInstance(ctx, p, dbtrust.InstanceSpec{Name: "other", Engine: "pg"})
+	must(t, err)
+	otherURL := "/v2/databases/" + other.ID + "/ca"
+	for misses := -1; misses != instanceMisses(svcs[1]); { // warm B until a round misses nothing
+		misses = instanceMisses(svcs[1])
+		get(t, urls[1]+caURL, owner)
+		get(t, urls[1]+otherURL, owner)
+	}
+	before := body(t, urls[1]+caURL, owner)
+	_, err = svcs[0].RotateStart(ctx, p, inst.ID, "")
+	must(t, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for body(t, urls[1]+caURL, owner) == before {
+		if time.Now().After(deadline) {
+			t.Fatal("B served the bundle from before the rotation through A for 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	misses := instanceMisses(svcs[1])
+	get(t, urls[1]+otherURL, owner)
+	if got := instanceMisses(svcs[1]); got != misses {
+		t.Errorf("B missed its cache for the instance the rotation did not touch (%d misses, %d before)", got, misses)
+	}
+
 	// Deleted through B: A stops serving its CA.
 	must(t, svcs[1].DeleteInstance(ctx, p, inst.ID))
 	waitStatus(t, urls[0]+caURL, owner, http.StatusNotFound)
+}
+
+// instanceMisses is how many CA-list reads svc's cache could not answer.
+func instanceMisses(svc *dbtrust.Service) int {
+	for _, st := range svc.CacheStats() {
+		if st.Kind == dbtrust.ChangeInstance {
+			return int(st.Misses)
+		}
+	}
+	return -1
+}
+
+// body GETs url and returns its body.
+func body(t *testing.T, url, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func get(t *testing.T, url, token string) int {
