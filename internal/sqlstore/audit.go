@@ -30,31 +30,52 @@ func (s *DB) insertAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) 
 }
 
 // appendAudits appends es to the chain, in order, inside tx. Taking the
-// head row (the UPDATE locks it until tx ends) orders every append of every
-// replica; the head moves by len(es) at once and takes the last hash.
+// head row (the upsert locks it until tx ends) orders every append of every
+// replica; the head moves by len(es) at once, and its hash becomes the last
+// event's. The events go in with one statement.
 func (s *DB) appendAudits(ctx context.Context, tx *sql.Tx, es []dbtrust.AuditEvent) error {
 	if len(es) == 0 {
 		return nil
 	}
 	var prevSeq int64
 	var prevHash string
-	if _, err := s.txExec(ctx, tx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING`); err != nil {
+	if err := s.txQueryRow(ctx, tx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, '')
+		ON CONFLICT (id) DO UPDATE SET seq = audit_head.seq + excluded.seq RETURNING seq - $1, hash`, int64(len(es))).Scan(&prevSeq, &prevHash); err != nil {
 		return err
 	}
-	if err := s.txQueryRow(ctx, tx, `UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq - $1, hash`, int64(len(es))).Scan(&prevSeq, &prevHash); err != nil {
-		return err
-	}
+	args := make([]any, 0, len(es)*11)
 	for _, e := range es {
 		e = dbtrust.ChainAudit(e, prevSeq, prevHash)
-		if _, err := s.txExec(ctx, tx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome, count, source, seq, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome, e.Count, e.Source, e.Seq, e.PrevHash, e.Hash); err != nil {
-			return err
-		}
+		args = append(args, us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome, e.Count, e.Source, e.Seq, e.PrevHash, e.Hash)
 		prevSeq, prevHash = e.Seq, e.Hash
+	}
+	if _, err := s.txExec(ctx, tx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome, count, source, seq, prev_hash, hash)
+		VALUES `+valuesList(len(es), 11), args...); err != nil {
+		return err
 	}
 	_, err := s.txExec(ctx, tx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prevHash)
 	return err
+}
+
+// valuesList returns the VALUES rows of a multi-row INSERT: rows groups of
+// cols placeholders, numbered from $1.
+func valuesList(rows, cols int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(r*cols + c + 1))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 func (s *DB) AppendAudit(ctx context.Context, e dbtrust.AuditEvent) error {

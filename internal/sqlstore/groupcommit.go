@@ -184,6 +184,7 @@ func batchContext(jobs []*issueJob) (context.Context, context.CancelFunc) {
 // refused (NotFound) and left out.
 func (s *DB) insertCerts(ctx context.Context, tx *sql.Tx, jobs []*issueJob, refused map[*issueJob]error) error {
 	known := map[[3]string]bool{}
+	certs := make([]dbtrust.IssuedCertificate, 0, len(jobs))
 	events := make([]dbtrust.AuditEvent, 0, len(jobs))
 	for _, j := range jobs {
 		k := [3]string{j.c.CAID, j.c.InstanceID, j.c.AccountID}
@@ -199,10 +200,10 @@ func (s *DB) insertCerts(ctx context.Context, tx *sql.Tx, jobs []*issueJob, refu
 			refused[j] = dbtrust.Errorf(dbtrust.NotFound, "no such CA")
 			continue
 		}
-		if err := s.insertCertRow(ctx, tx, j.c); err != nil {
-			return err
-		}
-		events = append(events, j.e)
+		certs, events = append(certs, j.c), append(events, j.e)
+	}
+	if err := s.insertCertRows(ctx, tx, certs); err != nil {
+		return err
 	}
 	if err := s.appendAudits(ctx, tx, events); err != nil {
 		return err
@@ -224,7 +225,7 @@ func (s *DB) insertIssuedCert(ctx context.Context, c dbtrust.IssuedCertificate, 
 		} else if !ok {
 			return dbtrust.Errorf(dbtrust.NotFound, "no such CA")
 		}
-		if err := s.insertCertRow(ctx, tx, c); err != nil {
+		if err := s.insertCertRows(ctx, tx, []dbtrust.IssuedCertificate{c}); err != nil {
 			return err
 		}
 		return s.insertAudit(ctx, tx, e)

@@ -52,11 +52,17 @@ func (s *DB) caOf(ctx context.Context, tx *sql.Tx, c dbtrust.IssuedCertificate) 
 	return n > 0, err
 }
 
-// insertCertRow inserts c's row in tx.
-func (s *DB) insertCertRow(ctx context.Context, tx *sql.Tx, c dbtrust.IssuedCertificate) error {
-	_, err := s.txExec(ctx, tx, `INSERT INTO issued_certs (`+certCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		c.Serial, c.InstanceID, c.AccountID, c.CAID, c.CommonName, jsonText(orEmpty(c.DNSNames)), jsonText(orEmpty(c.IPs)),
-		c.KeyType, c.Fingerprint, string(c.CertPEM), us(c.NotBefore), us(c.NotAfter), us(c.CreatedAt), nullUS(c.RevokedAt), c.RevocationReason)
+// insertCertRows inserts the certificates' rows in tx, with one statement.
+func (s *DB) insertCertRows(ctx context.Context, tx *sql.Tx, cs []dbtrust.IssuedCertificate) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(cs)*15)
+	for _, c := range cs {
+		args = append(args, c.Serial, c.InstanceID, c.AccountID, c.CAID, c.CommonName, jsonText(orEmpty(c.DNSNames)), jsonText(orEmpty(c.IPs)),
+			c.KeyType, c.Fingerprint, string(c.CertPEM), us(c.NotBefore), us(c.NotAfter), us(c.CreatedAt), nullUS(c.RevokedAt), c.RevocationReason)
+	}
+	_, err := s.txExec(ctx, tx, `INSERT INTO issued_certs (`+certCols+`) VALUES `+valuesList(len(cs), 15), args...)
 	return err
 }
 
