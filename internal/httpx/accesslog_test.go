@@ -252,3 +252,44 @@ func TestRequestDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontPanic: a handler that panics is answered by OnPanic (500), the
+// panic is logged at error level with the request ID, and the access log
+// has the 500; a handler that aborts (http.ErrAbortHandler) drops the
+// connection without an answer.
+func TestFrontPanic(t *testing.T) {
+	t.Parallel()
+	var errs, access lockedBuffer
+	al := httpx.NewAccessLog(&access, httpx.AccessLogOptions{})
+	f := &httpx.Front{
+		Log:    slog.New(slog.NewTextHandler(&errs, nil)),
+		Access: al,
+		OnPanic: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"error":{"code":"internal"},"request_id":"`+httpx.RequestID(r)+`"}`)
+		}),
+	}
+	ts := httptest.NewServer(f.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/abort" {
+			panic(http.ErrAbortHandler)
+		}
+		panic("boom")
+	})))
+	ts.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+	defer ts.Close()
+	resp := get(t, ts.URL+"/boom")
+	id := resp.Header.Get("X-Request-Id")
+	if resp.StatusCode != http.StatusInternalServerError || id == "" {
+		t.Fatalf("a panic answered %d with X-Request-Id %q, want 500 with an ID", resp.StatusCode, id)
+	}
+	if _, err := http.Get(ts.URL + "/abort"); err == nil {
+		t.Error("an aborted handler's request got an answer")
+	}
+	al.Close()
+	if !strings.Contains(errs.String(), `level=ERROR msg="panic serving request" request_id=`+id) || !strings.Contains(errs.String(), "panic=boom") {
+		t.Errorf("the panic is not in the error log:\n%s", errs.String())
+	}
+	if !strings.Contains(access.String(), "request_id="+id+" method=GET path=/boom status=500 ") {
+		t.Errorf("the access log lacks the 500:\n%s", access.String())
+	}
+}
