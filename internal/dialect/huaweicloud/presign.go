@@ -104,15 +104,15 @@ func (a *api) download(bucket string) http.Handler {
 			a.writeS3Failure(w, r, err)
 			return
 		}
-		file := ddsFile
+		disposition := ddsDisposition
 		if bucket == DCSBucket {
-			file = dcsFile
+			disposition = dcsDisposition
 		}
-		h := w.Header()
-		h.Set("Content-Type", "application/x-pem-file")
-		h.Set("Content-Disposition", `attachment; filename="`+file+`"`)
-		h.Set("Content-Length", strconv.Itoa(len(bundle)))
-		h.Set("Cache-Control", "private, no-store")
+		h := w.Header() // canonical keys and fixed values set directly
+		h["Content-Type"] = pemTypeValue
+		h["Content-Disposition"] = disposition
+		h["Content-Length"] = []string{strconv.Itoa(len(bundle))}
+		h["Cache-Control"] = noStoreValue
 		w.WriteHeader(http.StatusOK)
 		w.Write(bundle)
 	})
@@ -211,3 +211,12 @@ func (a *api) writeS3Failure(w http.ResponseWriter, r *http.Request, err error) 
 		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
 	}
 }
+
+// The fixed header values of a download, shared by every answer (never
+// modified).
+var (
+	pemTypeValue   = []string{"application/x-pem-file"}
+	noStoreValue   = []string{"private, no-store"}
+	ddsDisposition = []string{`attachment; filename="` + ddsFile + `"`}
+	dcsDisposition = []string{`attachment; filename="` + dcsFile + `"`}
+)
