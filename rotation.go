@@ -310,12 +310,12 @@ type AutoRotation struct {
 // run on several replicas at once: each step is conditional in the store,
 // and a step another replica took first is skipped.
 func (s *Service) AutoRotate(ctx context.Context) ([]AutoRotation, error) {
-	pols, err := s.store.ListRotationPolicies(ctx)
+	now := s.now()
+	pols, err := s.store.DueRotationPolicies(ctx, now)
 	if err != nil {
 		return nil, err
 	}
 	var done []AutoRotation
-	now := s.now()
 	for _, pol := range pols {
 		p := Principal{AccountID: pol.AccountID, Role: RoleOwner, Subject: "system:auto-rotation"}
 		cas, err := s.store.ListCAs(ctx, pol.AccountID, pol.InstanceID)

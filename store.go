@@ -155,6 +155,12 @@ type LifecycleStore interface {
 	GetRotationPolicy(ctx context.Context, accountID, instanceID string) (RotationPolicy, error)
 	// ListRotationPolicies returns every enabled policy of every account.
 	ListRotationPolicies(ctx context.Context) ([]RotationPolicy, error)
+	// DueRotationPolicies returns the enabled policies whose instance may
+	// have a step due at now: its current CA expires within the longest
+	// StartBefore of any policy, or it is in a rotation (it has a next or a
+	// previous CA). It reads those instances only (the caller decides), not
+	// every policy's CAs.
+	DueRotationPolicies(ctx context.Context, now time.Time) ([]RotationPolicy, error)
 	// Expiries returns, for every account, the CAs and certificates f
 	// selects, soonest expiry first within each kind. It reads only what it
 	// returns (an index on the expiry), however many there are.

@@ -214,6 +214,18 @@ func (s *DB) ListRotationPolicies(ctx context.Context) ([]dbtrust.RotationPolicy
 	return queryAll(ctx, s, scanPolicy, `SELECT `+policyCols+` FROM rotation_policies WHERE enabled = $1 ORDER BY instance_id`, true)
 }
 
+// DueRotationPolicies walks the current CAs that expire before now plus the
+// longest StartBefore (cas_not_after), and the next and previous CAs (their
+// partial unique indexes), for the policies that may have a step due.
+func (s *DB) DueRotationPolicies(ctx context.Context, now time.Time) ([]dbtrust.RotationPolicy, error) {
+	return queryAll(ctx, s, scanPolicy, `SELECT `+policyCols+` FROM rotation_policies WHERE enabled = $1 AND instance_id IN (
+			SELECT instance_id FROM cas WHERE state = 'current'
+				AND not_after <= $2 + (SELECT COALESCE(MAX(start_before_us), 0) FROM rotation_policies)
+			UNION SELECT instance_id FROM cas WHERE state = 'next'
+			UNION SELECT instance_id FROM cas WHERE state = 'previous')
+		ORDER BY instance_id`, true, us(now))
+}
+
 // ---- expiries ----
 
 func scanExpiry(sc interface{ Scan(...any) error }) (dbtrust.Expiry, error) {

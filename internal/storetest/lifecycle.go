@@ -298,6 +298,7 @@ func testRotationPolicies(t *testing.T, s dbtrust.Store) {
 	if len(list) != 1 || list[0].InstanceID != i.ID {
 		t.Fatalf("ListRotationPolicies = %+v, want the enabled one only", list)
 	}
+	testDuePolicies(t, s, a.ID, i)
 	must(t, s.DeleteInstance(ctx, a.ID, i.ID))
 	list, err = s.ListRotationPolicies(ctx)
 	must(t, err)
@@ -360,4 +361,30 @@ func testExpiries(t *testing.T, s dbtrust.Store) {
 // change is an audit event for a store method that records one with its change.
 func change(accountID string) dbtrust.AuditEvent {
 	return dbtrust.AuditEvent{Time: Time, AccountID: accountID, Actor: "operator", Action: "test.change", Resource: "test", Outcome: "ok"}
+}
+
+// testDuePolicies: the policy of i (StartBefore 30 days, its current CA
+// valid ten years) is not due until its CA expires within 30 days, and is
+// due at once while a rotation is in flight.
+func testDuePolicies(t *testing.T, s dbtrust.Store, accountID string, i dbtrust.Instance) {
+	ctx := context.Background()
+	cas, err := s.ListCAs(ctx, accountID, i.ID)
+	must(t, err)
+	due := func(at time.Time) int {
+		t.Helper()
+		list, err := s.DueRotationPolicies(ctx, at)
+		must(t, err)
+		return len(list)
+	}
+	cur := cas[0]
+	if n := due(cur.NotAfter.Add(-31 * 24 * time.Hour)); n != 0 {
+		t.Fatalf("DueRotationPolicies 31 days before the CA expires = %d policies, want none", n)
+	}
+	if n := due(cur.NotAfter.Add(-29 * 24 * time.Hour)); n != 1 {
+		t.Fatalf("DueRotationPolicies 29 days before the CA expires = %d policies, want 1", n)
+	}
+	must(t, s.AddCA(ctx, NewCA(i, dbtrust.CANext), change(accountID)))
+	if n := due(Time); n != 1 {
+		t.Fatalf("DueRotationPolicies during a rotation = %d policies, want 1", n)
+	}
 }
