@@ -59,6 +59,7 @@ type shard[V any] struct {
 	free          []int32 // slots emptied by invalidation
 	hand          int     // CLOCK hand over slots
 	size          int     // at most this many entries
+	door          doorkeeper
 	hits, misses  atomic.Uint64
 	evicted, expd uint64 // under mu
 	inval         [nReasons]uint64
@@ -85,18 +86,20 @@ func New[V any](size int, ttl time.Duration, now func() time.Time) *Cache[V] {
 			c.shards[i].size++
 		}
 		c.shards[i].index = map[string]int32{}
+		c.shards[i].door = newDoorkeeper(c.shards[i].size)
 	}
 	return c
 }
 
-func (c *Cache[V]) shard(key string) *shard[V] {
-	return &c.shards[maphash.String(c.seed, key)%uint64(len(c.shards))]
+func (c *Cache[V]) shard(key string) (*shard[V], uint64) {
+	h := maphash.String(c.seed, key)
+	return &c.shards[h%uint64(len(c.shards))], h
 }
 
 // Get returns the live entry of key, if any, and the generation to hand to
 // Put after reading the value from the source.
 func (c *Cache[V]) Get(key string) (v V, gen uint64, ok bool) {
-	sh := c.shard(key)
+	sh, _ := c.shard(key)
 	now := c.now()
 	sh.mu.RLock()
 	gen = sh.gen
@@ -119,9 +122,12 @@ func (c *Cache[V]) Get(key string) (v V, gen uint64, ok bool) {
 }
 
 // Put keeps v for key unless an invalidation reached key's shard since Get
-// returned gen: the value may have been read before that change.
+// returned gen: the value may have been read before that change. A new key
+// goes into a full shard only if it was missed once already lately: reads
+// spread over far more keys than the cache holds would otherwise evict an
+// entry at every miss for entries that are seldom read again.
 func (c *Cache[V]) Put(key string, v V, gen uint64) {
-	sh := c.shard(key)
+	sh, h := c.shard(key)
 	now := c.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -130,6 +136,9 @@ func (c *Cache[V]) Put(key string, v V, gen uint64) {
 	}
 	i, found := sh.index[key]
 	if !found {
+		if len(sh.free) == 0 && len(sh.slots) >= sh.size && !sh.door.admit(h) {
+			return
+		}
 		i = sh.alloc(now)
 		sh.index[key] = i
 	}
@@ -174,7 +183,7 @@ func (sh *shard[V]) alloc(now time.Time) int32 {
 // Invalidate drops key's entry, and keeps any read under way in its shard
 // from storing what it read.
 func (c *Cache[V]) Invalidate(key string, r Reason) {
-	sh := c.shard(key)
+	sh, _ := c.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.gen++
@@ -217,4 +226,39 @@ func (c *Cache[V]) Stats() Stats {
 		sh.mu.RUnlock()
 	}
 	return st
+}
+
+// doorkeeper remembers which keys were refused lately, in a Bloom filter
+// (two probes, 16 bits a key: about 5% false admissions) that forgets
+// everything once it has taken twice as many keys as its shard holds.
+type doorkeeper struct {
+	bits  []uint64
+	mask  uint64
+	added int
+	reset int
+}
+
+func newDoorkeeper(size int) doorkeeper {
+	reset := max(2*size, 32)
+	n := 64
+	for n < 8*reset {
+		n *= 2
+	}
+	return doorkeeper{bits: make([]uint64, n/64), mask: uint64(n - 1), reset: reset}
+}
+
+// admit reports whether the key of hash h was refused since the last reset,
+// and remembers it otherwise.
+func (d *doorkeeper) admit(h uint64) bool {
+	b1, b2 := (h>>16)&d.mask, (h>>40)&d.mask
+	if d.bits[b1/64]&(1<<(b1%64)) != 0 && d.bits[b2/64]&(1<<(b2%64)) != 0 {
+		return true
+	}
+	d.bits[b1/64] |= 1 << (b1 % 64)
+	d.bits[b2/64] |= 1 << (b2 % 64)
+	if d.added++; d.added >= d.reset {
+		clear(d.bits)
+		d.added = 0
+	}
+	return false
 }

@@ -25,6 +25,7 @@ func TestSizeBoundHolds(t *testing.T) {
 		c := New[int](size, time.Hour, time.Now)
 		for i := range 20 * size {
 			put(c, strconv.Itoa(i), i)
+			put(c, strconv.Itoa(i), i) // the second miss admits it into a full shard
 			if n := c.Stats().Entries; n > size {
 				t.Fatalf("size %d: %d entries after %d puts", size, n, i+1)
 			}
@@ -63,6 +64,7 @@ func TestExpiredEvictedFirst(t *testing.T) {
 	put(c, "old", 1)
 	clk.advance(2 * time.Second)
 	put(c, "live", 2)
+	put(c, "new", 3) // missed once: not admitted into the full shard
 	put(c, "new", 3)
 	if _, _, ok := c.Get("live"); !ok {
 		t.Error("a live entry was evicted while an expired one stayed")
@@ -80,12 +82,28 @@ func TestSecondChance(t *testing.T) {
 	put(c, "b", 2)
 	put(c, "c", 3)
 	c.Get("a")
-	put(c, "d", 4) // evicts b: a was read
+	put(c, "d", 4)
+	put(c, "d", 4) // the second miss admits d, evicting b: a was read
 	if _, _, ok := c.Get("a"); !ok {
 		t.Error("the entry read lately was evicted")
 	}
 	if _, _, ok := c.Get("b"); ok {
 		t.Error("the unread entry stayed")
+	}
+}
+
+// A key missed once does not displace an entry of a full shard; missed
+// again soon, it does.
+func TestAdmission(t *testing.T) {
+	c := New[int](1, time.Hour, time.Now)
+	put(c, "a", 1)
+	put(c, "b", 2)
+	if _, _, ok := c.Get("a"); !ok {
+		t.Fatal("a key missed once displaced the entry of a full shard")
+	}
+	put(c, "b", 2)
+	if _, _, ok := c.Get("b"); !ok {
+		t.Fatal("a key missed twice was not admitted")
 	}
 }
 
