@@ -15,8 +15,8 @@ import (
 // request an ID (X-Request-Id), a deadline, the note of who it was
 // authenticated as (Identify) and records its refusals, counts and logs it,
 // and answers a panic. One layer does all of it, with one allocation for the
-// request's state and one for its context, rather than a layer (and a copy of
-// the request) each.
+// request's state (its context included) and one copy of the request, rather
+// than a layer, a context and a copy of the request each.
 type Front struct {
 	Log    *slog.Logger // panics; and the access log when Access is nil (one INFO line a request)
 	Access *AccessLog   // the access log; nil: written through Log
