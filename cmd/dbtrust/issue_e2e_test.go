@@ -229,10 +229,16 @@ func TestCrashKeepsIssuedCertificates(t *testing.T) {
 // crashIssues issues certificates from eight clients, calls kill after d,
 // and returns those answered (201); requests cut by the kill are not.
 func crashIssues(url, token, inst string, d time.Duration, kill func()) []issued {
+	time.AfterFunc(d, kill)
+	return issueUntil(url, token, inst, time.Now().Add(d+5*time.Second)) // the kill ends the requests well before
+}
+
+// issueUntil issues certificates from eight clients until the time given
+// (or until the server stops answering) and returns those answered (201).
+func issueUntil(url, token, inst string, stop time.Time) []issued {
 	var mu sync.Mutex
 	var out []issued
 	var wg sync.WaitGroup
-	stop := time.Now().Add(d + 5*time.Second)
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range 8 {
 		wg.Add(1)
@@ -256,8 +262,48 @@ func crashIssues(url, token, inst string, d time.Duration, kill func()) []issued
 			}
 		}()
 	}
-	time.Sleep(d)
-	kill()
 	wg.Wait()
 	return out
+}
+
+// TestIssuanceTwoReplicas issues certificates through two replicas on one
+// PostgreSQL database at once, each writing its own batches: every answered
+// certificate is recorded with its event, and the one audit chain they
+// share verifies.
+func TestIssuanceTwoReplicas(t *testing.T) {
+	bin := buildBinary(t)
+	dbURL := pgtest.FreshDB(t)
+	kek := filepath.Join(t.TempDir(), "kek")
+	var urls [2]string
+	var token string
+	for i := range urls {
+		url, tok := startProcess(t, bin, "--rate-limit", "1000000", "--data", t.TempDir(), "--store", dbURL, "--kek-file", kek)
+		urls[i] = url
+		if tok != "" {
+			token = tok
+		}
+	}
+	inst := newTestInstance(t, &http.Client{}, urls[0], token, "replicated")
+	var mu sync.Mutex
+	var got []issued
+	var wg sync.WaitGroup
+	for _, url := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := issueUntil(url, token, inst, time.Now().Add(time.Second))
+			mu.Lock()
+			got = append(got, c...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	s, err := postgres.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct := accountOfInstance(t, s, inst)
+	checkIssued(t, s, func(string) string { return acct }, got)
+	t.Logf("%d certificates issued through two replicas", len(got))
 }
