@@ -51,8 +51,17 @@ func match[T any](items []T, arg, kind, list string, id, name func(T) string) (T
 	return zero, dbtrust.Errorf(dbtrust.NotFound, "no %s is named %q or has an ID starting with it: see '%s'", kind, arg, list)
 }
 
-// instance resolves an instance's name, ID or unique ID prefix.
+// instance resolves an instance's name, ID or unique ID prefix. A whole ID
+// is looked up alone (an exact ID wins over a name anyway), so that a
+// script naming instances by ID does not list a fleet of a million for
+// each command; a name or a prefix needs the list.
 func instance(ctx context.Context, b backend, arg string) (client.Instance, error) {
+	if id, ok := dbtrust.ParseInstanceID(arg); ok && id == arg {
+		inst, err := b.GetInstance(ctx, arg)
+		if dbtrust.ErrorCode(err) != dbtrust.NotFound {
+			return inst, err
+		}
+	}
 	list, err := b.ListInstances(ctx, "")
 	if err != nil {
 		return client.Instance{}, err
