@@ -118,16 +118,25 @@ func (a api) listCredentials(w http.ResponseWriter, r *http.Request, p dbtrust.P
 		count:  func(where []condition) (int, error) { return a.creds.Count(r.Context(), p, credentialConds(where)) },
 		pushes: credentialPushes,
 	}
-	// The version is read before the list, so a kept answer is never older
-	// than its version. When it cannot be read, the list answers as it
-	// would (a role too low for it, say, after a bad query parameter).
+	return a.keptList(w, r, p, func() ([]byte, error) {
+		return a.listBody(r, p, "credentials", credentialFields, load, keyset)
+	})
+}
+
+// keptList answers a credentials list from credPages while the account's
+// credentials keep the version the answer was made at, else with the answer
+// build makes, which it keeps. The version is read before the list, so a
+// kept answer is never older than its version. When it cannot be read, the
+// list answers as it would have (a role too low for it, say, after a bad
+// query parameter), and nothing is kept.
+func (a api) keptList(w http.ResponseWriter, r *http.Request, p dbtrust.Principal, build func() ([]byte, error)) error {
 	version, verr := a.creds.Version(r.Context(), p)
 	key := p.AccountID + "?" + r.URL.RawQuery
 	if kept, ok := a.credPages.lookup(key, version, time.Now()); verr == nil && ok {
 		writeTagged(w, http.StatusOK, mediaJSON, kept.body, kept.etag)
 		return nil
 	}
-	body, err := a.listBody(r, p, "credentials", credentialFields, load, keyset)
+	body, err := build()
 	if err != nil {
 		return err
 	}
