@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,7 +26,8 @@ import (
 // a real certificate's size): the hot instance, and random instances among
 // the fleet, which the read cache (--cache-size, default) mostly cannot
 // hold when the fleet is large. It reports the process's CPU per fetch,
-// which a loaded machine disturbs less than time, and its RSS.
+// which a loaded machine disturbs less than time, its RSS and its live heap
+// (which holds the fleet's IDs, about 70 MB for a million).
 // DBTRUST_BENCH_FLEET_DB keeps the store at that path between runs.
 func BenchmarkCAFetchFleet(b *testing.B) {
 	n := 10000
@@ -51,6 +53,10 @@ func BenchmarkCAFetchFleet(b *testing.B) {
 		})
 		b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
 		b.ReportMetric(float64(rssKB())/1024, "rss-MB")
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-heap-MB")
 	}
 	b.Run("hot", func(b *testing.B) { fetch(b, func(*rand.Rand) string { return ids[0] }) })
 	random := func(r *rand.Rand) string { return ids[r.IntN(len(ids))] }
