@@ -36,10 +36,11 @@ type ChangeWatcher interface {
 }
 
 // DefaultCacheSize is how many entries each kind of cached read holds by
-// default: enough for the instances a busy server serves in a TTL, small
-// enough (a CA list with its encodings is a few kilobytes) to keep the cache
-// to a hundred megabytes or so however many instances the store holds.
-const DefaultCacheSize = 32768
+// default: the instances a busy server serves within a TTL, while the
+// cache stays under a hundred megabytes (a CA list with its bundle and the
+// bundle's encodings takes a few kilobytes) however many instances the
+// store holds.
+const DefaultCacheSize = 16384
 
 // readCache holds the reads on every hot path: tokens by ID, an instance's
 // CAs, and whatever the capability services beside the core keep in a Cache
