@@ -76,10 +76,10 @@ func (b *bench) restartFleet(ctx context.Context, data, token string, ids []stri
 		return err
 	}
 	random := b.rows[len(b.rows)-2]
-	size := fileSize(filepath.Join(data, "dbtrust.db")) + fileSize(filepath.Join(data, "dbtrust.db-wal"))
+	size, wal := fileSize(filepath.Join(data, "dbtrust.db")), fileSize(filepath.Join(data, "dbtrust.db-wal"))
 	b.notes = append(b.notes,
-		fmt.Sprintf("fleet of %d: start to ready %s; peak RSS %d MB while importing, %d MB after restart and fetches; %d bytes per instance (SQLite file %d MB)",
-			len(ids), ready.Round(time.Millisecond), peak, p.peakRSSMB(), size/int64(len(ids)), size>>20),
+		fmt.Sprintf("fleet of %d: start to ready %s; peak RSS %d MB while importing, %d MB after restart and fetches; %d bytes per instance (SQLite file %d MB, its WAL %d MB)",
+			len(ids), ready.Round(time.Millisecond), peak, p.peakRSSMB(), size/int64(len(ids)), size>>20, wal>>20),
 		fmt.Sprintf("fleet of %d: random CA fetch req/s %.2f of the hot instance's, CPU ratio %.2f; p99 %s, %.2f× the p99 among the first 1000 (%s)",
 			len(ids), median(random.Ratios), median(random.CPURatios), fmtDur(median(p99s(random.Runs))),
 			float64(median(p99s(random.Runs)))/float64(p99of1k), fmtDur(p99of1k)))
