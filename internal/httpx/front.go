@@ -9,14 +9,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Front is the one middleware in front of every route: it gives each
 // request an ID (X-Request-Id), a deadline, the note of who it was
 // authenticated as (Identify) and records its refusals, counts and logs it,
 // and answers a panic. One layer does all of it, with one allocation for the
-// request's state (its context included) and one copy of the request, rather
-// than a layer, a context and a copy of the request each.
+// request's state (its context, its ID's bytes and its header values
+// included) and one copy of the request, rather than a layer, a context and
+// a copy of the request each.
 type Front struct {
 	Log    *slog.Logger // panics; and the access log when Access is nil (one INFO line a request)
 	Access *AccessLog   // the access log; nil: written through Log
@@ -46,7 +48,7 @@ type request struct {
 func (f *Front) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &request{start: time.Now()}
-		st.ctx.Context, st.ctx.id = r.Context(), newRequestID()
+		st.ctx.Context, st.ctx.id = r.Context(), newRequestID(&st.ctx.idBytes)
 		if f.Timeout > 0 {
 			st.ctx.deadline = st.start.Add(f.Timeout)
 		}
@@ -94,16 +96,17 @@ func (f *Front) finish(st *request, r *http.Request, v any) {
 	}
 }
 
-// newRequestID returns a random (version 4) UUID. The bits come from the
-// runtime's per-thread ChaCha8 generator, seeded from the system's: 122
-// random bits make a collision as unlikely as with crypto/rand, without a
-// system call or a lock per request. A request ID is no secret.
-func newRequestID() string {
+// newRequestID returns a random (version 4) UUID, written in b: the string
+// shares b's memory, which is part of the request's state (no allocation of
+// its own) and is never written again. The bits come from the runtime's
+// per-thread ChaCha8 generator, seeded from the system's: 122 random bits
+// make a collision as unlikely as with crypto/rand, without a system call or
+// a lock per request. A request ID is no secret.
+func newRequestID(b *[36]byte) string {
 	const hex = "0123456789abcdef"
 	hi, lo := rand.Uint64(), rand.Uint64()
 	hi = hi&^(0xf<<12) | 0x4<<12 // version 4
 	lo = lo&^(0x3<<62) | 0x2<<62 // RFC 9562 variant
-	var b [36]byte
 	j := 0
 	for i := 0; i < 32; i++ {
 		if i == 8 || i == 12 || i == 16 || i == 20 {
@@ -117,7 +120,7 @@ func newRequestID() string {
 		b[j] = hex[v>>(60-4*(i%16))&0xf]
 		j++
 	}
-	return string(b[:])
+	return unsafe.String(&b[0], len(b))
 }
 
 // reqCtx is the context every request carries: its ID, who it was
@@ -126,10 +129,12 @@ func newRequestID() string {
 // request answered from memory, such as a cached CA fetch, sets no timer at
 // all, while a store call still runs out of time at the same instant.
 type reqCtx struct {
-	context.Context           // the connection's
-	id              string    // X-Request-Id
-	call            call      // Identify's note
-	deadline        time.Time // zero: none of its own
+	context.Context        // the connection's
+	id              string // X-Request-Id, in idBytes
+	idBytes         [36]byte
+	num             numberScratch // RequestNumber's
+	call            call          // Identify's note
+	deadline        time.Time     // zero: none of its own
 	mu              sync.Mutex
 	timed           atomic.Pointer[timed]
 }
@@ -189,6 +194,8 @@ func (c *reqCtx) Value(key any) any {
 		return c.id
 	case callKey{}:
 		return &c.call
+	case numberKey{}:
+		return &c.num
 	}
 	if t := c.timed.Load(); t != nil {
 		return t.ctx.Value(key)

@@ -1,8 +1,10 @@
 package httpx
 
 import (
+	"net/http"
 	"strconv"
 	"sync/atomic"
+	"unsafe"
 )
 
 // NumberHeader formats a number as a header value and remembers the last
@@ -27,4 +29,31 @@ func (h *NumberHeader) Value(n int64) []string {
 	v := []string{strconv.FormatInt(n, 10)}
 	h.last.Store(&numberValue{n: n, v: v[:1:1]})
 	return v[:1:1]
+}
+
+// numberScratch is room in a request's state (see Front) for one header
+// value that changes from answer to answer, such as a rate limit's
+// remaining count.
+type numberScratch struct {
+	used  bool
+	bytes [20]byte
+	value [1]string
+}
+
+type numberKey struct{}
+
+// RequestNumber returns n in decimal as a header's value list. For the
+// first call on a request that came through Front, the digits and the list
+// are kept in the request's state, so the value costs no allocation; the
+// string is never written again, so it may outlive the request. Other
+// calls format a new value. Call it from the handler's goroutine.
+func RequestNumber(r *http.Request, n int64) []string {
+	s, ok := r.Context().Value(numberKey{}).(*numberScratch)
+	if !ok || s.used {
+		return []string{strconv.FormatInt(n, 10)}
+	}
+	s.used = true
+	b := strconv.AppendInt(s.bytes[:0], n, 10)
+	s.value[0] = unsafe.String(&b[0], len(b))
+	return s.value[:1:1]
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dbtrust/dbtrust"
+	"github.com/dbtrust/dbtrust/internal/httpx"
 	"github.com/dbtrust/dbtrust/internal/server"
 	"github.com/dbtrust/dbtrust/internal/servicetest"
 )
@@ -151,5 +152,53 @@ func (lt *loadTarget) summary() loadSummary {
 		rps: float64(len(lt.lat)) / lt.busy.Seconds(),
 		p50: float64(lt.lat[len(lt.lat)/2].Microseconds()),
 		p99: float64(lt.lat[len(lt.lat)*99/100].Microseconds()),
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing but its header map,
+// emptied for every request, so that an in-process benchmark counts the
+// handler's own allocations and not a recorder's.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(status int)      { w.status = status }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkGetCAInProcess runs the hot CA fetch through the real handler
+// from server.New with no socket in between, and reports the allocations
+// dbtrust itself makes per request (net/http's own are not counted here).
+//
+//	go test -run '^$' -bench BenchmarkGetCAInProcess -benchmem ./internal/server
+func BenchmarkGetCAInProcess(b *testing.B) {
+	ctx := context.Background()
+	env := servicetest.New(b, dbtrust.Options{})
+	inst, err := env.Service.CreateInstance(ctx, dbtrust.Operator(env.Account.ID), dbtrust.InstanceSpec{Name: "bench", Engine: "pg"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	access := httpx.NewAccessLog(io.Discard, httpx.AccessLogOptions{}) // as serve's
+	b.Cleanup(func() { access.Close() })
+	h := server.New(server.Config{Service: env.Service, RateLimit: 1 << 30, AccessLog: access})
+	req := httptest.NewRequest("GET", "/v2/databases/"+inst.ID+"/ca", nil)
+	req.Header.Set("Authorization", "Bearer "+env.Token)
+	req.RemoteAddr = "127.0.0.1:40000"
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req) // fills the caches
+	if w.status != http.StatusOK {
+		b.Fatalf("GET %s = %d", req.URL, w.status)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		clear(w.h)
+		w.status = 0
+		h.ServeHTTP(w, req)
+	}
+	b.StopTimer()
+	if w.status != http.StatusOK {
+		b.Fatalf("GET %s = %d", req.URL, w.status)
 	}
 }

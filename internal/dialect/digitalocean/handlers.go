@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/dbtrust/dbtrust"
@@ -41,7 +40,7 @@ func (a api) wrap(h handlerFunc) http.Handler {
 		d, err := httpx.Admit(w, r, a.cfg.Limits, p, err)
 		hdr := w.Header() // keys already in canonical form: no per-request canonicalisation
 		hdr["Ratelimit-Limit"] = a.hdr.limit.Value(int64(d.Limit))
-		hdr["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
+		hdr["Ratelimit-Remaining"] = httpx.RequestNumber(r, int64(d.Remaining))
 		hdr["Ratelimit-Reset"] = a.hdr.reset.Value(d.Reset.Unix())
 		if err != nil {
 			writeError(w, r, err)
