@@ -2,8 +2,10 @@ package dbtrust
 
 import (
 	"context"
+	"hash/maphash"
 	"net"
 	"slices"
+	"sync/atomic"
 
 	"github.com/dbtrust/dbtrust/internal/pki"
 )
@@ -30,8 +32,34 @@ func (t Token) PrincipalRole() Role {
 
 // Principal returns the Principal t acts as.
 func (t Token) Principal() Principal {
-	return Principal{AccountID: t.AccountID, Role: t.PrincipalRole(), Subject: "token:" + t.ID, InstanceID: t.InstanceID, Name: t.Name}
+	return Principal{AccountID: t.AccountID, Role: t.PrincipalRole(), Subject: tokenSubjects.subject(t.ID), InstanceID: t.InstanceID, Name: t.Name}
 }
+
+// tokenSubjects remembers the subjects ("token:" + ID) of recently seen
+// token IDs, so that authenticating the same token again builds no string.
+var tokenSubjects subjectTable
+
+// subjectTable is a fixed-size, lock-free table of token subjects, indexed
+// by a hash of the ID: a slot holds the last subject that hashed to it, and
+// a subject is only ever derived from its ID, so a stale or overwritten slot
+// costs one allocation and never a wrong answer. It holds at most 1024
+// short strings, however many tokens there are.
+type subjectTable struct {
+	slots [1024]atomic.Pointer[string]
+}
+
+func (t *subjectTable) subject(id string) string {
+	const prefix = "token:"
+	slot := &t.slots[maphash.String(subjectSeed, id)%uint64(len(t.slots))]
+	if s := slot.Load(); s != nil && (*s)[len(prefix):] == id {
+		return *s
+	}
+	s := prefix + id
+	slot.Store(&s)
+	return s
+}
+
+var subjectSeed = maphash.MakeSeed()
 
 // RequireInstance is Require for a call about one instance: a node token may
 // make it (whatever min is) for its own instance, and reads any other
