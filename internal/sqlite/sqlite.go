@@ -57,10 +57,14 @@ func OpenNoMigrate(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	q := url.Values{}
+	// synchronous=FULL: in WAL mode every commit syncs the WAL before it
+	// returns, so what was answered survives a power loss, not only a crash
+	// of the process (NORMAL). Concurrent issuances share one commit (group
+	// commit), hence one sync.
 	// journal_size_limit: a burst of writes (a fleet imported in big
 	// transactions) grows the WAL to hundreds of MB, which SQLite otherwise
 	// keeps on disk for good once checkpointed; it is cut back to 64 MB.
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", "journal_size_limit(67108864)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)", "journal_size_limit(67108864)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate") // writers queue on busy_timeout instead of failing on upgrade
