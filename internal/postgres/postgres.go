@@ -48,6 +48,7 @@ func Backend() sqlstore.Backend {
 		Schema:     schema,
 		SnapshotTx: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		SkipLocked: " FOR UPDATE SKIP LOCKED",
+		Pipeline:   pipeline,
 	}
 }
 

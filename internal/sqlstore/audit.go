@@ -39,22 +39,38 @@ func (s *DB) appendAudits(ctx context.Context, tx *sql.Tx, es []dbtrust.AuditEve
 	}
 	var prevSeq int64
 	var prevHash string
-	if err := s.txQueryRow(ctx, tx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, '')
-		ON CONFLICT (id) DO UPDATE SET seq = audit_head.seq + excluded.seq RETURNING seq - $1, hash`, int64(len(es))).Scan(&prevSeq, &prevHash); err != nil {
+	if err := s.txQueryRow(ctx, tx, headUpsertSQL, int64(len(es))).Scan(&prevSeq, &prevHash); err != nil {
 		return err
 	}
+	q, args, hash := auditInsert(es, prevSeq, prevHash)
+	if _, err := s.txExec(ctx, tx, q, args...); err != nil {
+		return err
+	}
+	_, err := s.txExec(ctx, tx, headHashSQL, hash)
+	return err
+}
+
+// The chain's head: headUpsertSQL moves it by $1 events (creating it with
+// the first) and returns the sequence number and hash it had before;
+// headHashSQL sets its hash to the last appended event's.
+const (
+	headUpsertSQL = `INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, '')
+		ON CONFLICT (id) DO UPDATE SET seq = audit_head.seq + excluded.seq RETURNING seq - $1, hash`
+	headHashSQL = `UPDATE audit_head SET hash = $1 WHERE id = 1`
+)
+
+// auditInsert returns the one statement that inserts es (at least one),
+// chained after prevSeq and prevHash, its arguments, and the last event's
+// hash.
+func auditInsert(es []dbtrust.AuditEvent, prevSeq int64, prevHash string) (string, []any, string) {
 	args := make([]any, 0, len(es)*11)
 	for _, e := range es {
 		e = dbtrust.ChainAudit(e, prevSeq, prevHash)
 		args = append(args, us(e.Time), e.AccountID, e.Actor, e.Action, e.Resource, e.Outcome, e.Count, e.Source, e.Seq, e.PrevHash, e.Hash)
 		prevSeq, prevHash = e.Seq, e.Hash
 	}
-	if _, err := s.txExec(ctx, tx, `INSERT INTO audit (time, account_id, actor, action, resource, outcome, count, source, seq, prev_hash, hash)
-		VALUES `+valuesList(len(es), 11), args...); err != nil {
-		return err
-	}
-	_, err := s.txExec(ctx, tx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prevHash)
-	return err
+	return `INSERT INTO audit (time, account_id, actor, action, resource, outcome, count, source, seq, prev_hash, hash)
+		VALUES ` + valuesList(len(es), 11), args, prevHash
 }
 
 // valuesList returns the VALUES rows of a multi-row INSERT: rows groups of

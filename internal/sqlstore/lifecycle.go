@@ -44,11 +44,12 @@ func orEmpty(l []string) []string {
 	return l
 }
 
+const caOfSQL = `SELECT COUNT(*) FROM cas WHERE id = $1 AND instance_id = $2 AND account_id = $3`
+
 // caOf reports whether c's CA belongs to its instance and account.
 func (s *DB) caOf(ctx context.Context, tx *sql.Tx, c dbtrust.IssuedCertificate) (bool, error) {
 	var n int
-	err := s.txQueryRow(ctx, tx, `SELECT COUNT(*) FROM cas WHERE id = $1 AND instance_id = $2 AND account_id = $3`,
-		c.CAID, c.InstanceID, c.AccountID).Scan(&n)
+	err := s.txQueryRow(ctx, tx, caOfSQL, c.CAID, c.InstanceID, c.AccountID).Scan(&n)
 	return n > 0, err
 }
 
@@ -57,13 +58,20 @@ func (s *DB) insertCertRows(ctx context.Context, tx *sql.Tx, cs []dbtrust.Issued
 	if len(cs) == 0 {
 		return nil
 	}
+	q, args := certInsert(cs)
+	_, err := s.txExec(ctx, tx, q, args...)
+	return err
+}
+
+// certInsert returns the one statement that inserts the certificates' rows
+// (at least one), and its arguments.
+func certInsert(cs []dbtrust.IssuedCertificate) (string, []any) {
 	args := make([]any, 0, len(cs)*15)
 	for _, c := range cs {
 		args = append(args, c.Serial, c.InstanceID, c.AccountID, c.CAID, c.CommonName, jsonText(orEmpty(c.DNSNames)), jsonText(orEmpty(c.IPs)),
 			c.KeyType, c.Fingerprint, string(c.CertPEM), us(c.NotBefore), us(c.NotAfter), us(c.CreatedAt), nullUS(c.RevokedAt), c.RevocationReason)
 	}
-	_, err := s.txExec(ctx, tx, `INSERT INTO issued_certs (`+certCols+`) VALUES `+valuesList(len(cs), 15), args...)
-	return err
+	return `INSERT INTO issued_certs (` + certCols + `) VALUES ` + valuesList(len(cs), 15), args
 }
 
 func (s *DB) GetIssuedCert(ctx context.Context, accountID, serial string) (dbtrust.IssuedCertificate, error) {

@@ -48,6 +48,9 @@ type Backend struct {
 	// pass over rows another transaction holds (PostgreSQL: FOR UPDATE SKIP
 	// LOCKED); "" where writes are serialized anyway (SQLite).
 	SkipLocked string
+	// Pipeline, when set, sends several statements in one round trip; the
+	// group commit uses it (pipeline.go).
+	Pipeline Pipeline
 }
 
 // DB is a dbtrust.Store over a *sql.DB.
