@@ -97,7 +97,7 @@ func New(cfg Config) http.Handler {
 
 	limits := newLimits(cfg)
 	certs, creds, keys, settings := capabilities(cfg.Service)
-	doUnknown := digitalocean.Register(mux, cfg.Service, settings, digitalocean.Config{Limits: limits, Log: cfg.Logger})
+	doUnknown, doHot := digitalocean.Register(mux, cfg.Service, settings, digitalocean.Config{Limits: limits, Log: cfg.Logger})
 	huaweicloud.Register(mux, cfg.Service, keys, huaweicloud.Config{
 		PublicURL: cfg.PublicURL,
 		LinkTTL:   cfg.LinkTTL,
@@ -115,7 +115,7 @@ func New(cfg Config) http.Handler {
 
 	front := &httpx.Front{Log: cfg.Logger, Access: cfg.AccessLog, OnPanic: handleUnknownPanic(), Observe: m.observe,
 		Refusals: cfg.Service, Timeout: cfg.RequestTimeout, NoAccess: cfg.NoAccessLog}
-	return front.Handler(mux)
+	return front.Handler(doHot(mux))
 }
 
 // capabilities returns the services beside the core (uploaded trust

@@ -158,7 +158,11 @@ var caBody = dbtrust.NewBundleForm(func(bundle []byte) []byte {
 })
 
 func (a api) getCA(w http.ResponseWriter, r *http.Request, p dbtrust.Principal) error {
-	body, err := a.svc.InstanceCABundleIn(r.Context(), p, r.PathValue("database_cluster_uuid"), caBody)
+	id := r.PathValue("database_cluster_uuid")
+	if id == "" { // routed by hotCA, not the mux
+		id, _ = hotCAID(r.URL.Path)
+	}
+	body, err := a.svc.InstanceCABundleIn(r.Context(), p, id, caBody)
 	if err != nil {
 		return err
 	}

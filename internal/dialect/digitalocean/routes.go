@@ -49,8 +49,9 @@ type Config struct {
 // path prefix of its base URL). It returns the handler that answers every
 // other DigitalOcean-looking path (/v2/account/keys, /v2/projects, ...) with
 // DigitalOcean's 404; the server routes the /v2/ paths that are not
-// another dialect's to it.
-func Register(mux *http.ServeMux, svc service, settings settingsService, cfg Config) http.Handler {
+// another dialect's to it. It also returns hot, which puts the hottest
+// route in front of mux (see hotCA).
+func Register(mux *http.ServeMux, svc service, settings settingsService, cfg Config) (unknown http.Handler, hot func(mux http.Handler) http.Handler) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
@@ -61,7 +62,8 @@ func Register(mux *http.ServeMux, svc service, settings settingsService, cfg Con
 	mux.Handle("GET /v2/databases/options", a.wrap(a.options))
 	mux.Handle("GET "+c, a.wrap(a.getCluster))
 	mux.Handle("DELETE "+c, a.wrap(a.deleteCluster))
-	mux.Handle("GET "+c+"/ca", a.wrap(a.getCA))
+	getCA := a.wrap(a.getCA)
+	mux.Handle("GET "+c+"/ca", getCA)
 	mux.Handle("PUT "+c+"/maintenance", a.wrap(a.putMaintenance))
 	mux.Handle("GET "+c+"/autoscale", a.wrap(a.getAutoscale))
 	mux.Handle("PUT "+c+"/autoscale", a.wrap(a.putAutoscale))
@@ -83,9 +85,41 @@ func Register(mux *http.ServeMux, svc service, settings settingsService, cfg Con
 	mux.Handle("GET /v2/account", a.wrap(a.getAccount))
 	// doctl auth init validates a token here (--token-validation-server).
 	mux.Handle("GET /v1/oauth/token/info", a.wrap(a.tokenInfo))
-	unknown := a.wrap(a.notFound)
+	unknown = a.wrap(a.notFound)
 	mux.Handle("/v2/databases", unknown)
 	mux.Handle("/v2/databases/", unknown)
 	mux.Handle("/v1/oauth/", unknown)
-	return unknown
+	return unknown, func(mux http.Handler) http.Handler { return hotCA(mux, getCA) }
+}
+
+// hotCA answers GET /v2/databases/{id}/ca, the hottest request of all
+// (every client's CA fetch), with getCA directly, and sends every other
+// request to mux: the mux's routing, and the list of path values it
+// allocates, cost more than the rest of a cached answer's handling. It
+// takes only the requests mux would route to getCA with the same ID: GET,
+// a path with no escapes and one ID segment that is not "." or ".." (which
+// mux would redirect).
+func hotCA(mux, getCA http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.RawPath == "" {
+			if _, ok := hotCAID(r.URL.Path); ok {
+				getCA.ServeHTTP(w, r)
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// hotCAID returns the ID in a path /v2/databases/{id}/ca.
+func hotCAID(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/v2/databases/")
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, "/ca")
+	if !ok || id == "" || id == "." || id == ".." || strings.IndexByte(id, '/') >= 0 {
+		return "", false
+	}
+	return id, true
 }
