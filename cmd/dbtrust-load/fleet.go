@@ -112,6 +112,12 @@ func (b *bench) importFleet(ctx context.Context, d *dbtrustAPI, first, n int) ([
 		}()
 	}
 	for at := 0; at < n && ctx.Err() == nil; at += importBatch {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
 		next <- at
 	}
 	close(next)
@@ -143,8 +149,20 @@ func (b *bench) importRow(ctx context.Context, r result) error {
 }
 
 // importBatch imports n instances named load-fleet-FIRST... and returns
-// their IDs.
+// their IDs. A batch answered 503 (the server's request timeout, on a
+// loaded machine) wrote nothing, and is sent again, up to three times.
 func (d *dbtrustAPI) importBatch(ctx context.Context, first, n int) ([]string, error) {
+	for try := 1; ; try++ {
+		ids, status, err := d.importOnce(ctx, first, n)
+		if status != http.StatusServiceUnavailable || try == 3 {
+			return ids, err
+		}
+	}
+}
+
+// importOnce sends one import request and returns its IDs, or its status
+// and an error.
+func (d *dbtrustAPI) importOnce(ctx context.Context, first, n int) ([]string, int, error) {
 	specs := make([]map[string]any, n)
 	for i := range specs {
 		specs[i] = map[string]any{"name": fmt.Sprintf("load-fleet-%d", first+i), "engine": "pg", "tags": []string{"fleet"}}
@@ -152,21 +170,21 @@ func (d *dbtrustAPI) importBatch(ctx context.Context, first, n int) ([]string, e
 	body, _ := json.Marshal(specs)
 	resp, err := d.hc.Do(d.request("POST", "/v1/instances/import", body).WithContext(ctx))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	raw, err := readAll(resp.Body)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out struct{ Instances []struct{ ID string } }
 	if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, &out) != nil || len(out.Instances) != n {
-		return nil, fmt.Errorf("importing instances %d to %d answered %d: %.200s", first, first+n-1, resp.StatusCode, raw)
+		return nil, resp.StatusCode, fmt.Errorf("importing instances %d to %d answered %d: %.200s", first, first+n-1, resp.StatusCode, raw)
 	}
 	ids := make([]string, n)
 	for i, inst := range out.Instances {
 		ids[i] = inst.ID
 	}
-	return ids, nil
+	return ids, resp.StatusCode, nil
 }
 
 // waitReady polls GET /readyz until it answers 200.
