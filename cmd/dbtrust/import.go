@@ -97,13 +97,25 @@ func importInstances(ctx context.Context, b backend, in io.Reader, size int, key
 				reqs[i].CAKeyType = keyType
 			}
 		}
-		if _, err := b.ImportInstances(ctx, reqs); err != nil {
+		if err := importBatch(ctx, b, reqs); err != nil {
 			return importOut{}, batchError(err, done, len(reqs))
 		}
 		done += len(reqs)
 	}
 	secs := time.Since(start).Seconds()
 	return importOut{Imported: done, Seconds: secs, PerSecond: float64(done) / secs}, nil
+}
+
+// importBatch imports one batch. A batch refused as Unavailable (a busy
+// store, the server's request timeout) wrote nothing, and is sent again, up
+// to three times.
+func importBatch(ctx context.Context, b backend, reqs []client.CreateInstanceRequest) error {
+	for try := 1; ; try++ {
+		_, err := b.ImportInstances(ctx, reqs)
+		if dbtrust.ErrorCode(err) != dbtrust.Unavailable || try == 3 || ctx.Err() != nil {
+			return err
+		}
+	}
 }
 
 // batchError says which batch of the file was refused: its items are
