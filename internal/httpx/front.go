@@ -62,7 +62,7 @@ func (f *Front) Handler(next http.Handler) http.Handler {
 }
 
 // finish runs after the handler (or its panic, v): it answers a panic,
-// records a refusal, releases the deadline's timer, counts and logs.
+// counts, records a refusal, releases the deadline's timer and logs.
 func (f *Front) finish(st *request, r *http.Request, v any) {
 	if v != nil {
 		if v == http.ErrAbortHandler {
@@ -74,18 +74,20 @@ func (f *Front) finish(st *request, r *http.Request, v any) {
 			f.OnPanic.ServeHTTP(&st.sw, r)
 		}
 	}
-	if f.Refusals != nil {
-		f.recordRefusal(st, r)
-	}
-	st.ctx.release()
 	d := time.Since(st.start)
 	status := st.sw.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
+	// Counted before a refusal is recorded: recording flushes the answer to
+	// the caller first, and a caller that has its answer finds it counted.
 	if f.Observe != nil {
 		f.Observe(r, status, d)
 	}
+	if f.Refusals != nil {
+		f.recordRefusal(st, r)
+	}
+	st.ctx.release()
 	switch {
 	case f.NoAccess:
 	case f.Access != nil:
