@@ -27,7 +27,8 @@ var migrations embed.FS
 // Backend describes SQLite to the shared SQL store.
 func Backend() sqlstore.Backend {
 	sub, _ := fs.Sub(migrations, "migrations")
-	return sqlstore.Backend{Name: "sqlite", Dialect: goose.DialectSQLite3, Migrations: sub, MapError: mapError, Schema: schema, Compact: compact}
+	return sqlstore.Backend{Name: "sqlite", Dialect: goose.DialectSQLite3, Migrations: sub, MapError: mapError, Schema: schema, Compact: compact,
+		Checkpoint: checkpoint}
 }
 
 // Store is the SQLite store: the shared SQL store plus change watching.
@@ -133,6 +134,14 @@ func (s *Store) BackupTo(ctx context.Context, path string) error {
 		return mapError(err)
 	}
 	return nil
+}
+
+// checkpoint copies the whole WAL into the database, waiting (up to the
+// busy timeout) for the writer and readers in its way, so that the next
+// transaction writes the log from its start instead of growing it.
+func checkpoint(ctx context.Context, db *sql.DB) error {
+	_, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`)
+	return err
 }
 
 // compact rewrites the database without its free pages (VACUUM) and empties

@@ -19,6 +19,16 @@ const batchRows = 10
 // A taken name or ID is found before anything is written, so that the
 // Conflict can name the instance (*dbtrust.ImportConflict).
 func (s *DB) CreateInstances(ctx context.Context, batch []dbtrust.NewInstance, events []dbtrust.AuditEvent) error {
+	err := s.createInstances(ctx, batch, events)
+	if err == nil && s.be.Checkpoint != nil {
+		// Best effort: a checkpoint that cannot run now (the store busy past
+		// its timeout) leaves the log to the next batch's.
+		_ = s.be.Checkpoint(ctx, s.db)
+	}
+	return err
+}
+
+func (s *DB) createInstances(ctx context.Context, batch []dbtrust.NewInstance, events []dbtrust.AuditEvent) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if i, err := firstTaken(ctx, tx, batch); err != nil || i >= 0 {
 			if err == nil {

@@ -51,6 +51,12 @@ type Backend struct {
 	// Pipeline, when set, sends several statements in one round trip; the
 	// group commit uses it (pipeline.go).
 	Pipeline Pipeline
+	// Checkpoint, when set, moves the write-ahead log into the database and
+	// has the next writer start the log over; bulk writes call it after each
+	// batch (SQLite: back-to-back import batches never leave the log idle
+	// for its automatic checkpoint to restart it, and a log grown to
+	// gigabytes makes every page read search it).
+	Checkpoint func(ctx context.Context, db *sql.DB) error
 }
 
 // DB is a dbtrust.Store over a *sql.DB.
