@@ -32,7 +32,7 @@ func (s *DB) insertAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) 
 // appendAudits appends es to the chain, in order, inside tx. Taking the
 // head row (the upsert locks it until tx ends) orders every append of every
 // replica; the head moves by len(es) at once, and its hash becomes the last
-// event's. The events go in with one statement.
+// event's. The events go in batchRows to a statement (see batchRows).
 func (s *DB) appendAudits(ctx context.Context, tx *sql.Tx, es []dbtrust.AuditEvent) error {
 	if len(es) == 0 {
 		return nil
@@ -42,11 +42,15 @@ func (s *DB) appendAudits(ctx context.Context, tx *sql.Tx, es []dbtrust.AuditEve
 	if err := s.txQueryRow(ctx, tx, headUpsertSQL, int64(len(es))).Scan(&prevSeq, &prevHash); err != nil {
 		return err
 	}
-	q, args, hash := auditInsert(es, prevSeq, prevHash)
-	if _, err := s.txExec(ctx, tx, q, args...); err != nil {
-		return err
+	for start := 0; start < len(es); start += batchRows {
+		part := es[start:min(start+batchRows, len(es))]
+		q, args, hash := auditInsert(part, prevSeq, prevHash)
+		if _, err := s.txExec(ctx, tx, q, args...); err != nil {
+			return err
+		}
+		prevSeq, prevHash = prevSeq+int64(len(part)), hash
 	}
-	_, err := s.txExec(ctx, tx, headHashSQL, hash)
+	_, err := s.txExec(ctx, tx, headHashSQL, prevHash)
 	return err
 }
 

@@ -53,14 +53,16 @@ func (s *DB) caOf(ctx context.Context, tx *sql.Tx, c dbtrust.IssuedCertificate) 
 	return n > 0, err
 }
 
-// insertCertRows inserts the certificates' rows in tx, with one statement.
+// insertCertRows inserts the certificates' rows in tx, batchRows to a
+// statement.
 func (s *DB) insertCertRows(ctx context.Context, tx *sql.Tx, cs []dbtrust.IssuedCertificate) error {
-	if len(cs) == 0 {
-		return nil
+	for start := 0; start < len(cs); start += batchRows {
+		q, args := certInsert(cs[start:min(start+batchRows, len(cs))])
+		if _, err := s.txExec(ctx, tx, q, args...); err != nil {
+			return err
+		}
 	}
-	q, args := certInsert(cs)
-	_, err := s.txExec(ctx, tx, q, args...)
-	return err
+	return nil
 }
 
 // certInsert returns the one statement that inserts the certificates' rows
