@@ -112,7 +112,10 @@ func (s *Service) adoptionEvents(ctx context.Context, list []Adoption) error {
 	seen := map[string]bool{}
 	var events []Event
 	for _, ad := range list {
-		if seen[ad.InstanceID] {
+		// Only a bundle of two CAs or more can have been served while a next
+		// CA was: a flush of fetches of one-CA bundles (a fleet at rest)
+		// reads nothing.
+		if seen[ad.InstanceID] || len(ad.Fingerprints) < 2 {
 			continue
 		}
 		seen[ad.InstanceID] = true
