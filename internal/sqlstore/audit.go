@@ -23,10 +23,21 @@ func scanAudit(sc interface{ Scan(...any) error }) (dbtrust.AuditEvent, error) {
 // insertAudit appends e to the chain and publishes its events (the webhook
 // outbox), in tx.
 func (s *DB) insertAudit(ctx context.Context, tx *sql.Tx, e dbtrust.AuditEvent) error {
-	if err := s.appendAudits(ctx, tx, []dbtrust.AuditEvent{e}); err != nil {
+	return s.insertAudits(ctx, tx, []dbtrust.AuditEvent{e})
+}
+
+// insertAudits appends es to the chain and publishes the events they carry,
+// in tx.
+func (s *DB) insertAudits(ctx context.Context, tx *sql.Tx, es []dbtrust.AuditEvent) error {
+	if err := s.appendAudits(ctx, tx, es); err != nil {
 		return err
 	}
-	return publishEvents(ctx, tx, e.Events)
+	for _, e := range es {
+		if err := publishEvents(ctx, tx, e.Events); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendAudits appends es to the chain, in order, inside tx. Taking the

@@ -57,15 +57,7 @@ func (s *DB) createInstances(ctx context.Context, batch []dbtrust.NewInstance, e
 		if err := insertRows(ctx, tx, "cas", caCols, cas); err != nil {
 			return err
 		}
-		if err := s.appendAudits(ctx, tx, events); err != nil {
-			return err
-		}
-		for _, e := range events {
-			if err := publishEvents(ctx, tx, e.Events); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.insertAudits(ctx, tx, events)
 	})
 }
 

@@ -226,15 +226,7 @@ func (s *DB) insertCerts(ctx context.Context, tx *sql.Tx, jobs []*issueJob, refu
 	if err := s.insertCertRows(ctx, tx, certs); err != nil {
 		return err
 	}
-	if err := s.appendAudits(ctx, tx, events); err != nil {
-		return err
-	}
-	for _, e := range events {
-		if err := publishEvents(ctx, tx, e.Events); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.insertAudits(ctx, tx, events)
 }
 
 // insertIssuedCert records one certificate and its event in a transaction
