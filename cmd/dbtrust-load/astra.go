@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 )
 
@@ -66,34 +65,9 @@ func cpus(rs []result) []time.Duration {
 // createCredentials posts n credentials from 8 concurrent clients and
 // returns the server's CPU time for them.
 func (d *dbtrustAPI) createCredentials(ctx context.Context, base string, n int) (result, error) {
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	next := make(chan int)
-	c0, start := d.p.cpuTime(), time.Now()
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := send(d.hc, d.request("POST", base, astraCredential(i)).WithContext(ctx), http.StatusCreated); err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	r := result{Elapsed: time.Since(start), CPU: d.p.cpuTime() - c0, Lat: make([]time.Duration, n)}
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	return r, firstErr
+	return d.fanOut(ctx, n, 1, 8, func(i int) error {
+		return send(d.hc, d.request("POST", base, astraCredential(i)).WithContext(ctx), http.StatusCreated)
+	})
 }
 
 // astraCredential is the body of the i-th credential: a key type from

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 )
 
@@ -91,44 +90,14 @@ func (b *bench) restartFleet(ctx context.Context, data, token string, ids []stri
 // CPU per instance beside raw CA crypto's, and returns their IDs.
 func (b *bench) importFleet(ctx context.Context, d *dbtrustAPI, first, n int) ([]string, error) {
 	ids := make([]string, n)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	next := make(chan int)
-	c0, start := d.p.cpuTime(), time.Now()
-	for range importClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for at := range next {
-				got, err := d.importBatch(ctx, first+at, min(importBatch, n-at))
-				mu.Lock()
-				copy(ids[at:], got)
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
+	r, err := d.fanOut(ctx, n, importBatch, importClients, func(at int) error {
+		got, err := d.importBatch(ctx, first+at, min(importBatch, n-at))
+		copy(ids[at:], got)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	for at := 0; at < n && ctx.Err() == nil; at += importBatch {
-		mu.Lock()
-		failed := firstErr != nil
-		mu.Unlock()
-		if failed {
-			break
-		}
-		next <- at
-	}
-	close(next)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	r := result{Elapsed: time.Since(start), CPU: d.p.cpuTime() - c0, Lat: make([]time.Duration, n)}
 	return ids, b.importRow(ctx, r)
 }
 

@@ -34,27 +34,39 @@ func (d *dbtrustAPI) request(method, path string, body []byte) *http.Request {
 // their IDs and the server's CPU time for them.
 func (d *dbtrustAPI) createInstances(ctx context.Context, first, n int) ([]string, result, error) {
 	ids := make([]string, n)
+	r, err := d.fanOut(ctx, n, 1, 8, func(i int) error {
+		id, err := d.createInstance(ctx, fmt.Sprintf("load-%d", first+i))
+		ids[i] = id
+		return err
+	})
+	return ids, r, err
+}
+
+// fanOut calls do(i) for i = 0, step, 2*step, ... below n from clients
+// goroutines, stops handing out items at the first error or when ctx ends,
+// and returns the server's CPU time and the elapsed time for n operations,
+// with the first error.
+func (d *dbtrustAPI) fanOut(ctx context.Context, n, step, clients int, do func(i int) error) (result, error) {
 	var mu sync.Mutex
 	var firstErr error
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return firstErr != nil }
 	var wg sync.WaitGroup
 	next := make(chan int)
 	c0, start := d.p.cpuTime(), time.Now()
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range clients {
+		wg.Go(func() {
 			for i := range next {
-				id, err := d.createInstance(ctx, fmt.Sprintf("load-%d", first+i))
-				mu.Lock()
-				ids[i] = id
-				if err != nil && firstErr == nil {
-					firstErr = err
+				if err := do(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
-		}()
+		})
 	}
-	for i := 0; i < n && ctx.Err() == nil; i++ {
+	for i := 0; i < n && ctx.Err() == nil && !failed(); i += step {
 		next <- i
 	}
 	close(next)
@@ -63,7 +75,7 @@ func (d *dbtrustAPI) createInstances(ctx context.Context, first, n int) ([]strin
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
-	return ids, r, firstErr
+	return r, firstErr
 }
 
 func (d *dbtrustAPI) createInstance(ctx context.Context, name string) (string, error) {
